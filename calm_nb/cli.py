@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #ed057da7
 from __future__ import annotations
-import argparse, ast, json, sys, time
+import argparse, ast, json, os, sys, time
 from pathlib import Path
 import torch
 from .core import *
@@ -13,11 +13,13 @@ from .evaluate import run_methods, results_table, write_results
 from . import zoo
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'QUICK', 'demo', 'merge_files', 'main']
+__all__ = ['BENCHMARKS', 'demo', 'merge_files', 'main']
 
 # %% ../nbs/10_cli.ipynb #952d173c
-BENCHMARKS = {'toy-digits': zoo.toy_digits}
-QUICK = {'toy-digits': dict(pretrain_epochs=3, finetune_epochs=5)}
+def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
+def _zoo_vit(quick: bool, progress: bool): return zoo.zoo_vit(quick=quick, progress=progress)
+
+BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder(quick, progress); the first is the default
 
 def _parse_value(v: str):
     try: return ast.literal_eval(v)
@@ -34,18 +36,22 @@ def _hparams(pairs: list[str]) -> dict:
     return out
 
 # %% ../nbs/10_cli.ipynb #873dafa1
-def demo(benchmark: str = 'toy-digits', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
+def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
          quick: bool = False, overrides: dict | None = None, progress: bool = True) -> dict:
-    "Build `benchmark`, run the reference rows and `methods` (default: every registered data-free method), write results to `out`."
+    "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`."
+    import inspect
     if benchmark not in BENCHMARKS: raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
-    methods = methods or list_methods(needs_data=False)
+    methods = methods or list(METHODS)
     for m in methods: get_method(m)
     t = time.perf_counter()
-    print(f'building benchmark {benchmark!r} (seed {seed}{", quick" if quick else ""}) …', flush=True)
-    bench = BENCHMARKS[benchmark](seed=seed, **(QUICK.get(benchmark, {}) if quick else {}))
+    print(f'building benchmark {benchmark!r}{" (quick)" if quick else ""} …', flush=True)
+    bench = BENCHMARKS[benchmark](quick, progress)
     build_s = time.perf_counter() - t
     overrides = overrides or {}
-    hp = {m: overrides.get('*', {}) | overrides.get(m, {}) for m in methods}
+    hp = {}
+    for m in methods:
+        takes_seed = 'seed' in inspect.signature(get_method(m).fn).parameters
+        hp[m] = ({'seed': seed} if takes_seed else {}) | overrides.get('*', {}) | overrides.get(m, {})
     results, merged = run_methods(bench, methods, hp, progress=progress)
     doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s, 'overrides': overrides})
     print(f'\n{bench.name} — test accuracy (%), seed {seed}\n')
@@ -72,8 +78,8 @@ def main(argv: list[str] | None = None):
     ap = argparse.ArgumentParser(prog='calm_nb', description='Model merging with CALM and its baselines.')
     sub = ap.add_subparsers(dest='cmd', required=True)
     d = sub.add_parser('demo', help='run every registered method on an offline benchmark and write results')
-    d.add_argument('--benchmark', default='toy-digits', choices=list(BENCHMARKS))
-    d.add_argument('--methods', nargs='+', help='methods to run (default: every registered data-free method)')
+    d.add_argument('--benchmark', default='zoo-vit', choices=list(BENCHMARKS))
+    d.add_argument('--methods', nargs='+', help='methods to run (default: every registered method)')
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--out', default='calm_nb_out', help='output folder (default: ./calm_nb_out)')
     d.add_argument('--quick', action='store_true', help='smallest configuration, for tests')
@@ -88,6 +94,9 @@ def main(argv: list[str] | None = None):
     m.add_argument('--include', nargs='*'); m.add_argument('--exclude', nargs='*')
     m.add_argument('--chunk-size', type=int)
     sub.add_parser('methods', help='list the registered merging methods')
+    zb = sub.add_parser('zoo-build', help='rebuild the embedded benchmark\'s models from a seed (minutes on a GPU)')
+    zb.add_argument('--out', default=str(zoo.ASSETS)); zb.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    zb.add_argument('--seed', type=int, default=0); zb.add_argument('--workers', type=int, default=os.cpu_count())
     a = ap.parse_args(argv)
     try:
         if a.cmd == 'demo':
@@ -95,6 +104,9 @@ def main(argv: list[str] | None = None):
         elif a.cmd == 'merge':
             p = merge_files(a.method, a.pretrained, a.finetuned, a.out, _hparams(a.set), a.include, a.exclude, a.chunk_size)
             print(f'wrote {p}')
+        elif a.cmd == 'zoo-build':
+            z = zoo.build_zoo(a.seed, a.device, workers=a.workers)
+            print(json.dumps(z['report'], indent=1)); print('wrote', *zoo.save_zoo(z, a.out))
         else:
             for name, spec in METHODS.items():
                 print(f"{name:<20} {'data' if spec.needs_data else 'data-free':<9} {spec.defaults}  — {spec.paper}")

@@ -54,7 +54,7 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
     return results, merged
 
 # %% ../nbs/05_evaluate.ipynb #454bf788
-REFERENCE_ROWS = ('pretrained', 'individual', 'mtl')
+REFERENCE_ROWS = {'pretrained': 'Pretrained', 'individual': 'Individual', 'mtl': 'MTL'}
 
 def results_table(results: dict, tasks: list[str], seconds: bool = True) -> str:
     "A Markdown table: methods × tasks, average accuracy and merge time."
@@ -63,7 +63,7 @@ def results_table(results: dict, tasks: list[str], seconds: bool = True) -> str:
     rows = []
     for m, r in results.items():
         cells = [f"{r['per_task'][t]:.1f}" for t in tasks] + [f"**{r['avg']:.1f}**"]
-        name = m.replace('_', ' ').title() if m in REFERENCE_ROWS else m
+        name = REFERENCE_ROWS.get(m, m)
         rows.append(f'| {name} | ' + ' | '.join(cells) + ' |' + (f" {r['seconds']:.2f} |" if seconds else ''))
     return '\n'.join([head, sep] + rows)
 
@@ -82,7 +82,7 @@ def bar_chart(results: dict, tasks: list[str], path):
     import matplotlib.pyplot as plt
     methods = list(results)
     cols = tasks + ['Avg']
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(cols) + 0.25 * len(methods) * len(cols) / 2), 4))
+    fig, ax = plt.subplots(figsize=(min(14, 2 + 1.2 * len(cols)), 4))
     w = 0.8 / len(methods)
     cmap = plt.get_cmap('tab10' if len(methods) <= 10 else 'tab20')
     for i, m in enumerate(methods):
@@ -90,7 +90,7 @@ def bar_chart(results: dict, tasks: list[str], path):
         ax.bar([j + (i - (len(methods) - 1) / 2) * w for j in range(len(cols))], vals, w, label=m, color=cmap(i))
     ax.set_xticks(range(len(cols)), cols, rotation=20, ha='right')
     ax.set_ylabel('test accuracy (%)'); ax.set_ylim(0, 100); ax.grid(axis='y', alpha=.3)
-    ax.legend(fontsize=7, ncols=2, frameon=False, loc='upper left', bbox_to_anchor=(1, 1))
+    ax.legend(fontsize=7, frameon=False, loc='upper left', bbox_to_anchor=(1, 1))
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format='png'))
     plt.close(fig)

@@ -97,13 +97,21 @@ def task_arithmetic(pretrained, finetuned, lam: float = 0.3, *, include=None, ex
 
 # %% ../nbs/01_merge.ipynb #dd41cdc2
 def _kth_largest(x: torch.Tensor, n_keep: int) -> torch.Tensor:
-    "Threshold keeping the `n_keep` largest entries of non-negative `x` (`x >= thr`); reorders `x` in place."
-    if n_keep >= x.numel(): return x.new_tensor(0.)
+    "Exact threshold keeping the `n_keep` largest entries of non-negative 1-D `x` (`x >= thr`)."
+    n = x.numel()
+    if n_keep >= n: return x.new_tensor(0.)
     if n_keep <= 0: return x.new_tensor(float('inf'))
-    kth = x.numel() - n_keep
-    if x.device.type == 'cpu' and x.is_contiguous():  # numpy's in-place introselect: no copy, no index array
-        a = x.numpy(); a.partition(kth); return x.new_tensor(float(a[kth]))
-    return torch.kthvalue(x, kth + 1).values
+    kth = n - n_keep  # 0-based rank, ascending
+    if n > (1 << 22):
+        # Bracket the rank with a sample's quantiles, then select exactly among the few candidates in the bracket.
+        m = 1 << 18
+        sample = x[torch.randint(n, (m,), generator=torch.Generator().manual_seed(0)).to(x.device)].sort().values
+        q, eps = kth / n, 8 / m ** 0.5
+        lo, hi = sample[max(int((q - eps) * m), 0)].item(), sample[min(int((q + eps) * m), m - 1)].item()
+        below = int(torch.count_nonzero(x < lo))
+        cand = x[(x >= lo).logical_and_(x <= hi)]
+        if below <= kth < below + cand.numel(): return torch.kthvalue(cand, kth - below + 1).values
+    return torch.kthvalue(x, kth + 1).values  # small inputs, or an unlucky bracket
 
 def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Tensor:
     "Magnitude thresholds of TIES's trim step: `[T, 1]` (global) or `[T, n_tensors]` (per tensor)."
@@ -114,7 +122,7 @@ def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Te
         r = tv.row(t)
         r = r.abs() if tv.chunk_size is None else r.abs_()  # in memory, row() is a view of the matrix
         if trim == 'global': rows.append(_kth_largest(r, round(k * r.numel())).reshape(1))
-        else: rows.append(torch.stack([_kth_largest(r[s.offset:s.offset + s.numel].clone(), round(k * s.numel)) for s in tv.index.specs]))
+        else: rows.append(torch.stack([_kth_largest(r[s.offset:s.offset + s.numel], round(k * s.numel)) for s in tv.index.specs]))
         del r
     return torch.stack(rows)
 
@@ -148,7 +156,7 @@ def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size)
     return _assemble(tv, _ties_delta(tv, k, lam, merge_func, trim))
 
-# %% ../nbs/01_merge.ipynb #958fea24
+# %% ../nbs/01_merge.ipynb #7b93420a
 _RNG_BLOCK = 1 << 20
 
 def block_uniform(seed: int, task: int, start: int, end: int) -> torch.Tensor:
@@ -184,7 +192,7 @@ def dare(pretrained, finetuned, p: float = 0.9, base: str = 'ta', seed: int = 0,
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size).add_transform(dare_transform(p, seed))
     return _assemble(tv, _base_delta(tv, base, base_hparams))
 
-# %% ../nbs/01_merge.ipynb #a7658be9
+# %% ../nbs/01_merge.ipynb #598b3f69
 def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.Tensor:
     "Boolean `[P]` mask of the coordinates where at least `k` TALL masks agree."
     if k < 0 or int(k) != k: raise ValueError(f'k must be a non-negative integer (tasks that must agree), got {k}')
@@ -216,7 +224,7 @@ def consensus_ties(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam
     return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func,
                              include=include, exclude=exclude, chunk_size=chunk_size)
 
-# %% ../nbs/01_merge.ipynb #3ca2e7ad
+# %% ../nbs/01_merge.ipynb #4320c408
 import json, os, subprocess, sys, textwrap
 
 def peak_merge_memory(method: str, T: int, P: int, chunk_size: int | None = None, **hparams) -> dict:

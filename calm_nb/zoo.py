@@ -12,9 +12,14 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call
 from .core import *
+import math, os
 
 # %% auto #0
-__all__ = ['TaskData', 'MergeBenchmark', 'MLPEncoder', 'toy_digits']
+__all__ = ['FONTS', 'LETTERS', 'GREEK', 'SHAPES', 'TEXTURES', 'COLORS', 'PROXY_CLASSES', 'ZOO_TASKS', 'ZOO_MODEL',
+           'ZOO_MODEL_CONFIG', 'ZOO_SIZES', 'ZOO_RECIPE', 'ASSETS', 'QUICK_SIZES', 'TaskData', 'MergeBenchmark',
+           'MLPEncoder', 'toy_digits', 'render_split', 'cache_dir', 'register_zoo_model', 'zoo_visual',
+           'prepare_images', 'fit', 'features', 'linear_probe', 'render_zoo_data', 'build_zoo', 'save_zoo',
+           'cached_arrays', 'load_zoo_weights', 'zoo_vit']
 
 # %% ../nbs/04_zoo.ipynb #d409ed16
 @dataclass
@@ -41,12 +46,14 @@ class MergeBenchmark:
     heads: list[nn.Module]
     tasks: list[TaskData]
     mtl: dict[str, torch.Tensor] | None = None
+    prepare: Callable | None = None  # stored inputs → model inputs (e.g. uint8 images → normalised floats)
     config: dict = field(default_factory=dict)
     @property
     def task_names(self) -> list[str]: return [t.name for t in self.tasks]
 
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
+        if self.prepare is not None: x = self.prepare(x)
         return self.heads[task](functional_call(self.model, state, (x,)))
 
 # %% ../nbs/04_zoo.ipynb #683fe7c2
@@ -106,3 +113,423 @@ def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finet
     model = MLPEncoder(64, width).eval().requires_grad_(False)
     cfg = dict(benchmark='toy-digits', seed=seed, width=width, pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, lr=lr)
     return MergeBenchmark('toy-digits', model, pretrained, finetuned, heads, tasks, config=cfg)
+
+# %% ../nbs/04_zoo.ipynb #4496099b
+import colorsys, math, os
+_S = 64  # images are drawn at 64×64 and downsampled to 32×32 with a Lanczos filter
+
+def _font_dir() -> str:
+    import matplotlib
+    return os.path.join(os.path.dirname(matplotlib.__file__), 'mpl-data', 'fonts', 'ttf')
+
+FONTS = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSerif.ttf', 'DejaVuSerif-Bold.ttf', 'DejaVuSansMono.ttf',
+         'DejaVuSans-Oblique.ttf', 'DejaVuSerif-Italic.ttf', 'STIXGeneral.ttf', 'STIXGeneralBol.ttf', 'DejaVuSansMono-Bold.ttf']
+_FONT_CACHE = {}
+
+def _font(i: int, size: int):
+    from PIL import ImageFont
+    if (i, size) not in _FONT_CACHE: _FONT_CACHE[i, size] = ImageFont.truetype(os.path.join(_font_dir(), FONTS[i]), size)
+    return _FONT_CACHE[i, size]
+
+def _color(rng): return tuple(int(v) for v in rng.integers(0, 256, 3))
+
+def _contrast_pair(rng, min_diff: int = 120):
+    "Foreground/background colours that differ enough in brightness and hue to stay legible."
+    while True:
+        a, b = _color(rng), _color(rng)
+        if abs(sum(a) - sum(b)) / 3 >= min_diff / 2 and sum(abs(x - y) for x, y in zip(a, b)) >= min_diff: return a, b
+
+def _finish(im, rng, noise: float = 8.0) -> np.ndarray:
+    from PIL import Image
+    a = np.asarray(im.resize((32, 32), Image.LANCZOS), dtype=np.int16) + rng.normal(0, noise, (32, 32, 3)).round().astype(np.int16)
+    return np.clip(a, 0, 255).astype(np.uint8)
+
+def _glyph(rng, ch: str, size=(34, 50), rot: float = 20, jitter: int = 8, contrast: int = 120) -> np.ndarray:
+    from PIL import Image, ImageDraw
+    fg, bg = _contrast_pair(rng, contrast)
+    im, layer = Image.new('RGB', (_S, _S), bg), Image.new('L', (_S, _S), 0)
+    f = _font(int(rng.integers(len(FONTS))), int(rng.integers(*size)))
+    ImageDraw.Draw(layer).text((_S / 2 + rng.integers(-jitter, jitter + 1), _S / 2 + rng.integers(-jitter, jitter + 1)), ch, fill=255, font=f, anchor='mm')
+    im.paste(Image.new('RGB', (_S, _S), fg), (0, 0), layer.rotate(float(rng.uniform(-rot, rot)), resample=Image.BILINEAR))
+    return _finish(im, rng)
+
+# %% ../nbs/04_zoo.ipynb #83db9930
+LETTERS = [chr(ord('A') + i) for i in range(26)]
+GREEK = list('αβγδεζηθλμξπρσφψω')
+SHAPES = ['circle', 'square', 'triangle', 'star', 'cross', 'ring', 'diamond', 'hexagon']
+TEXTURES = ['horizontal stripes', 'vertical stripes', 'diagonal stripes', 'checkerboard', 'dots', 'grid',
+            'concentric rings', 'waves', 'blotches', 'zigzag']
+COLORS = ['red', 'orange', 'yellow', 'green', 'cyan', 'blue', 'purple', 'pink']
+_HUES = [0, 30, 58, 120, 180, 225, 275, 320]
+
+def _house_digit(rng, y: int) -> np.ndarray:
+    from PIL import Image, ImageDraw, ImageFilter
+    fg, bg = _contrast_pair(rng, 90)
+    im = Image.new('RGB', (_S, _S), bg); d = ImageDraw.Draw(im)
+    for _ in range(3):  # background clutter
+        xs, ys = sorted(int(v) for v in rng.integers(0, _S, 2)), sorted(int(v) for v in rng.integers(0, _S, 2))
+        d.rectangle([xs[0], ys[0], xs[1], ys[1]], fill=tuple(int(c * 0.3 + b * 0.7) for c, b in zip(_color(rng), bg)))
+    size = int(rng.integers(36, 48)); f = _font(int(rng.integers(len(FONTS))), size)
+    def put(ch, x, yy):
+        layer = Image.new('L', (_S, _S), 0); ImageDraw.Draw(layer).text((x, yy), ch, fill=255, font=f, anchor='mm')
+        im.paste(Image.new('RGB', (_S, _S), fg), (0, 0), layer)
+    for dx in (-1, 1):  # clipped neighbours, as in house-number crops
+        if rng.random() < 0.7: put(str(int(rng.integers(10))), _S / 2 + dx * size * 0.62, _S / 2)
+    put(str(y), _S / 2 + rng.integers(-3, 4), _S / 2 + rng.integers(-4, 5))
+    return _finish(im.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.2)))), rng, 10)
+
+def _polygon(cx, cy, r, n, rot, inner=None):
+    k = n * (2 if inner else 1)
+    return [(cx + (r if not inner or i % 2 == 0 else r * inner) * math.cos(rot + 2 * math.pi * i / k),
+             cy + (r if not inner or i % 2 == 0 else r * inner) * math.sin(rot + 2 * math.pi * i / k)) for i in range(k)]
+
+def _shape(rng, y: int) -> np.ndarray:
+    from PIL import Image, ImageDraw
+    fg, bg = _contrast_pair(rng)
+    im = Image.new('RGB', (_S, _S), bg); d = ImageDraw.Draw(im)
+    r = float(rng.uniform(12, 24)); cx, cy = rng.uniform(r + 2, _S - r - 2, 2); rot = float(rng.uniform(0, 2 * math.pi))
+    name = SHAPES[y]
+    if name == 'circle': d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fg)
+    elif name == 'ring': d.ellipse([cx - r, cy - r, cx + r, cy + r], outline=fg, width=max(3, int(r / 3.5)))
+    elif name == 'square': d.polygon(_polygon(cx, cy, r * 1.2, 4, rot), fill=fg)
+    elif name == 'triangle': d.polygon(_polygon(cx, cy, r * 1.2, 3, rot), fill=fg)
+    elif name == 'star': d.polygon(_polygon(cx, cy, r * 1.25, 5, rot, inner=0.45), fill=fg)
+    elif name == 'hexagon': d.polygon(_polygon(cx, cy, r * 1.1, 6, rot), fill=fg)
+    elif name == 'diamond':
+        p = _polygon(cx, cy, r * 1.25, 4, rot)
+        d.polygon([(cx + (x - cx) * (0.55 if i % 2 else 1), cy + (yy - cy) * (0.55 if i % 2 else 1)) for i, (x, yy) in enumerate(p)], fill=fg)
+    else:  # cross
+        w = r * 0.38
+        for a in (rot, rot + math.pi / 2):
+            dx, dy = math.cos(a), math.sin(a)
+            d.polygon([(cx - r * dx - w * dy, cy - r * dy + w * dx), (cx + r * dx - w * dy, cy + r * dy + w * dx),
+                       (cx + r * dx + w * dy, cy + r * dy - w * dx), (cx - r * dx + w * dy, cy - r * dy - w * dx)], fill=fg)
+    return _finish(im, rng)
+
+def _smooth_noise(rng, cells: int) -> np.ndarray:
+    from PIL import Image
+    return np.asarray(Image.fromarray(rng.normal(0, 1, (cells, cells)).astype(np.float32)).resize((32, 32), Image.BICUBIC))
+
+def _texture(rng, y: int) -> np.ndarray:
+    c1, c2 = _contrast_pair(rng, 100)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
+    f, ph, name = float(rng.uniform(0.25, 0.55)), float(rng.uniform(0, 2 * np.pi)), TEXTURES[y]
+    if name == 'horizontal stripes': v = np.sin(2 * f * yy + ph)
+    elif name == 'vertical stripes': v = np.sin(2 * f * xx + ph)
+    elif name == 'diagonal stripes': v = np.sin(1.4 * f * (xx + yy * rng.choice([-1, 1])) + ph)
+    elif name == 'checkerboard': v = np.sin(1.6 * f * xx + ph) * np.sin(1.6 * f * yy + ph)
+    elif name == 'dots': v = (np.sin(2 * f * xx + ph) * np.sin(2 * f * yy + ph)) ** 2 * 2 - 0.6
+    elif name == 'grid': v = np.maximum(np.cos(1.6 * f * xx + ph), np.cos(1.6 * f * yy + ph)) * 2 - 1.4
+    elif name == 'concentric rings':
+        cx, cy = rng.uniform(4, 28, 2); v = np.sin(2 * f * np.hypot(xx - cx, yy - cy) + ph)
+    elif name == 'waves': v = np.sin(2 * f * xx + 3 * np.sin(0.8 * f * yy + ph))
+    elif name == 'blotches': v = _smooth_noise(rng, 8)
+    else: v = np.sin(2 * f * yy + 6.6 * np.abs(((0.7 * f * xx + ph) % 2) - 1))  # zigzag
+    t = ((v > 0) * 0.85 + 0.15 * (v + 1) / 2)[..., None]
+    a = np.asarray(c1, np.float32) * t + np.asarray(c2, np.float32) * (1 - t) + rng.normal(0, 10, (32, 32, 3))
+    return np.clip(a, 0, 255).astype(np.uint8)
+
+def _dominant_color(rng, y: int) -> np.ndarray:
+    h = (_HUES[y] + rng.uniform(-10, 10)) % 360 / 360
+    base = np.array(colorsys.hsv_to_rgb(h, rng.uniform(0.55, 1), rng.uniform(0.55, 1))) * 255
+    other = np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.35), rng.uniform(0.2, 0.9))) * 255
+    w = 1 / (1 + np.exp(-2.5 * (_smooth_noise(rng, 6)[..., None] + 0.5)))
+    return np.clip(base * w + other * (1 - w) + rng.normal(0, 12, (32, 32, 3)), 0, 255).astype(np.uint8)
+
+def _count(rng, y: int) -> np.ndarray:
+    from PIL import Image, ImageDraw
+    fg, bg = _contrast_pair(rng)
+    im = Image.new('RGB', (_S, _S), bg); d = ImageDraw.Draw(im)
+    placed, tries = [], 0
+    while len(placed) < y + 1 and tries < 1000:
+        tries += 1; r = float(rng.uniform(4.5, 7)); c = rng.uniform(r + 1, _S - r - 1, 2)
+        if all(np.hypot(*(c - p)) > r + q + 3 for p, q in placed):
+            placed.append((c, r)); col = fg if rng.random() < 0.7 else _color(rng)
+            box = [c[0] - r, c[1] - r, c[0] + r, c[1] + r]
+            (d.ellipse if rng.random() < 0.5 else d.rectangle)(box, fill=col)
+    return _finish(im, rng)
+
+# %% ../nbs/04_zoo.ipynb #8ba4f154
+_CYRILLIC = list('БГДЖЗИЙЛПФЦЧШЩЪЫЬЭЮЯ')
+_SYMBOLS = list('+×÷=<>%#@&?!$§¶∞')
+_PATTERNS = ['plain', 'stripes', 'checks', 'blobs', 'rings', 'speckle']
+PROXY_CLASSES = [chr(ord('a') + i) for i in range(26)] + _CYRILLIC + _SYMBOLS + _PATTERNS
+
+def _proxy(rng, y: int) -> np.ndarray:
+    if y < len(PROXY_CLASSES) - len(_PATTERNS): return _glyph(rng, PROXY_CLASSES[y], contrast=90)
+    name = _PATTERNS[y - (len(PROXY_CLASSES) - len(_PATTERNS))]
+    c1, c2 = _color(rng), _color(rng)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32); f, ph = rng.uniform(0.2, 0.7), rng.uniform(0, 6.3)
+    v = {'plain': lambda: np.full((32, 32), rng.uniform(-1, 1)), 'stripes': lambda: np.sin(f * (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1)) * 2 + ph),
+         'checks': lambda: np.sign(np.sin(f * xx + ph) * np.sin(f * yy + ph)), 'blobs': lambda: _smooth_noise(rng, 5),
+         'rings': lambda: np.sin(f * np.hypot(xx - rng.uniform(0, 32), yy - rng.uniform(0, 32)) + ph), 'speckle': lambda: rng.normal(0, 1, (32, 32))}[name]()
+    t = ((v + 1) / 2).clip(0, 1)[..., None]
+    return np.clip(np.asarray(c1) * t + np.asarray(c2) * (1 - t) + rng.normal(0, 8, (32, 32, 3)), 0, 255).astype(np.uint8)
+
+_DIGIT_SPLITS = {'train': (0, 1000), 'unlabeled': (1000, 1300), 'test': (1300, 1797)}
+
+def _sk_digits(rng, index: int, seed: int) -> tuple[np.ndarray, int]:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    if 'digits' not in _FONT_CACHE: _FONT_CACHE['digits'] = load_digits()
+    d = _FONT_CACHE['digits']
+    i = int(np.random.default_rng(seed).permutation(len(d.target))[index])
+    g = Image.fromarray((d.images[i] * 255 / 16).astype(np.uint8)).resize((24, 24), Image.BILINEAR)
+    canvas = np.zeros((32, 32), np.float32); ox, oy = rng.integers(2, 7, 2)
+    canvas[oy:oy + 24, ox:ox + 24] = np.asarray(g, np.float32) / 255
+    fg, bg = _contrast_pair(rng)
+    a = np.asarray(fg, np.float32) * canvas[..., None] + np.asarray(bg, np.float32) * (1 - canvas[..., None]) + rng.normal(0, 8, (32, 32, 3))
+    return np.clip(a, 0, 255).astype(np.uint8), int(d.target[i])
+
+ZOO_TASKS = {  # name -> (draw(rng, label) -> uint8 [32, 32, 3], class names)
+    'digits': (None, [str(i) for i in range(10)]),
+    'letters': (lambda rng, y: _glyph(rng, LETTERS[y]), LETTERS),
+    'greek': (lambda rng, y: _glyph(rng, GREEK[y]), GREEK),
+    'house-digits': (_house_digit, [str(i) for i in range(10)]),
+    'shapes': (_shape, SHAPES),
+    'textures': (_texture, TEXTURES),
+    'colors': (_dominant_color, COLORS),
+    'counting': (_count, [str(i) for i in range(1, 7)]),
+}
+_SPLIT_ID = {'train': 0, 'unlabeled': 1, 'test': 2, 'pretrain': 3}
+
+def render_split(task: str, split: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    "Images (uint8 `[n, 32, 32, 3]`) and labels of `split` of zoo task `task` (or `'proxy'`), deterministic in `seed`."
+    if split not in _SPLIT_ID: raise ValueError(f'unknown split {split!r}; one of {list(_SPLIT_ID)}')
+    if task == 'proxy': draw, classes, tid = _proxy, PROXY_CLASSES, 99
+    elif task in ZOO_TASKS: (draw, classes), tid = ZOO_TASKS[task], list(ZOO_TASKS).index(task)
+    else:
+        import difflib
+        raise KeyError(f'unknown zoo task {task!r}; did you mean {difflib.get_close_matches(task, list(ZOO_TASKS), 1) or list(ZOO_TASKS)}?')
+    rng = np.random.default_rng([seed, tid, _SPLIT_ID[split]])
+    if task == 'digits':
+        lo, hi = _DIGIT_SPLITS.get(split, (0, 0))
+        if n > hi - lo: raise ValueError(f'digits has only {hi - lo} {split} images, asked for {n}')
+        xs, ys = zip(*[_sk_digits(rng, lo + i, seed) for i in range(n)]) if n else ((), ())
+        return np.stack(xs) if n else np.zeros((0, 32, 32, 3), np.uint8), np.asarray(ys, np.int64)
+    ys = rng.integers(len(classes), size=n)
+    xs = [draw(rng, int(y)) for y in ys]
+    return (np.stack(xs) if n else np.zeros((0, 32, 32, 3), np.uint8)), ys.astype(np.int64)
+
+# %% ../nbs/04_zoo.ipynb #2b423532
+ZOO_MODEL = 'calm-nb-vit-tiny'
+ZOO_MODEL_CONFIG = {'embed_dim': 64,
+                    'vision_cfg': {'image_size': 32, 'layers': 4, 'width': 128, 'patch_size': 8, 'head_width': 32},
+                    'text_cfg': {'context_length': 16, 'vocab_size': 49408, 'width': 64, 'heads': 2, 'layers': 1}}
+
+def cache_dir() -> Path:
+    "calm_nb's versioned user cache folder (`$CALM_NB_CACHE`, else `$XDG_CACHE_HOME/calm_nb/v1`, else `~/.cache/calm_nb/v1`)."
+    if os.environ.get('CALM_NB_CACHE'): return Path(os.environ['CALM_NB_CACHE'])
+    return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'calm_nb' / 'v1'
+
+def register_zoo_model() -> str:
+    "Register the tiny ViT config with open_clip (idempotent); return its name."
+    import open_clip
+    if ZOO_MODEL not in open_clip.list_models():
+        p = cache_dir() / 'model_configs' / f'{ZOO_MODEL}.json'
+        atomic_write(p, lambda tmp: Path(tmp).write_text(json.dumps(ZOO_MODEL_CONFIG, indent=1)))
+        open_clip.add_model_config(p)
+    return ZOO_MODEL
+
+def zoo_visual(seed: int = 0) -> nn.Module:
+    "A freshly initialised image tower of the zoo model, built through `open_clip.create_model`."
+    import open_clip, logging
+    torch.manual_seed(seed)
+    logging.disable(logging.WARNING)  # open_clip warns that no pretrained weights were loaded: that is the point here
+    try: return open_clip.create_model(register_zoo_model(), pretrained=None).visual
+    finally: logging.disable(logging.NOTSET)
+
+_MEAN, _STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # CLIP's normalisation
+
+def prepare_images(x: torch.Tensor) -> torch.Tensor:
+    "uint8 `[N, 32, 32, 3]` → normalised float `[N, 3, 32, 32]` (CLIP mean/std)."
+    x = x.permute(0, 3, 1, 2).float().div_(255)
+    mean, std = torch.tensor(_MEAN, device=x.device).view(1, 3, 1, 1), torch.tensor(_STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+# %% ../nbs/04_zoo.ipynb #cb886cdd
+def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor, torch.Tensor]], epochs: float, lr: float,
+        batch_size: int = 128, weight_decay: float = 0.05, train_encoder: bool = True, train_heads: bool = True,
+        label_smoothing: float = 0.0, warmup: float = 0.05, seed: int = 0, device='cpu', progress: bool = True, desc: str = 'training') -> list[float]:
+    "Train `visual` (+ `heads`) on labelled uint8 image sets; return the loss per step."
+    from tqdm.auto import tqdm
+    dev = torch.device(device)
+    visual.to(dev).train(); [h.to(dev).train() for h in heads]
+    params = (list(visual.parameters()) if train_encoder else []) + ([p for h in heads for p in h.parameters()] if train_heads else [])
+    for p in visual.parameters(): p.requires_grad_(train_encoder)
+    for h in heads:
+        for p in h.parameters(): p.requires_grad_(train_heads)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    steps = max(1, int(epochs * max(len(x) for x, _ in sets) / batch_size))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup * steps)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    g = torch.Generator().manual_seed(seed)
+    sets = [(x.to(dev), y.to(dev)) for x, y in sets]
+    losses = []
+    for s in tqdm(range(steps), desc=desc, disable=not progress, mininterval=2):
+        loss = 0.0
+        for (x, y), h in zip(sets, heads):
+            idx = torch.randint(len(x), (batch_size,), generator=g).to(dev)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == 'cuda'):
+                loss = loss + F.cross_entropy(h(visual(prepare_images(x[idx]))).float(), y[idx], label_smoothing=label_smoothing)
+        opt.zero_grad(set_to_none=True); loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step(); sched.step()
+        losses.append(float(loss))
+    visual.eval(); [h.eval() for h in heads]
+    return losses
+
+@torch.no_grad()
+def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device='cpu') -> torch.Tensor:
+    "Image-tower features of uint8 images, batched, without gradients."
+    dev = torch.device(device); visual.to(dev).eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == 'cuda'):
+            out.append(visual(prepare_images(x[i:i + batch_size].to(dev))).float())
+    return torch.cat(out)
+
+def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> nn.Linear:
+    "A linear head fitted to frozen features by full-batch AdamW (softmax regression)."
+    torch.manual_seed(seed)
+    head = nn.Linear(feats.shape[1], n_classes).to(feats.device)
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+    for _ in range(steps):
+        loss = F.cross_entropy(head(feats), y.to(feats.device)); opt.zero_grad(); loss.backward(); opt.step()
+    return head.eval()
+
+# %% ../nbs/04_zoo.ipynb #84a7e152
+ZOO_SIZES = {'train': 4000, 'unlabeled': 1000, 'test': 1000}
+ZOO_RECIPE = dict(proxy_n=80_000, pretrain_epochs=40, pretrain_lr=1e-3, pretrain_batch=512,
+                  finetune_epochs=12, finetune_lr=2e-4, finetune_batch=128, mtl_epochs=12, mtl_lr=2e-4)
+
+def _split_size(task: str, split: str, sizes: dict) -> int:
+    return min(sizes[split], _DIGIT_SPLITS[split][1] - _DIGIT_SPLITS[split][0]) if task == 'digits' else sizes[split]
+
+def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1) -> dict:
+    "Render every zoo task's splits: `{task: {split: (uint8 images, int64 labels)}}`."
+    sizes = ZOO_SIZES | (sizes or {})
+    jobs = [(t, s, _split_size(t, s, sizes), seed) for t in ZOO_TASKS for s in splits]
+    if workers > 1:  # worker processes import the function from the installed module
+        from concurrent.futures import ProcessPoolExecutor
+        from calm_nb.zoo import render_split as _render
+        with ProcessPoolExecutor(workers) as ex: outs = list(ex.map(_render, *zip(*jobs)))
+    else: outs = [render_split(*j) for j in jobs]
+    data = {}
+    for (t, s, _, _), (x, y) in zip(jobs, outs): data.setdefault(t, {})[s] = (torch.from_numpy(x), torch.from_numpy(y))
+    return data
+
+def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: dict | None = None, workers: int = 1, progress: bool = True) -> dict:
+    "Pretrain, fine-tune every task and train the MTL model; return state dicts, heads and a report."
+    r = ZOO_RECIPE | (recipe or {})
+    t0 = time.perf_counter()
+    data = render_zoo_data(seed, sizes, splits=('train', 'test'), workers=workers)
+    n_parts = 16  # the proxy set is rendered in 16 fixed parts, so it does not depend on the number of workers
+    args = (['proxy'] * n_parts, ['pretrain'] * n_parts, [r['proxy_n'] // n_parts] * n_parts, [seed * 1000 + i for i in range(n_parts)])
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from calm_nb.zoo import render_split as _render
+        with ProcessPoolExecutor(workers) as ex: parts = list(ex.map(_render, *args))
+    else: parts = [render_split(*a) for a in zip(*args)]
+    px, py = torch.from_numpy(np.concatenate([p[0] for p in parts])), torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    report = {'render_seconds': time.perf_counter() - t0}
+    visual = zoo_visual(seed)
+    torch.manual_seed(seed); proxy_head = nn.Linear(ZOO_MODEL_CONFIG['embed_dim'], len(PROXY_CLASSES))
+    t = time.perf_counter()
+    losses = fit(visual, [proxy_head], [(px, py)], r['pretrain_epochs'], r['pretrain_lr'], r['pretrain_batch'], label_smoothing=0.1,
+                 seed=seed, device=device, progress=progress, desc='pretraining')
+    report['pretrain'] = {'seconds': time.perf_counter() - t, 'final_loss': float(np.mean(losses[-50:]))}
+    pretrained = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
+    heads, finetuned = {}, {}
+    for i, (name, (_, classes)) in enumerate(ZOO_TASKS.items()):
+        t = time.perf_counter()
+        (x, y), (xt, yt) = data[name]['train'], data[name]['test']
+        visual.load_state_dict(pretrained)
+        head = linear_probe(features(visual, x, device=device), y.to(device), len(classes), seed=seed + i)
+        probe_acc = float((head(features(visual, xt, device=device)).argmax(-1).cpu() == yt).float().mean() * 100)
+        fit(visual, [head], [(x, y)], r['finetune_epochs'], r['finetune_lr'], r['finetune_batch'], seed=seed + i, device=device, progress=progress, desc=f'fine-tuning {name}')
+        acc = float((head(features(visual, xt, device=device)).argmax(-1).cpu() == yt).float().mean() * 100)
+        finetuned[name] = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
+        heads[name] = head.cpu().requires_grad_(False)
+        report[name] = {'linear_probe_acc': probe_acc, 'finetuned_acc': acc, 'seconds': time.perf_counter() - t}
+    t = time.perf_counter()
+    visual.load_state_dict(pretrained)
+    fit(visual, [heads[n].to(device) for n in ZOO_TASKS], [data[n]['train'] for n in ZOO_TASKS], r['mtl_epochs'], r['mtl_lr'],
+        r['finetune_batch'] // 4, train_heads=False, seed=seed, device=device, progress=progress, desc='multi-task')
+    mtl = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
+    report['mtl'] = {'seconds': time.perf_counter() - t}
+    for h in heads.values(): h.cpu()
+    report['total_seconds'] = time.perf_counter() - t0
+    return {'pretrained': pretrained, 'finetuned': finetuned, 'heads': heads, 'mtl': mtl, 'report': report,
+            'config': {'seed': seed, 'recipe': r, 'sizes': ZOO_SIZES | (sizes or {}), 'model': ZOO_MODEL_CONFIG}}
+
+def save_zoo(zoo: dict, out_dir) -> list[Path]:
+    "Write a built zoo as `zoo_vit_base.safetensors` (fp32 pretrained tower + heads) and `zoo_vit_deltas.safetensors` (fp16 task vectors)."
+    out = Path(out_dir); pre = zoo['pretrained']
+    base = {f'pretrained/{k}': v for k, v in pre.items()}
+    for n, h in zoo['heads'].items(): base.update({f'heads/{n}/{k}': v for k, v in h.state_dict().items()})
+    deltas = {f'{n}/{k}': (v - pre[k]).half() if v.is_floating_point() else v for n, sd in list(zoo['finetuned'].items()) + [('mtl', zoo['mtl'])] for k, v in sd.items()}
+    meta = {'config': json.dumps(zoo['config']), 'report': json.dumps(zoo['report'])}
+    return [save_state_dict(base, out / 'zoo_vit_base.safetensors', meta), save_state_dict(deltas, out / 'zoo_vit_deltas.safetensors', meta)]
+
+# %% ../nbs/04_zoo.ipynb #3b55f547
+import calm_nb
+ASSETS = Path(calm_nb.__file__).parent / 'assets'  # weights shipped inside the package
+QUICK_SIZES = {'train': 64, 'unlabeled': 64, 'test': 64}
+_DATA_VERSION = 1
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 22), b''): h.update(b)
+    return h.hexdigest()
+
+def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    "Load the arrays cached for `config` under `name`, or `build()` and cache them; corrupt caches are rebuilt."
+    key = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+    path, manifest = cache_dir() / f'{name}-{key}.npz', cache_dir() / f'{name}-{key}.json'
+    if path.exists() and manifest.exists():
+        try:
+            if json.loads(manifest.read_text())['sha256'] == _sha256(path):
+                with np.load(path) as z: return {k: z[k] for k in z.files}
+        except Exception: pass
+        print(f'calm_nb: cache {path} is corrupt or incomplete; rebuilding it')
+    for p in (path, manifest): p.unlink(missing_ok=True)
+    arrays = build()
+    atomic_write(path, lambda tmp: np.savez(open(tmp, 'wb'), **arrays))
+    atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps({'config': config, 'sha256': _sha256(path)})))
+    return arrays
+
+def load_zoo_weights(assets=None) -> dict:
+    "The shipped zoo: pretrained and fine-tuned image towers, MTL tower, heads and the config they were built with."
+    from safetensors import safe_open
+    assets = Path(assets or ASSETS)
+    files = [assets / 'zoo_vit_base.safetensors', assets / 'zoo_vit_deltas.safetensors']
+    for f in files:
+        if not f.exists(): raise FileNotFoundError(f'{f} is missing; rebuild the zoo with `calm_nb zoo-build --out {assets}` (GPU recommended)')
+    base, deltas = load_state_dict(files[0]), load_state_dict(files[1])
+    with safe_open(str(files[0]), 'pt') as f: meta = f.metadata()
+    pre = {k[len('pretrained/'):]: v for k, v in base.items() if k.startswith('pretrained/')}
+    tower = lambda n: {k: (pre[k] + deltas[f'{n}/{k}'].float()) if pre[k].is_floating_point() else deltas[f'{n}/{k}'] for k in pre}
+    heads = {}
+    for n, (_, classes) in ZOO_TASKS.items():
+        h = nn.Linear(ZOO_MODEL_CONFIG['embed_dim'], len(classes))
+        h.load_state_dict({'weight': base[f'heads/{n}/weight'], 'bias': base[f'heads/{n}/bias']})
+        heads[n] = h.eval().requires_grad_(False)
+    return {'pretrained': pre, 'finetuned': {n: tower(n) for n in ZOO_TASKS}, 'mtl': tower('mtl'), 'heads': heads,
+            'config': json.loads(meta['config']), 'report': json.loads(meta['report'])}
+
+def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, progress: bool = True) -> MergeBenchmark:
+    "The embedded benchmark: 8 tasks, the shipped tiny open_clip ViT zoo, rendered splits (cached)."
+    z = load_zoo_weights()
+    data_seed = z['config']['seed']  # the splits the shipped models were trained and are tested on
+    sizes = (QUICK_SIZES if quick else ZOO_SIZES) | (sizes or {})
+    cfg = {'version': _DATA_VERSION, 'seed': data_seed, 'sizes': sizes}
+    def build():
+        if progress: print(f'rendering the zoo-vit splits {sizes} (once; cached in {cache_dir()}) …', flush=True)
+        data = render_zoo_data(data_seed, sizes, workers=workers)
+        return {f'{t}/{s}/{xy}': a.numpy() for t, d in data.items() for s, pair in d.items() for xy, a in zip('xy', pair)}
+    arr = cached_arrays('zoo-vit-data', cfg, build)
+    T = lambda t, s: (torch.from_numpy(arr[f'{t}/{s}/x']), torch.from_numpy(arr[f'{t}/{s}/y']))
+    tasks = [TaskData(t, classes, *T(t, 'train'), *T(t, 'unlabeled'), *T(t, 'test')) for t, (_, classes) in ZOO_TASKS.items()]
+    model = zoo_visual().eval().requires_grad_(False)
+    return MergeBenchmark('zoo-vit', model, z['pretrained'], [z['finetuned'][t] for t in ZOO_TASKS], [z['heads'][t] for t in ZOO_TASKS],
+                          tasks, mtl=z['mtl'], prepare=prepare_images, config={'benchmark': 'zoo-vit', 'data': cfg, 'zoo': z['config']})
