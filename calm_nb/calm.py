@@ -16,8 +16,8 @@ from .cbems import credible_sets, CredibleSet, task_logits
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'UPDATES', 'split_tasks', 'merge_direction', 'masked_merge', 'init_mask_logits', 'mask_update',
-           'CalmConfig', 'CalmResult', 'CalmInterrupted', 'run_calm', 'layer_density', 'save_calm_outputs',
-           'load_masks', 'calm']
+           'blocked_mask_update', 'build_theta', 'CalmConfig', 'CalmResult', 'CalmInterrupted', 'run_calm',
+           'layer_density', 'save_calm_outputs', 'load_masks', 'calm']
 
 # %% ../nbs/07_calm.ipynb #a244e216
 def split_tasks(task_names: list[str], n_seq: int = 2, seq_tasks=None, seed: int = 0) -> tuple[list[int], list[int]]:
@@ -73,6 +73,23 @@ def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, updat
     raise ValueError(f'unknown update {update!r}; one of {UPDATES}')
 
 # %% ../nbs/07_calm.ipynb #d1c9e895
+_BLOCK = 1 << 18
+
+def _blocks(n: int):
+    for a in range(0, n, _BLOCK): yield a, min(a + _BLOCK, n)
+
+def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float, update: str = 'reference') -> torch.Tensor:
+    "`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place."
+    for a, b in _blocks(R.numel()): mask_update(R[a:b], grad_theta[a:b] * d[a:b], lr, alpha, update)
+    return R
+
+def build_theta(theta: torch.Tensor, base: torch.Tensor, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    "θ = base + σ(R) ⊙ d, written into `theta` block by block."
+    with torch.no_grad():
+        for a, b in _blocks(R.numel()): torch.addcmul(base[a:b], torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
+    return theta
+
+# %% ../nbs/07_calm.ipynb #165c0668
 @dataclass
 class CalmConfig:
     "Hyper-parameters of CALM; defaults are the paper's (Section 5.1, Appendix A.3)."
@@ -93,6 +110,7 @@ class CalmConfig:
     seed: int = 0
     eval_every: int = 0              # evaluate on the test splits every k iterations (0: never; for Fig. 11)
     checkpoint_every: int = 10
+    amp: bool = True                 # bf16 autocast for the forward passes on CUDA (no effect on CPU)
 
     def __post_init__(self):
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
@@ -119,7 +137,7 @@ def _eval_flat(bench, index, flat, extra, tasks=None) -> dict:
 class CalmInterrupted(RuntimeError):
     "Raised by the test hook `_stop_after` to simulate a run killed mid-way."
 
-# %% ../nbs/07_calm.ipynb #0ae38d1c
+# %% ../nbs/07_calm.ipynb #fe832373
 def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=None, include=None, exclude=None,
              progress: bool = True, _stop_after: int | None = None, **overrides) -> CalmResult:
     "Run CALM on a benchmark-like object (pretrained, finetuned, heads, task data, `logits`)."
@@ -145,7 +163,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         tau = taus[S].sum(0).mul_(cfg.lam) if S else torch.zeros_like(pre)   # τ⁽⁰⁾ = λ Σ_{t∈S} τ_t
         state = {'k': 0, 'it': 0, 'tau': tau, 'R': None, 'rng': torch.Generator().manual_seed(cfg.seed).get_state(),
                  'history': {}, 'masks': {}, 'timings': {}}
-    rng = torch.Generator(); rng.set_state(state['rng'])
+    rng = torch.Generator(); rng.set_state(state['rng'])  # on the CPU: the same batches on every device
     steps_done = 0
     while state['k'] < len(Sbar):
         k = state['k']; j = Sbar[k]; jname = names[j]
@@ -154,13 +172,13 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         b = b + pre  # θ(M) = θ_pre + b + M ⊙ d
         if state['R'] is None: state['R'] = init_mask_logits(taus[j], cfg.init_active, cfg.init_logit)
         R = state['R']
-        hist = state['history'].setdefault(jname, {'loss': [], 'density': [float((R > 0).float().mean())], 'eval': []})
+        hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(R > 0)) / R.numel()], 'eval': []})
         t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
-        theta = torch.empty_like(pre)
+        theta = torch.empty_like(pre).requires_grad_(True)
         bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress, mininterval=2)
         for it in bar:
-            torch.addcmul(b, torch.sigmoid(R), d, out=theta)
-            theta.requires_grad_(True); theta.grad = None
+            build_theta(theta, b, R, d)
+            if theta.grad is not None: theta.grad.zero_()
             params = _views(index, theta, extra)
             total = 0.0
             for v in visible:
@@ -169,12 +187,13 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                 for bi in range(0, len(order), cfg.batch_size):
                     sel = order[bi:bi + cfg.batch_size]
                     x = bench.tasks[v].x_unlabeled[cs.indices[sel]]
-                    loss = F.cross_entropy(bench.logits(params, v, x), cs.labels[sel])
+                    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cfg.amp and theta.is_cuda):
+                        logits = bench.logits(params, v, x)
+                    loss = F.cross_entropy(logits.float(), cs.labels[sel].to(logits.device))
                     loss.backward(); total += loss.item()
-            with torch.no_grad():
-                mask_update(R, theta.grad * d, cfg.lr, cfg.alpha, cfg.update)
-            theta = theta.detach()
-            hist['loss'].append(total); hist['density'].append(float((R > 0).float().mean()))
+            del params
+            with torch.no_grad(): blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update)
+            hist['loss'].append(total); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
             if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
                 with torch.no_grad():
                     flat = b + (R > 0).to(d.dtype) * d
@@ -201,7 +220,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         ckpt.unlink(missing_ok=True)
     return res
 
-# %% ../nbs/07_calm.ipynb #900f17b6
+# %% ../nbs/07_calm.ipynb #efa2d538
 def layer_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
     "Fraction of mask-on coordinates in every merged tensor."
     return {s.name: float(mask[s.offset:s.offset + s.numel].float().mean()) for s in index.specs}
@@ -233,7 +252,7 @@ def load_masks(out_dir) -> dict[str, torch.Tensor]:
         n = int(z['n_coordinates'])
         return {k: torch.from_numpy(np.unpackbits(z[k])[:n].astype(bool)) for k in z.files if k != 'n_coordinates'}
 
-# %% ../nbs/07_calm.ipynb #fe832373
+# %% ../nbs/07_calm.ipynb #0d05947e
 @register_method(needs_data=True, paper='Yan et al., ICML 2025 (CALM)')
 def calm(pretrained, finetuned, *, bench: MergeBenchmark, n_seq: int = 2, lam: float = 0.3, ratio: float = 0.9, sampling: str = 'cb_ems',
          iterations: int = 100, batch_size: int = 128, batches_per_task: int = 2, lr: float = 1e7, alpha: float = 1.0,

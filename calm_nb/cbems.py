@@ -50,9 +50,11 @@ def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_
     if not 0 < ratio <= 1: raise ValueError(f'ratio must lie in (0, 1], got {ratio}')
     if logits.ndim != 2 or len(logits) == 0: raise ValueError(f'task {task!r}: expected [N, C] logits with N > 0, got shape {tuple(logits.shape)}')
     if not torch.isfinite(logits).all(): raise ValueError(f'task {task!r}: logits contain NaN/inf')
+    logits = logits.detach().float().cpu()
+    labels = labels.cpu() if labels is not None else None
     n, C = logits.shape
     H, pred = entropy(logits), logits.argmax(-1)
-    order = torch.from_numpy(__import__('numpy').lexsort((torch.arange(n).numpy(), H.numpy())))  # by entropy, ties by index
+    order = torch.sort(H, stable=True).indices  # by entropy; a stable sort breaks ties by index
     if method == 'cb_ems':
         keep = []
         for c in pred.unique().tolist():

@@ -10,9 +10,9 @@ from typing import Callable, Iterator, Mapping, Sequence
 import torch
 
 # %% auto #0
-__all__ = ['Transform', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError', 'mergeable_keys',
-           'ParamSpec', 'FlatIndex', 'validate_state_dicts', 'TaskVectors', 'task_vectors', 'atomic_write',
-           'save_state_dict', 'load_state_dict']
+__all__ = ['Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
+           'mergeable_keys', 'ParamSpec', 'FlatIndex', 'validate_state_dicts', 'TaskVectors', 'task_vectors',
+           'atomic_write', 'save_state_dict', 'load_state_dict']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -241,12 +241,16 @@ class TaskVectors:
         merged = self.index.unflatten(merged_flat)
         return {k: merged[k] if k in merged else v.clone() for k, v in self.pretrained.items()}
 
+AUTO_CHUNK = 1 << 22  # coordinates per chunk for chunk_size='auto'
+
 def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
                  include=None, exclude=None, dtype: torch.dtype = torch.float32, device=None,
-                 chunk_size: int | None = None, check_finite: bool = True) -> TaskVectors:
+                 chunk_size: int | str | None = None, check_finite: bool = True) -> TaskVectors:
     "Validate the state dicts and return their task vectors (see `TaskVectors`)."
     keys = validate_state_dicts(pretrained, finetuned, include, exclude, check_finite)
-    return TaskVectors(pretrained, finetuned, FlatIndex.from_state_dict(pretrained, keys), dtype, device, chunk_size)
+    index = FlatIndex.from_state_dict(pretrained, keys)
+    if chunk_size == 'auto': chunk_size = AUTO_CHUNK if index.size > AUTO_CHUNK else None
+    return TaskVectors(pretrained, finetuned, index, dtype, device, chunk_size)
 
 # %% ../nbs/00_core.ipynb #54780315
 import os, tempfile

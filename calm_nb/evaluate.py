@@ -8,7 +8,7 @@ import json, platform, time
 from pathlib import Path
 import torch
 from .core import *
-from .merge import METHODS, get_method
+from .merge import METHODS, get_method, list_methods
 from .zoo import MergeBenchmark
 
 # %% auto #0
@@ -34,7 +34,7 @@ def evaluate(bench: MergeBenchmark, state: dict[str, torch.Tensor], split: str =
 def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None, progress: bool = True) -> tuple[dict, dict]:
     "Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts)."
     from tqdm.auto import tqdm
-    methods = list(METHODS) if methods is None else methods
+    methods = list_methods() if methods is None else methods
     for m in methods: get_method(m)  # fail early on unknown names
     hparams = hparams or {}
     results, merged = {}, {}

@@ -43,8 +43,15 @@ def register_method(name: str | None = None, needs_data: bool = False, paper: st
         return fn
     return deco
 
+_METHOD_MODULES = ('calm_nb.calm',)  # modules that register data-driven methods; imported when the registry is first read
+
+def _load_method_modules():
+    import importlib
+    for m in _METHOD_MODULES: importlib.import_module(m)
+
 def get_method(name: str) -> MergeMethod:
     "The registered method `name`; unknown names raise a `KeyError` suggesting close matches."
+    if name not in METHODS: _load_method_modules()
     if name in METHODS: return METHODS[name]
     close = difflib.get_close_matches(name, list(METHODS), n=3, cutoff=0.5)
     hint = f'; did you mean {", ".join(close)}?' if close else ''
@@ -52,6 +59,7 @@ def get_method(name: str) -> MergeMethod:
 
 def list_methods(needs_data: bool | None = None) -> list[str]:
     "Names of the registered methods, optionally only those that do (`True`) or do not (`False`) need data."
+    _load_method_modules()
     return [n for n, m in METHODS.items() if needs_data is None or m.needs_data == needs_data]
 
 def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tensor]:
@@ -84,13 +92,13 @@ def _tv(pretrained, finetuned, include, exclude, chunk_size, dtype=torch.float32
 
 # %% ../nbs/01_merge.ipynb #83b6d269
 @register_method(paper='Wortsman et al., ICML 2022 (model soups)')
-def weight_averaging(pretrained, finetuned, *, include=None, exclude=None, chunk_size=None):
+def weight_averaging(pretrained, finetuned, *, include=None, exclude=None, chunk_size='auto'):
     "Average of the fine-tuned models: θ_pre + mean_t τ_t."
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size)
     return _assemble(tv, lambda tau, a, b: tau.mean(0))
 
 @register_method(paper='Ilharco et al., ICLR 2023 (task arithmetic)')
-def task_arithmetic(pretrained, finetuned, lam: float = 0.3, *, include=None, exclude=None, chunk_size=None):
+def task_arithmetic(pretrained, finetuned, lam: float = 0.3, *, include=None, exclude=None, chunk_size='auto'):
     "Task arithmetic: θ_pre + lam · Σ_t τ_t."
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size)
     return _assemble(tv, lambda tau, a, b: tau.sum(0).mul_(lam))
@@ -151,7 +159,7 @@ def _ties_delta(tv: TaskVectors, k, lam, merge_func, trim):
 
 @register_method(paper='Yadav et al., NeurIPS 2023 (TIES-merging)')
 def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_func: str = 'mean', trim: str = 'global',
-                 *, include=None, exclude=None, chunk_size=None):
+                 *, include=None, exclude=None, chunk_size='auto'):
     "TIES: trim each τ_t to its top-k fraction, elect signs, disjoint merge, scale by lam."
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size)
     return _assemble(tv, _ties_delta(tv, k, lam, merge_func, trim))
@@ -187,7 +195,7 @@ def _base_delta(tv, base: str, base_hparams: dict):
 
 @register_method(paper='Yu et al., ICML 2024 (DARE)')
 def dare(pretrained, finetuned, p: float = 0.9, base: str = 'ta', seed: int = 0, *, include=None, exclude=None,
-         chunk_size=None, **base_hparams):
+         chunk_size='auto', **base_hparams):
     "DARE: drop each task-vector entry with probability p, rescale by 1/(1−p), then task arithmetic or TIES."
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size).add_transform(dare_transform(p, seed))
     return _assemble(tv, _base_delta(tv, base, base_hparams))
@@ -205,7 +213,7 @@ def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.
     return mask
 
 def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_lam: float = 0.4, lam: float = 0.3,
-                      ties_k: float = 0.2, merge_func: str = 'mean', *, include=None, exclude=None, chunk_size=None):
+                      ties_k: float = 0.2, merge_func: str = 'mean', *, include=None, exclude=None, chunk_size='auto'):
     "Consensus TA / TIES: zero the coordinates fewer than k TALL masks keep, then merge with the base method (TIES keeps ties_k)."
     tv = _tv(pretrained, finetuned, include, exclude, chunk_size)
     mask = consensus_mask(tv, k, tall_lam)
@@ -213,13 +221,13 @@ def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_
     return _assemble(tv, _base_delta(tv, base, dict(lam=lam, k=ties_k, merge_func=merge_func)))
 
 @register_method(paper='Wang et al., ICML 2024 (consensus TA)')
-def consensus_ta(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, *, include=None, exclude=None, chunk_size=None):
+def consensus_ta(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, *, include=None, exclude=None, chunk_size='auto'):
     "Consensus task arithmetic (`consensus_merging` with base='ta')."
     return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, include=include, exclude=exclude, chunk_size=chunk_size)
 
 @register_method(paper='Wang et al., ICML 2024 (consensus TIES)')
 def consensus_ties(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, ties_k: float = 0.2,
-                   merge_func: str = 'mean', *, include=None, exclude=None, chunk_size=None):
+                   merge_func: str = 'mean', *, include=None, exclude=None, chunk_size='auto'):
     "Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction)."
     return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func,
                              include=include, exclude=exclude, chunk_size=chunk_size)

@@ -51,6 +51,13 @@ class MergeBenchmark:
     @property
     def task_names(self) -> list[str]: return [t.name for t in self.tasks]
 
+    def to(self, device) -> 'MergeBenchmark':
+        "A copy with models, state dicts and data on `device` (e.g. `'cuda'`)."
+        mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
+        tasks = [TaskData(t.name, t.classes, *[getattr(t, f).to(device) for f in ('x_train', 'y_train', 'x_unlabeled', 'y_unlabeled', 'x_test', 'y_test')]) for t in self.tasks]
+        return MergeBenchmark(self.name, self.model.to(device), mv(self.pretrained), [mv(f) for f in self.finetuned], [h.to(device) for h in self.heads],
+                              tasks, mv(self.mtl) if self.mtl is not None else None, self.prepare, self.config)
+
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
         if self.prepare is not None: x = self.prepare(x)
