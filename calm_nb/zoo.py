@@ -411,15 +411,17 @@ ZOO_RECIPE = dict(proxy_n=80_000, pretrain_epochs=40, pretrain_lr=1e-3, pretrain
 def _split_size(task: str, split: str, sizes: dict) -> int:
     return min(sizes[split], _DIGIT_SPLITS[split][1] - _DIGIT_SPLITS[split][0]) if task == 'digits' else sizes[split]
 
-def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1) -> dict:
+def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1, progress: bool = False) -> dict:
     "Render every zoo task's splits: `{task: {split: (uint8 images, int64 labels)}}`."
+    from tqdm.auto import tqdm
     sizes = ZOO_SIZES | (sizes or {})
     jobs = [(t, s, _split_size(t, s, sizes), seed) for t in ZOO_TASKS for s in splits]
+    bar = lambda it: tqdm(it, total=len(jobs), desc='rendering', disable=not progress, mininterval=1)
     if workers > 1:  # worker processes import the function from the installed module
         from concurrent.futures import ProcessPoolExecutor
         from calm_nb.zoo import render_split as _render
-        with ProcessPoolExecutor(workers) as ex: outs = list(ex.map(_render, *zip(*jobs)))
-    else: outs = [render_split(*j) for j in jobs]
+        with ProcessPoolExecutor(workers) as ex: outs = list(bar(ex.map(_render, *zip(*jobs))))
+    else: outs = [render_split(*j) for j in bar(jobs)]
     data = {}
     for (t, s, _, _), (x, y) in zip(jobs, outs): data.setdefault(t, {})[s] = (torch.from_numpy(x), torch.from_numpy(y))
     return data
@@ -532,7 +534,7 @@ def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, pr
     cfg = {'version': _DATA_VERSION, 'seed': data_seed, 'sizes': sizes}
     def build():
         if progress: print(f'rendering the zoo-vit splits {sizes} (once; cached in {cache_dir()}) …', flush=True)
-        data = render_zoo_data(data_seed, sizes, workers=workers)
+        data = render_zoo_data(data_seed, sizes, workers=workers, progress=progress)
         return {f'{t}/{s}/{xy}': a.numpy() for t, d in data.items() for s, pair in d.items() for xy, a in zip('xy', pair)}
     arr = cached_arrays('zoo-vit-data', cfg, build)
     T = lambda t, s: (torch.from_numpy(arr[f'{t}/{s}/x']), torch.from_numpy(arr[f'{t}/{s}/y']))
