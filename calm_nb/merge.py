@@ -43,7 +43,7 @@ def register_method(name: str | None = None, needs_data: bool = False, paper: st
         return fn
     return deco
 
-_METHOD_MODULES = ('calm_nb.calm',)  # modules that register data-driven methods; imported when the registry is first read
+_METHOD_MODULES = ('calm_nb.calm', 'calm_nb.adamerging')  # modules that register data-driven methods; imported when the registry is first read
 
 def _load_method_modules():
     import importlib
