@@ -63,12 +63,14 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
         takes_seed = 'seed' in inspect.signature(get_method(m).fn).parameters
         hp[m] = ({'seed': seed} if takes_seed else {}) | scaled.get(m, {}) | (QUICK_SETTINGS.get(m, {}) if quick else {}) \
                 | overrides.get('*', {}) | overrides.get(m, {})
+    if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))  # run card, masks, history for the analyses
     results, merged = run_methods(bench, methods, hp, progress=progress)
     doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s, 'overrides': overrides,
                                                                          'scaled_settings': {} if paper_settings else scaled})
     print(f'\n{bench.name} — test accuracy (%), seed {seed}\n')
     print(results_table(results, bench.task_names))
-    print(f'\nwrote {Path(out) / "results.json"}, results.md, accuracy.png and merged_{doc.get("best_method")}.safetensors')
+    print(f'\nwrote {Path(out) / "results.json"}, results.md, accuracy.png and merged_{doc.get("best_method")}.safetensors'
+          + (f'; CALM\'s run card, masks and history in {Path(out) / "calm"}' if 'calm' in hp else ''))
     return doc
 
 # %% ../nbs/10_cli.ipynb #d6f71f39
