@@ -70,12 +70,11 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
     data = [getattr(t, f'x_{split}') for t in bench.tasks]
     for t, x in zip(bench.tasks, data):
         if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
-    sizes = [s.numel for s in index.specs]
     hist = []
     for _ in tqdm(range(iterations), desc='AdaMerging', disable=not progress, mininterval=2):
         merged_flat(pre, taus, lam.detach(), index, out=theta)
         if theta.grad is not None: theta.grad.zero_()
-        params = dict(zip(index.names, (v.view(s.shape) for v, s in zip(theta.split(sizes), index.specs)))) | extra
+        params = index.views(theta) | extra
         total = 0.0
         for t, x in enumerate(data):
             idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=g)
@@ -94,14 +93,10 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
 def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                   batch_size: int = 16, seed: int = 0, include=None, exclude=None):
     "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
-    return run_adamerging(_with_models(bench, pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude).state_dict
+    return run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude).state_dict
 
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)')
 def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                   batch_size: int = 16, seed: int = 0, include=None, exclude=None):
     "Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation."
-    return run_adamerging(_with_models(bench, pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude).state_dict
-
-def _with_models(bench, pretrained, finetuned):
-    if pretrained is bench.pretrained and len(finetuned) == len(bench.finetuned) and all(a is b for a, b in zip(finetuned, bench.finetuned)): return bench
-    return MergeBenchmark(bench.name, bench.model, pretrained, list(finetuned), bench.heads, bench.tasks, bench.mtl, bench.prepare, bench.config)
+    return run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude).state_dict

@@ -127,7 +127,7 @@ class CalmResult:
     index: FlatIndex
 
 def _views(index: FlatIndex, flat: torch.Tensor, extra: dict) -> dict:
-    return dict(zip(index.names, (t.view(s.shape) for t, s in zip(flat.split([s.numel for s in index.specs]), index.specs)))) | extra
+    return index.views(flat) | extra
 
 def _eval_flat(bench, index, flat, extra, tasks=None) -> dict:
     state = _views(index, flat, extra)
@@ -259,8 +259,7 @@ def calm(pretrained, finetuned, *, bench: MergeBenchmark, n_seq: int = 2, lam: f
          init_active: float = 1e-5, update: str = 'reference', strategy: str = 'calm', seed: int = 0,
          out_dir=None, include=None, exclude=None, progress: bool = False, **more):
     "CALM: CB-EMS credible samples, efficient-aware split, consensus-aware mask optimisation."
-    if pretrained is not bench.pretrained or len(finetuned) != len(bench.finetuned) or any(a is not b for a, b in zip(finetuned, bench.finetuned)):
-        bench = MergeBenchmark(bench.name, bench.model, pretrained, list(finetuned), bench.heads, bench.tasks, bench.mtl, bench.prepare, bench.config)
+    bench = bench.with_models(pretrained, finetuned)
     cfg = CalmConfig(n_seq=n_seq, lam=lam, ratio=ratio, sampling=sampling, iterations=iterations, batch_size=batch_size,
                      batches_per_task=batches_per_task, lr=lr, alpha=alpha, init_active=init_active, update=update,
                      strategy=strategy, seed=seed, **more)

@@ -103,6 +103,10 @@ class FlatIndex:
         return {s.name: flat[s.offset:s.offset + s.numel].view(s.shape).to(s.dtype if cast else flat.dtype, copy=True)
                 for s in self.specs}
 
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        "Tensors of the indexed shapes that are *views* of `flat` (no copy; gradients flow back into `flat`)."
+        return dict(zip(self.names, (t.view(s.shape) for t, s in zip(flat.split([s.numel for s in self.specs]), self.specs))))
+
     def segment_ids(self, start: int = 0, end: int | None = None) -> torch.Tensor:
         "For each coordinate in `[start, end)`, the position of its tensor in `specs` (int32)."
         end = self.size if end is None else end

@@ -51,6 +51,11 @@ class MergeBenchmark:
     @property
     def task_names(self) -> list[str]: return [t.name for t in self.tasks]
 
+    def with_models(self, pretrained: dict, finetuned: list[dict]) -> 'MergeBenchmark':
+        "This benchmark with other pretrained / fine-tuned state dicts (itself if they are the same objects)."
+        if pretrained is self.pretrained and len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned)): return self
+        return MergeBenchmark(self.name, self.model, pretrained, list(finetuned), self.heads, self.tasks, self.mtl, self.prepare, self.config)
+
     def to(self, device) -> 'MergeBenchmark':
         "A copy with models, state dicts and data on `device` (e.g. `'cuda'`)."
         mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
