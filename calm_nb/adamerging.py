@@ -17,8 +17,6 @@ __all__ = ['expand_coefficients', 'merged_flat', 'coefficient_grad', 'AdaMerging
            'adamerging_lw']
 
 # %% ../nbs/08_adamerging.ipynb #51d3cd5e
-_BLOCK = 1 << 18
-
 def expand_coefficients(lam: torch.Tensor, index: FlatIndex, start: int, end: int) -> torch.Tensor:
     "Per-coordinate coefficients `[T, end-start]` from task-wise `[T, 1]` or layer-wise `[T, n_tensors]` coefficients."
     return lam if lam.shape[1] == 1 else lam[:, index.segment_ids(start, end).long()]
@@ -27,8 +25,7 @@ def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index:
     "θ = θ_pre + Σ_t λ_t ⊙ τ_t (coefficients expanded per coordinate), block by block."
     out = torch.empty_like(pre) if out is None else out
     with torch.no_grad():
-        for a in range(0, pre.numel(), _BLOCK):
-            b = min(a + _BLOCK, pre.numel())
+        for a, b in blocks(0, pre.numel()):
             out[a:b] = pre[a:b] + (expand_coefficients(lam, index, a, b) * taus[:, a:b]).sum(0)
     return out
 
@@ -36,8 +33,7 @@ def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIn
     "∂L/∂λ from ∂L/∂θ: `[T, 1]` dot products or `[T, n_tensors]` segment sums."
     T = taus.shape[0]
     g = torch.zeros(T, len(index) if layerwise else 1, dtype=taus.dtype, device=taus.device)
-    for a in range(0, grad_theta.numel(), _BLOCK):
-        b = min(a + _BLOCK, grad_theta.numel())
+    for a, b in blocks(0, grad_theta.numel()):
         prod = taus[:, a:b] * grad_theta[a:b]
         if layerwise: g.index_add_(1, index.segment_ids(a, b).long().to(taus.device), prod)
         else: g[:, 0] += prod.sum(1)

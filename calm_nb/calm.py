@@ -73,20 +73,15 @@ def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, updat
     raise ValueError(f'unknown update {update!r}; one of {UPDATES}')
 
 # %% ../nbs/07_calm.ipynb #d1c9e895
-_BLOCK = 1 << 18
-
-def _blocks(n: int):
-    for a in range(0, n, _BLOCK): yield a, min(a + _BLOCK, n)
-
 def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float, update: str = 'reference') -> torch.Tensor:
     "`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place."
-    for a, b in _blocks(R.numel()): mask_update(R[a:b], grad_theta[a:b] * d[a:b], lr, alpha, update)
+    for a, b in blocks(0, R.numel()): mask_update(R[a:b], grad_theta[a:b] * d[a:b], lr, alpha, update)
     return R
 
 def build_theta(theta: torch.Tensor, base: torch.Tensor, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     "θ = base + σ(R) ⊙ d, written into `theta` block by block."
     with torch.no_grad():
-        for a, b in _blocks(R.numel()): torch.addcmul(base[a:b], torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
+        for a, b in blocks(0, R.numel()): torch.addcmul(base[a:b], torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
     return theta
 
 # %% ../nbs/07_calm.ipynb #165c0668

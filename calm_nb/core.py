@@ -10,8 +10,8 @@ from typing import Callable, Iterator, Mapping, Sequence
 import torch
 
 # %% auto #0
-__all__ = ['Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
-           'mergeable_keys', 'ParamSpec', 'FlatIndex', 'validate_state_dicts', 'TaskVectors', 'task_vectors',
+__all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
+           'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors', 'task_vectors',
            'atomic_write', 'save_state_dict', 'load_state_dict']
 
 # %% ../nbs/00_core.ipynb #d9411469
@@ -116,6 +116,13 @@ class FlatIndex:
         return torch.repeat_interleave(ids, torch.tensor([n for _, n in parts]))
 
 # %% ../nbs/00_core.ipynb #a069bab3
+BLOCK = 1 << 18  # coordinates per elementwise step
+
+def blocks(start: int, end: int, size: int = BLOCK) -> Iterator[tuple[int, int]]:
+    "`(a, b)` ranges of at most `size` coordinates covering `[start, end)`."
+    for a in range(start, end, size): yield a, min(a + size, end)
+
+# %% ../nbs/00_core.ipynb #03eb8fd1
 def _model_name(i: int) -> str: return 'pretrained' if i < 0 else f'finetuned[{i}]'
 
 def _first(xs, n=8) -> str:
@@ -163,7 +170,7 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
                     raise NonFiniteError(f'tensor {k!r} of {_model_name(i)} has {n} non-finite value(s) (NaN/inf)')
     return keys
 
-# %% ../nbs/00_core.ipynb #5c043436
+# %% ../nbs/00_core.ipynb #b161ef0a
 Transform = Callable[[torch.Tensor, Sequence[int], int, int], None]
 
 class TaskVectors:
@@ -256,7 +263,7 @@ def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Map
     if chunk_size == 'auto': chunk_size = AUTO_CHUNK if index.size > AUTO_CHUNK else None
     return TaskVectors(pretrained, finetuned, index, dtype, device, chunk_size)
 
-# %% ../nbs/00_core.ipynb #54780315
+# %% ../nbs/00_core.ipynb #94607bb6
 import os, tempfile
 from pathlib import Path
 

@@ -70,14 +70,10 @@ def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tens
     return m.fn(pretrained, finetuned, **hparams)
 
 # %% ../nbs/01_merge.ipynb #b6588af8
-_SUB_BLOCK = 1 << 18  # coordinates per elementwise step: bounds temporaries to O(T · 2^18) floats
-
 def task_blocks(tv: TaskVectors) -> Iterator[tuple[int, int, torch.Tensor]]:
     "Yield `(start, end, tau)` over all coordinates in blocks of at most 2^18 columns (views of the matrix in memory mode)."
     for a, b, tau in tv.chunks():
-        for s in range(0, b - a, _SUB_BLOCK):
-            e = min(s + _SUB_BLOCK, b - a)
-            yield a + s, a + e, tau[:, s:e]
+        for s, e in blocks(a, b): yield s, e, tau[:, s - a:e - a]
 
 def _assemble(tv: TaskVectors, delta: Callable[[torch.Tensor, int, int], torch.Tensor]) -> dict[str, torch.Tensor]:
     out = torch.empty(tv.size, dtype=tv.dtype, device=tv.device)
