@@ -252,10 +252,14 @@ def load_masks(out_dir) -> dict[str, torch.Tensor]:
 def calm(pretrained, finetuned, *, bench: MergeBenchmark, n_seq: int = 2, lam: float = 0.3, ratio: float = 0.9, sampling: str = 'cb_ems',
          iterations: int = 100, batch_size: int = 128, batches_per_task: int = 2, lr: float = 1e7, alpha: float = 1.0,
          init_active: float = 1e-5, update: str = 'reference', strategy: str = 'calm', seed: int = 0,
-         out_dir=None, include=None, exclude=None, progress: bool = False, **more):
+         out_dir=None, include=None, exclude=None, progress: bool = False, record: dict | None = None, **more):
     "CALM: CB-EMS credible samples, efficient-aware split, consensus-aware mask optimisation."
     bench = bench.with_models(pretrained, finetuned)
     cfg = CalmConfig(n_seq=n_seq, lam=lam, ratio=ratio, sampling=sampling, iterations=iterations, batch_size=batch_size,
                      batches_per_task=batches_per_task, lr=lr, alpha=alpha, init_active=init_active, update=update,
                      strategy=strategy, seed=seed, **more)
-    return run_calm(bench, cfg, out_dir=out_dir, include=include, exclude=exclude, progress=progress).state_dict
+    res = run_calm(bench, cfg, out_dir=out_dir, include=include, exclude=exclude, progress=progress)
+    if record is not None:
+        card = res.card
+        record.update({k: card[k] for k in ('efficient_tasks', 'sequential_tasks', 'mask_density', 'sampling')})
+    return res.state_dict

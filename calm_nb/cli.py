@@ -8,10 +8,10 @@ import argparse, ast, json, os, sys, time
 from pathlib import Path
 import torch
 from .core import *
-from .merge import METHODS, get_method, list_methods, merge
+from .merge import METHODS, get_method, list_methods, merge, _load_method_modules
 from .evaluate import run_methods, results_table, write_results
 from . import zoo
-import calm_nb.calm, calm_nb.adamerging  # register CALM and AdaMerging
+_load_method_modules()  # register CALM and the data-driven baselines
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'demo', 'merge_files', 'main']
@@ -25,10 +25,14 @@ BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder
 # Scaled settings the demo uses on a 2-core CPU, where the paper's defaults would take too long; recorded in results.json
 # (each method's `hparams`) and overridden by --set or --paper-settings. CALM at the paper's 100 iterations takes about
 # 6 minutes here and reached 82.5 (vs 82.1 at 20 iterations) on zoo-vit with seed 0 (see nbs/07_calm.ipynb).
-# AdaMerging runs 200 of its 500 iterations in the demo (about 45 s each on zoo-vit; see nbs/08_adamerging.ipynb).
-DEMO_SETTINGS = {'zoo-vit': {'calm': {'iterations': 20}, 'adamerging_tw': {'iterations': 200}, 'adamerging_lw': {'iterations': 200}},
-                 'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64, 'lr': 1e4}, 'adamerging_tw': {'iterations': 100}, 'adamerging_lw': {'iterations': 100}}}
-QUICK_SETTINGS = {'calm': {'iterations': 3, 'batch_size': 32}, 'adamerging_tw': {'iterations': 3}, 'adamerging_lw': {'iterations': 3}}
+# AdaMerging and the preference-aware merge run 200 of their 500 iterations (about 45 s each on zoo-vit).
+# Fisher, RegMean and Localize-and-Stitch run at their defaults (about 17 s, 3 s and 90 s on zoo-vit).
+_ITER200 = {m: {'iterations': 200} for m in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank')}
+DEMO_SETTINGS = {'zoo-vit': {'calm': {'iterations': 20}} | _ITER200,
+                 'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64, 'lr': 1e4}} | {m: {'iterations': 100} for m in _ITER200}}
+QUICK_SETTINGS = {'calm': {'iterations': 3, 'batch_size': 32}, 'adamerging_tw': {'iterations': 3}, 'adamerging_lw': {'iterations': 3},
+                  'pareto_lowrank': {'iterations': 3}, 'fisher_merging': {'n_examples': 16}, 'regmean': {'n_examples': 16},
+                  'localize_stitch': {'iterations': 2, 'shots_per_class': 4, 'batch_size': 32}}
 
 def _parse_value(v: str):
     try: return ast.literal_eval(v)

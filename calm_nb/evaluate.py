@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluate.ipynb #6cb029f7
 from __future__ import annotations
-import json, platform, time
+import inspect, json, platform, time
 from pathlib import Path
 import torch
 from .core import *
@@ -45,11 +45,14 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
     for m in tqdm(methods, desc='merging', disable=not progress):
         spec = get_method(m)
         kw = dict(hparams.get(m, {}))
+        shown = spec.defaults | kw
         if spec.needs_data: kw['bench'] = bench
+        record = {} if 'record' in inspect.signature(spec.fn).parameters else None
+        if record is not None: kw['record'] = record
         t = time.perf_counter()
         state = spec(bench.pretrained, bench.finetuned, **kw)
         sec = time.perf_counter() - t
-        results[m] = evaluate(bench, state) | {'seconds': sec, 'hparams': spec.defaults | kw if not spec.needs_data else {k: v for k, v in (spec.defaults | kw).items() if k != 'bench'}}
+        results[m] = evaluate(bench, state) | {'seconds': sec, 'hparams': shown} | ({'record': record} if record else {})
         merged[m] = state
     return results, merged
 
@@ -100,8 +103,7 @@ def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, s
     "Write results.json, results.md, accuracy.png and the best merged model (safetensors) to `out_dir`; return the JSON."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     doc = {'benchmark': bench.name, 'config': bench.config | (config or {}), 'seed': seed, 'versions': versions(),
-           'methods': {m: {'per_task': r['per_task'], 'avg': r['avg'], 'seconds': r['seconds']} | ({'hparams': r['hparams']} if 'hparams' in r else {})
-                       for m, r in results.items()}}
+           'methods': {m: {k: r[k] for k in ('per_task', 'avg', 'seconds', 'hparams', 'record') if k in r} for m, r in results.items()}}
     atomic_write(out / 'results.json', lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, default=str)))
     md = f'# {bench.name}: test accuracy (%)\n\n' + results_table(results, bench.task_names) + '\n'
     atomic_write(out / 'results.md', lambda tmp: Path(tmp).write_text(md))

@@ -17,7 +17,7 @@ __all__ = ['COMMON_ARGS', 'METHODS', 'MergeMethod', 'register_method', 'get_meth
            'peak_merge_memory']
 
 # %% ../nbs/01_merge.ipynb #7d86e4a4
-COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device')
+COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device', 'record', 'progress')
 
 @dataclass
 class MergeMethod:
@@ -43,7 +43,7 @@ def register_method(name: str | None = None, needs_data: bool = False, paper: st
         return fn
     return deco
 
-_METHOD_MODULES = ('calm_nb.calm', 'calm_nb.adamerging')  # modules that register data-driven methods; imported when the registry is first read
+_METHOD_MODULES = ('calm_nb.calm', 'calm_nb.adamerging', 'calm_nb.fisher', 'calm_nb.regmean', 'calm_nb.localize_stitch', 'calm_nb.pareto')  # modules that register data-driven methods; imported when the registry is first read
 
 def _load_method_modules():
     import importlib

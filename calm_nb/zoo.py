@@ -5,7 +5,7 @@
 # %% ../nbs/04_zoo.ipynb #483348d1
 from __future__ import annotations
 import hashlib, json, time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -48,25 +48,30 @@ class MergeBenchmark:
     mtl: dict[str, torch.Tensor] | None = None
     prepare: Callable | None = None  # stored inputs → model inputs (e.g. uint8 images → normalised floats)
     config: dict = field(default_factory=dict)
+    encode: Callable | None = None   # (model, state, x) → features; default functional_call(model, state, (x,))
+    _buffers: frozenset | None = field(default=None, repr=False, compare=False)
     @property
     def task_names(self) -> list[str]: return [t.name for t in self.tasks]
 
     def with_models(self, pretrained: dict, finetuned: list[dict]) -> 'MergeBenchmark':
         "This benchmark with other pretrained / fine-tuned state dicts (itself if they are the same objects)."
         if pretrained is self.pretrained and len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned)): return self
-        return MergeBenchmark(self.name, self.model, pretrained, list(finetuned), self.heads, self.tasks, self.mtl, self.prepare, self.config)
+        return replace(self, pretrained=pretrained, finetuned=list(finetuned))
 
     def to(self, device) -> 'MergeBenchmark':
         "A copy with models, state dicts and data on `device` (e.g. `'cuda'`)."
         mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
         tasks = [TaskData(t.name, t.classes, *[getattr(t, f).to(device) for f in ('x_train', 'y_train', 'x_unlabeled', 'y_unlabeled', 'x_test', 'y_test')]) for t in self.tasks]
-        return MergeBenchmark(self.name, self.model.to(device), mv(self.pretrained), [mv(f) for f in self.finetuned], [h.to(device) for h in self.heads],
-                              tasks, mv(self.mtl) if self.mtl is not None else None, self.prepare, self.config)
+        return replace(self, model=self.model.to(device), pretrained=mv(self.pretrained), finetuned=[mv(f) for f in self.finetuned],
+                       heads=[h.to(device) for h in self.heads], tasks=tasks, mtl=mv(self.mtl) if self.mtl is not None else None)
 
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
         if self.prepare is not None: x = self.prepare(x)
-        return self.heads[task](functional_call(self.model, state, (x,)))
+        if self._buffers is None: object.__setattr__(self, '_buffers', frozenset(n for n, _ in self.model.named_buffers()))
+        if self._buffers: state = {k: v.detach() if k in self._buffers else v for k, v in state.items()}  # e.g. BatchNorm statistics: merged, never differentiated
+        feats = functional_call(self.model, state, (x,)) if self.encode is None else self.encode(self.model, state, x)
+        return self.heads[task](feats)
 
 # %% ../nbs/04_zoo.ipynb #683fe7c2
 _DIGIT_TASKS = {
