@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).parent
 _cfg = ConfigParser(delimiters=['=']); _cfg.read(ROOT / 'settings.ini')
 TEST_FLAGS = set(_cfg['DEFAULT'].get('tst_flags', '').split('|')) - {''}
-SKIP_NOTEBOOKS = {'tutorials'}  # Colab walkthroughs: their network cells are flagged, the rest is covered elsewhere
+SKIP_NOTEBOOKS = set()  # Colab tutorials run too: their network and GPU cells are flagged and skipped
+os.environ.setdefault('CALM_NB_QUICK', '1')  # analysis notebooks: quick splits and few iterations under test (full when run by hand)
 
 
 def pytest_addoption(parser):

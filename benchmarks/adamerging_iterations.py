@@ -2,7 +2,7 @@
 
     python benchmarks/adamerging_iterations.py 200 500   # -> benchmarks/results/adamerging_zoo_vit_cpu.txt
 """
-import time, sys, json
+import sys
 from calm_nb.zoo import zoo_vit
 from calm_nb.adamerging import run_adamerging
 from calm_nb.evaluate import evaluate

@@ -4,15 +4,15 @@
 
 # %% ../nbs/07_calm.ipynb #9568bdb2
 from __future__ import annotations
-import hashlib, json, math, os, time
-from dataclasses import dataclass, field, asdict
+import hashlib, json, time
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import torch, torch.nn.functional as F
 from .core import *
 from .merge import register_method
 from .zoo import MergeBenchmark
-from .cbems import credible_sets, CredibleSet, task_logits
+from .cbems import credible_sets, task_logits
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'UPDATES', 'split_tasks', 'merge_direction', 'masked_merge', 'init_mask_logits', 'mask_update',

@@ -5,7 +5,7 @@
 # %% ../nbs/06_cbems.ipynb #17bd6ce6
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import torch
 from .zoo import MergeBenchmark
 

@@ -4,8 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import bisect, fnmatch, math
-from dataclasses import dataclass, field
+import bisect, fnmatch
+from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, Sequence
 import torch
 

@@ -5,7 +5,7 @@
 # %% ../nbs/03_data.ipynb #61863857
 from __future__ import annotations
 import difflib, hashlib, json, re, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np

@@ -8,7 +8,7 @@ import inspect, json, platform, time
 from pathlib import Path
 import torch
 from .core import *
-from .merge import METHODS, get_method, list_methods
+from .merge import get_method, list_methods
 from .zoo import MergeBenchmark
 
 # %% auto #0
@@ -38,7 +38,7 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
     for m in methods: get_method(m)  # fail early on unknown names
     hparams = hparams or {}
     results, merged = {}, {}
-    t0 = time.perf_counter(); results['pretrained'] = evaluate(bench, bench.pretrained) | {'seconds': 0.0}
+    results['pretrained'] = evaluate(bench, bench.pretrained) | {'seconds': 0.0}
     per = {td.name: accuracy(bench, bench.finetuned[t], t) for t, td in enumerate(bench.tasks)}
     results['individual'] = {'per_task': per, 'avg': sum(per.values()) / len(per), 'seconds': 0.0}
     if bench.mtl is not None: results['mtl'] = evaluate(bench, bench.mtl) | {'seconds': 0.0}

@@ -4,7 +4,6 @@
 
 # %% ../nbs/08b_fisher.ipynb #6f07e0a5
 from __future__ import annotations
-import math, time
 import torch
 from .core import *
 from .merge import register_method

@@ -4,7 +4,6 @@
 
 # %% ../nbs/08d_localize_stitch.ipynb #40a6773b
 from __future__ import annotations
-import time
 import torch
 import torch.nn.functional as F
 from .core import *

@@ -5,8 +5,8 @@
 # %% ../nbs/01_merge.ipynb #06901d46
 from __future__ import annotations
 import difflib, inspect
-from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator
 import torch
 from .core import *
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #e7d8c770
 from __future__ import annotations
-import hashlib, io, json, pickle, types, warnings, zipfile
+import hashlib, json, pickle, types, warnings, zipfile
 from pathlib import Path
 from typing import Callable
 import torch
@@ -12,7 +12,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 from .core import *
-from .zoo import cache_dir
 
 # %% auto #0
 __all__ = ['ZeroShotHead', 'openclip_model', 'zeroshot_head', 'load_checkpoint', 'convert_checkpoint', 'visual_state_dict',

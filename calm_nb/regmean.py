@@ -4,7 +4,6 @@
 
 # %% ../nbs/08c_regmean.ipynb #b696393a
 from __future__ import annotations
-import warnings
 from functools import partial
 import torch
 import torch.nn as nn

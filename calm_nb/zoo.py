@@ -5,7 +5,7 @@
 # %% ../nbs/04_zoo.ipynb #483348d1
 from __future__ import annotations
 import hashlib, json, time
-from dataclasses import dataclass, field, asdict, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -132,7 +132,7 @@ def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finet
     return MergeBenchmark('toy-digits', model, pretrained, finetuned, heads, tasks, config=cfg)
 
 # %% ../nbs/04_zoo.ipynb #4496099b
-import colorsys, math, os
+import colorsys
 _S = 64  # images are drawn at 64×64 and downsampled to 32×32 with a Lanczos filter
 
 def _font_dir() -> str:
