@@ -44,6 +44,7 @@ def main():
     ap.add_argument('--paper-settings', action='store_true', help="every method at its paper's defaults (else the demo's scaled settings)")
     ap.add_argument('--work', default='table1_runs')
     ap.add_argument('--out', required=True, help='path prefix of the .md and .json aggregate')
+    ap.add_argument('--note', default='', help='a sentence appended to the .md (e.g. how busy the machine was)')
     a = ap.parse_args()
     docs = []
     for s in a.seeds:
@@ -56,7 +57,8 @@ def main():
     dev = f'{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads'
     md = (f"# zoo-vit, Table 1 layout: test accuracy (%), mean ± std over seeds {a.seeds} ({settings})\n\n{table(agg, tasks)}\n\n"
           f"Measured with `python benchmarks/table1.py {'--paper-settings ' if a.paper_settings else ''}--seeds {' '.join(map(str, a.seeds))}` on {dev}; "
-          f"calm_nb {versions().get('calm_nb')}, torch {versions().get('torch')}. Data-free methods other than DARE do not depend on the seed.\n")
+          f"calm_nb {versions().get('calm_nb')}, torch {versions().get('torch')}. Data-free methods other than DARE do not depend on the seed.\n"
+          + (f"\n{a.note}\n" if a.note else ''))
     out = Path(a.out)
     atomic_write(out.with_suffix('.md'), lambda tmp: Path(tmp).write_text(md))
     hp = {m: r.get('hparams') for m, r in docs[0]['methods'].items()}

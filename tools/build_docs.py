@@ -142,7 +142,7 @@ pre{overflow-x:auto;padding:.6rem .8rem;border-radius:6px;font-size:.85rem}
 .code pre{background:#f6f8fa;border:1px solid #e3e7ee}
 pre.out{background:none;border-left:3px solid #f4a582;margin:.2rem 0 .8rem .6rem;white-space:pre-wrap}
 pre.error{border-left-color:#c00;color:#900}
-img.fig{max-width:100%;display:block;margin:.4rem 0 1rem}
+img.fig{max-width:min(100%,780px);display:block;margin:.4rem 0 1rem}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}td,th{border:1px solid #d5dae3;padding:.25rem .55rem}th{background:#f1f4f9}
 blockquote{margin:0;padding:.2rem 1rem;color:#555;border-left:4px solid #9ab;font-style:italic}
 .api{margin:.5rem 0 1rem}.api code{font-size:.88rem}.kw{color:#a0a}.moddoc{color:#555}

@@ -35,7 +35,7 @@ def static_check(site: Path) -> list[str]:
             problems.append(f'{rel}: a Python traceback in the outputs')
         for href in p.links:
             u = urlparse(href)
-            if u.scheme in ('http', 'https', 'mailto') or href.startswith('#'): continue
+            if u.scheme in ('http', 'https', 'mailto', 'data') or href.startswith('#'): continue
             target = (f.parent / unquote(u.path)).resolve()
             if not target.exists(): problems.append(f'{rel}: broken link {href}')
         for src in p.imgs:
