@@ -178,6 +178,26 @@ def _sha(p: Path) -> str:
     return h.hexdigest()
 
 # %% ../nbs/03_data.ipynb #206372fd
+def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable, name: str,
+                      classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int) -> TaskData:
+    "Draw the splits, encode their inputs with `encode(split, idx)` once (cached), check the labels against `classes`, return `TaskData`."
+    def build():
+        u, tr = take_splits(len(ds[src_split]), n_unlabeled, n_train, seed)
+        te = subsample(len(ds[ev_split]), n_test, seed)
+        lab = lambda split, idx: np.asarray(ds[split][label_key], dtype=np.int64)[idx]   # the label column, without decoding inputs
+        return {'x_unlabeled': encode(src_split, u), 'y_unlabeled': lab(src_split, u), 'x_train': encode(src_split, tr), 'y_train': lab(src_split, tr),
+                'x_test': encode(ev_split, te), 'y_test': lab(ev_split, te)}
+    arr = array_cache(cache_name, cfg, build)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # read-only memory maps
+        T = {k: torch.from_numpy(v) for k, v in arr.items()}
+    for k in ('y_unlabeled', 'y_train', 'y_test'):
+        if len(T[k]) and (T[k].max() >= len(classes) or T[k].min() < 0):
+            raise MergeInputError(f'{name}: {k[2:]} labels outside 0..{len(classes) - 1} (the head has {len(classes)} classes; '
+                                  'unlabelled rows such as GLUE test labels of -1 must not be used for evaluation)')
+    return TaskData(name, list(classes), T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'], T['y_test'])
+
+# %% ../nbs/03_data.ipynb #cadc311c
 def _classnames(task: VisionTask, ds_split) -> list[str]:
     if task.classnames is not None: return list(task.classnames)
     names = ds_split.features[task.label_key].names
@@ -220,27 +240,15 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
         heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
         cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled, 'n_train': n_train,
                'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
-        def build(t=t, ds=ds, src_split=src_split, ev_split=ev_split):
-            u, tr = take_splits(len(ds[src_split]), n_unlabeled, n_train, seed)
-            te = subsample(len(ds[ev_split]), n_test, seed)
-            lab = lambda split, idx: np.asarray(ds[split][t.label_key], dtype=np.int64)[idx]   # the label column, without decoding images
-            return {'x_unlabeled': _images(t, ds[src_split], u, to_uint8, f'{t.name} unlabeled', progress), 'y_unlabeled': lab(src_split, u),
-                    'x_train': _images(t, ds[src_split], tr, to_uint8, f'{t.name} train', progress), 'y_train': lab(src_split, tr),
-                    'x_test': _images(t, ds[ev_split], te, to_uint8, f'{t.name} test', progress), 'y_test': lab(ev_split, te)}
-        arr = array_cache(f'vision-{t.name}', cfg, build)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')   # read-only memory maps
-            T = {k: torch.from_numpy(v) for k, v in arr.items()}
-        for k in ('y_unlabeled', 'y_train', 'y_test'):
-            if len(T[k]) and T[k].max() >= heads[-1].n_classes:
-                raise MergeInputError(f'{t.name}: labels go up to {int(T[k].max())} but the head has {heads[-1].n_classes} classes')
-        tdata.append(TaskData(t.name, names, T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'], T['y_test']))
+        encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
+        tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, names,
+                                       n_unlabeled, n_train, n_test, seed))
     visual = clip.visual.eval().requires_grad_(False)
     config = {'benchmark': f'{model}-{len(tasks)}tasks', 'model': model, 'pretrained': pretrained, 'tasks': [t.name for t in tasks], 'seed': seed,
               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled}
     return MergeBenchmark(config['benchmark'], visual, pre, fts, heads, tdata, prepare=prepare, config=config)
 
-# %% ../nbs/03_data.ipynb #f6e166dd
+# %% ../nbs/03_data.ipynb #6699feac
 def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
     cols = [split[k] for k in task.text_keys]
     return [tuple(c[int(i)] for c in cols) if len(cols) > 1 else cols[0][int(i)] for i in idx]
@@ -274,21 +282,9 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         if allow_test_as_unlabeled: src_split = ev_split
         cfg = {'task': t.name, 'tokenizer': getattr(tokenizer, 'name_or_path', repr(tokenizer)), 'vocab': len(tokenizer), 'max_length': max_length,
                'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
-        def build(t=t, ds=ds, src_split=src_split, ev_split=ev_split):
-            u, tr = take_splits(len(ds[src_split]), n_unlabeled, n_train, seed)
-            te = subsample(len(ds[ev_split]), n_test, seed)
-            tok = lambda split, idx: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
-            lab = lambda split, idx: np.asarray(ds[split][t.label_key], dtype=np.int64)[idx]
-            return {'x_unlabeled': tok(src_split, u), 'y_unlabeled': lab(src_split, u), 'x_train': tok(src_split, tr), 'y_train': lab(src_split, tr),
-                    'x_test': tok(ev_split, te), 'y_test': lab(ev_split, te)}
-        arr = array_cache(f'nlp-{t.name}', cfg, build)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            T = {k: torch.from_numpy(v) for k, v in arr.items()}
-        for k in ('y_unlabeled', 'y_train', 'y_test'):
-            if len(T[k]) and (T[k].max() >= len(t.label_names) or T[k].min() < 0):
-                raise MergeInputError(f'{t.name}: {k[2:]} labels outside 0..{len(t.label_names) - 1} (unlabelled rows such as GLUE test labels of -1 must not be used for evaluation)')
-        tdata.append(TaskData(t.name, list(t.label_names), T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'], T['y_test']))
+        encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
+        tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
+                                       n_unlabeled, n_train, n_test, seed))
     name = model if isinstance(model, str) else type(model).__name__
     config = {'benchmark': f'{name}-{len(tasks)}tasks', 'model': name, 'tasks': [t.name for t in tasks], 'seed': seed, 'max_length': max_length,
               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled}

@@ -36,14 +36,10 @@ def notebooks() -> list[Path]:
 
 
 def execute(nb_path: Path) -> dict:
-    from execnb.nbio import read_nb
-    from execnb.shell import CaptureShell
-    nb = read_nb(nb_path)
-    cwd = os.getcwd(); os.chdir(nb_path.parent)
-    try:
-        sh = CaptureShell()
-        sh.run_all(nb, exc_stop=False)
-    finally: os.chdir(cwd)
+    "The notebook executed by `run_notebook.execute` (errors kept as outputs), as plain JSON."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from run_notebook import execute as run
+    nb = run(nb_path, exc_stop=False)
     return json.loads(json.dumps(nb, default=lambda o: dict(o) if hasattr(o, 'keys') else str(o)))
 
 

@@ -4,16 +4,22 @@
 """
 import os, subprocess, sys
 from pathlib import Path
-from execnb.nbio import read_nb, write_nb
-from execnb.shell import CaptureShell
 
-for p in sys.argv[1:]:
-    p = Path(p).resolve()
-    nb = read_nb(p)
-    cwd = os.getcwd(); os.chdir(p.parent)
-    try:
-        sh = CaptureShell()
-        sh.run_all(nb, exc_stop=True)
+
+def execute(path, exc_stop: bool = True):
+    "Run every cell of the notebook at `path` with execnb, in its own folder; return the executed notebook."
+    from execnb.nbio import read_nb
+    from execnb.shell import CaptureShell
+    path = Path(path).resolve()
+    nb = read_nb(path)
+    cwd = os.getcwd(); os.chdir(path.parent)
+    try: CaptureShell().run_all(nb, exc_stop=exc_stop)
     finally: os.chdir(cwd)
-    write_nb(nb, p); print(f'executed {p}')
-subprocess.run(['nbdev_clean'], check=True)
+    return nb
+
+
+if __name__ == '__main__':
+    from execnb.nbio import write_nb
+    for p in sys.argv[1:]:
+        write_nb(execute(p), Path(p).resolve()); print(f'executed {Path(p).resolve()}')
+    subprocess.run(['nbdev_clean'], check=True)
