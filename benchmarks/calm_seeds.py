@@ -32,8 +32,8 @@ def main():
                 t = time.perf_counter(); res = run_calm(bench, progress=False, **kw); sec = time.perf_counter() - t
                 ev = evaluate(bench, res.state_dict)
                 rec = {'kw': kw, 'avg': ev['avg'], 'per_task': ev['per_task'], 'seconds': sec, 'device': f'{a.device} ({dev}, {torch.get_num_threads()} threads)',
-                       'seq': res.card['sequential_tasks'], 'density': res.card['mask_density'],
-                       'history_density': {k: v['density'] for k, v in res.history.items()}}
+                       'seq': res.card['sequential_tasks'], 'density': res.card['mask_density'], 'config': res.card['config'],
+                       'history_density': {k: v['density'] for k, v in res.history.items()}, 'history_loss': {k: v['loss'] for k, v in res.history.items()}, 'history_grad_l1': {k: v.get('grad_l1') for k, v in res.history.items()}}
                 f.write(json.dumps(rec) + '\n'); f.flush()
                 print(f"{json.dumps(kw)}: avg {ev['avg']:.2f} in {sec:.0f} s, sequential {rec['seq']}", flush=True)
 

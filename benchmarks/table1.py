@@ -5,8 +5,11 @@ sweep resumes); the aggregate goes to <out>.md and <out>.json.
 
     python benchmarks/table1.py --seeds 0 1 2 --paper-settings --work /tmp/table1 --out benchmarks/results/table1_zoo_vit_paper
     python benchmarks/table1.py --seeds 0 1 2 --work /tmp/table1_demo --out benchmarks/results/table1_zoo_vit_demo
+
+With --update DIR (a folder of seed<k>.json results, as stored next to the aggregate), only --methods are run and their
+rows replace those in DIR's files (each replaced row is marked with the date and calm_nb version); the others are kept.
 """
-import argparse, json, platform, statistics
+import argparse, json, platform, statistics, time
 from pathlib import Path
 import torch
 from calm_nb.cli import demo
@@ -45,13 +48,23 @@ def main():
     ap.add_argument('--work', default='table1_runs')
     ap.add_argument('--out', required=True, help='path prefix of the .md and .json aggregate')
     ap.add_argument('--note', default='', help='a sentence appended to the .md (e.g. how busy the machine was)')
+    ap.add_argument('--update', help='folder of stored seed<k>.json results whose --methods rows are replaced by new runs')
     a = ap.parse_args()
     docs = []
     for s in a.seeds:
         d = Path(a.work) / f'seed{s}'
         if not (d / 'results.json').exists():
             demo(methods=a.methods, seed=s, out=str(d), progress=False, paper_settings=a.paper_settings)
-        docs.append(json.loads((d / 'results.json').read_text()))
+        doc = json.loads((d / 'results.json').read_text())
+        if a.update:
+            if not a.methods: raise SystemExit('--update needs --methods (the rows to re-run)')
+            stored = Path(a.update) / f'seed{s}.json'
+            old = json.loads(stored.read_text())
+            stamp = {'updated': f"{time.strftime('%Y-%m-%d')} calm_nb {versions().get('calm_nb')}"}
+            old['methods'] |= {m: doc['methods'][m] | stamp for m in a.methods}
+            atomic_write(stored, lambda tmp: Path(tmp).write_text(json.dumps(old, indent=2, default=str)))
+            doc = old
+        docs.append(doc)
     agg, tasks = aggregate(docs)
     settings = 'paper defaults' if a.paper_settings else 'demo settings'
     dev = f'{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads'

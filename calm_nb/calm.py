@@ -15,9 +15,9 @@ from .zoo import MergeBenchmark
 from .cbems import credible_sets, task_logits
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'UPDATES', 'split_tasks', 'merge_direction', 'masked_merge', 'init_mask_logits', 'mask_update',
-           'blocked_mask_update', 'build_theta', 'CalmConfig', 'CalmResult', 'CalmInterrupted', 'run_calm',
-           'layer_density', 'save_calm_outputs', 'load_masks', 'calm']
+__all__ = ['STRATEGIES', 'UPDATES', 'VIT_B32_COORDINATES', 'split_tasks', 'merge_direction', 'masked_merge', 'init_mask_logits',
+           'mask_update', 'blocked_mask_update', 'build_theta', 'CalmConfig', 'CalmResult', 'CalmInterrupted',
+           'run_calm', 'layer_density', 'save_calm_outputs', 'load_masks', 'calm']
 
 # %% ../nbs/07_calm.ipynb #a244e216
 def split_tasks(task_names: list[str], n_seq: int = 2, seq_tasks=None, seed: int = 0) -> tuple[list[int], list[int]]:
@@ -58,24 +58,28 @@ def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit:
 
 # %% ../nbs/07_calm.ipynb #d23d6cf8
 UPDATES = ('reference', 'paper')
+VIT_B32_COORDINATES = 87_849_216   # parameters of open_clip ViT-B/32's image tower: the model the paper's lr = 1e7 was set for
 
-def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, update: str = 'reference') -> torch.Tensor:
+def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, update: str = 'reference',
+                n_coordinates: int | None = None, ref_size: int | None = VIT_B32_COORDINATES) -> torch.Tensor:
     "One update of the mask logits `R` (in place) from g = ∂loss/∂M; see the two modes above."
     if update == 'reference':
         s = torch.sigmoid(R); deriv = s * (1 - s)
         step = g * lr * deriv - alpha * torch.where(R > 0, deriv, -deriv)
         return R.sub_(step)
     if update == 'paper':
+        eta = lr * (n_coordinates or R.numel()) / ref_size if ref_size else lr   # step size normalised by model size
         with torch.enable_grad():
             R_ = R.detach().requires_grad_()
-            (torch.sigmoid(R_) * (g + alpha / lr)).sum().backward()  # ∂/∂R of the linearised Eq. 7 objective at R
-        return R.sub_(lr * R_.grad)
+            (torch.sigmoid(R_) * (g + alpha / eta)).sum().backward()  # ∂/∂R of the linearised Eq. 7 objective at R
+        return R.sub_(eta * R_.grad)
     raise ValueError(f'unknown update {update!r}; one of {UPDATES}')
 
 # %% ../nbs/07_calm.ipynb #d1c9e895
-def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float, update: str = 'reference') -> torch.Tensor:
+def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float, update: str = 'reference',
+                        ref_size: int | None = VIT_B32_COORDINATES) -> torch.Tensor:
     "`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place."
-    for a, b in blocks(0, R.numel()): mask_update(R[a:b], grad_theta[a:b] * d[a:b], lr, alpha, update)
+    for a, b in blocks(0, R.numel()): mask_update(R[a:b], grad_theta[a:b] * d[a:b], lr, alpha, update, R.numel(), ref_size)
     return R
 
 def build_theta(theta: torch.Tensor, base: torch.Tensor, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -101,6 +105,7 @@ class CalmConfig:
     init_active: float = 1e-5
     init_logit: float = 5.0
     update: str = 'reference'        # 'reference' | 'paper' (see above)
+    ref_size: int | None = VIT_B32_COORDINATES  # paper mode: η = lr · P / ref_size (None: η = lr)
     strategy: str = 'calm'           # 'calm' | 'm_only' | 'one_minus_m_only' (Table 3 ablation)
     seed: int = 0
     eval_every: int = 0              # evaluate on the test splits every k iterations (0: never; for Fig. 11)
@@ -111,6 +116,11 @@ class CalmConfig:
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
         if self.strategy not in STRATEGIES: raise ValueError(f'strategy must be one of {STRATEGIES}, got {self.strategy!r}')
         if self.iterations < 0 or self.batch_size < 1 or self.batches_per_task < 1: raise ValueError('iterations ≥ 0, batch_size ≥ 1 and batches_per_task ≥ 1 are required')
+        checks = {'ratio': (0 < self.ratio <= 1, '(0, 1]'), 'lam': (0 <= self.lam <= 1, '[0, 1]'), 'lr': (self.lr > 0, '(0, ∞)'),
+                  'alpha': (self.alpha >= 0, '[0, ∞)'), 'init_active': (0 <= self.init_active <= 1, '[0, 1]'), 'n_seq': (self.n_seq >= 0, '[0, T]'),
+                  'ref_size': (self.ref_size is None or self.ref_size > 0, 'a positive parameter count or None')}
+        for k, (ok, rng) in checks.items():
+            if not ok: raise ValueError(f'CALM: {k} must lie in {rng}, got {getattr(self, k)!r}')
 
 @dataclass
 class CalmResult:
@@ -167,7 +177,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         b = b + pre  # θ(M) = θ_pre + b + M ⊙ d
         if state['R'] is None: state['R'] = init_mask_logits(taus[j], cfg.init_active, cfg.init_logit)
         R = state['R']
-        hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(R > 0)) / R.numel()], 'eval': []})
+        hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(R > 0)) / R.numel()], 'grad_l1': [], 'eval': []})
         t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
         theta = torch.empty_like(pre).requires_grad_(True)
         bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress, mininterval=2)
@@ -187,8 +197,10 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                     loss = F.cross_entropy(logits.float(), cs.labels[sel].to(logits.device))
                     loss.backward(); total += loss.item()
             del params
-            with torch.no_grad(): blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update)
-            hist['loss'].append(total); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
+            with torch.no_grad():
+                gl1 = sum(float((theta.grad[a:b] * d[a:b]).abs().sum()) for a, b in blocks(0, R.numel()))
+                blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size)
+            hist['loss'].append(total); hist['grad_l1'].append(gl1); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
             if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
                 with torch.no_grad():
                     flat = b + (R > 0).to(d.dtype) * d

@@ -123,6 +123,14 @@ def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
     vals = [s for s in task.splits if s.startswith('validation') and s != ev]
     return ev, vals[0] if vals else 'train'
 
+def _unlabeled_split(name: str, ev_split: str, default: str, requested: str | None, allow_eval: bool) -> str:
+    "The split unlabeled data come from: `requested` (default: the rule above); the evaluation split only with `allow_eval`."
+    split = requested or (ev_split if allow_eval else default)
+    if split == ev_split and not allow_eval:
+        raise MergeInputError(f'{name}: unlabeled_split={split!r} is the evaluation split; merging on it leaks test inputs into the merge. '
+                              f'Use {default!r}, or pass allow_test_as_unlabeled=True to do it anyway (it is recorded)')
+    return split
+
 # %% ../nbs/03_data.ipynb #b57a8398
 def take_splits(n_source: int, n_unlabeled: int, n_train: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     "Disjoint sorted index arrays (unlabeled, train) drawn with `seed` from `range(n_source)`."
@@ -181,6 +189,8 @@ def _sha(p: Path) -> str:
 def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable, name: str,
                       classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int) -> TaskData:
     "Draw the splits, encode their inputs with `encode(split, idx)` once (cached), check the labels against `classes`, return `TaskData`."
+    if len(ds[src_split]) == 0: raise MergeInputError(f'{name}: the {src_split!r} split, where the unlabeled data come from, is empty')
+    if n_unlabeled < 1: raise MergeInputError(f'{name}: n_unlabeled={n_unlabeled}, but merging needs unlabeled data (at least one sample per task)')
     def build():
         u, tr = take_splits(len(ds[src_split]), n_unlabeled, n_train, seed)
         te = subsample(len(ds[ev_split]), n_test, seed)
@@ -195,6 +205,9 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
         if len(T[k]) and (T[k].max() >= len(classes) or T[k].min() < 0):
             raise MergeInputError(f'{name}: {k[2:]} labels outside 0..{len(classes) - 1} (the head has {len(classes)} classes; '
                                   'unlabelled rows such as GLUE test labels of -1 must not be used for evaluation)')
+    if len(classes) > 1 and len(T['y_unlabeled']) > 1 and T['y_unlabeled'].unique().numel() == 1:
+        raise MergeInputError(f'{name}: the unlabeled data hold one class only ({classes[int(T["y_unlabeled"][0])]!r} of {len(classes)}); '
+                              'credible samples of one class cannot represent the task (is the source split sorted or filtered by label?)')
     return TaskData(name, list(classes), T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'], T['y_test'])
 
 # %% ../nbs/03_data.ipynb #cadc311c
@@ -215,7 +228,7 @@ def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progr
 
 def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
                      finetuned: dict | None = None, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
-                     n_test: int | None = None, seed: int = 0, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
+                     n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
     "The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot heads, cached splits."
     from calm_nb.models import openclip_model, zeroshot_head, load_checkpoint, visual_state_dict, check_same_architecture
     tasks = [get_task(t) if isinstance(t, str) else t for t in tasks]
@@ -234,12 +247,13 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
     for t in tasks:
         ds = _load_dataset(t, datasets)
         ev_split, src_split = eval_and_unlabeled_splits(t)
-        if allow_test_as_unlabeled: src_split = ev_split
+        src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
         names = _classnames(t, ds[src_split])
         hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}.safetensors'
         heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
         cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled, 'n_train': n_train,
-               'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
+               'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)],
+               'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
         tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, names,
                                        n_unlabeled, n_train, n_test, seed))
@@ -255,7 +269,7 @@ def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
 
 def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned: dict | None = None, datasets: dict | None = None,
                   tokenizer=None, max_length: int = 128, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
-                  seed: int = 0, allow_test_as_unlabeled: bool = False, progress: bool = True) -> MergeBenchmark:
+                  seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, progress: bool = True) -> MergeBenchmark:
     "The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder, one classification head per task, tokenized cached splits."
     from transformers import AutoTokenizer, RobertaModel, RobertaForSequenceClassification
     from calm_nb.models import split_sequence_classifier, roberta_encode, roberta_head, tokenize_pairs, load_checkpoint, check_same_architecture
@@ -279,9 +293,10 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
     for t in tasks:
         ds = _load_dataset(t, datasets)
         ev_split, src_split = eval_and_unlabeled_splits(t)
-        if allow_test_as_unlabeled: src_split = ev_split
+        src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
         cfg = {'task': t.name, 'tokenizer': getattr(tokenizer, 'name_or_path', repr(tokenizer)), 'vocab': len(tokenizer), 'max_length': max_length,
-               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
+               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)],
+               'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
         tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
                                        n_unlabeled, n_train, n_test, seed))

@@ -65,8 +65,9 @@ def list_methods(needs_data: bool | None = None) -> list[str]:
 def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tensor]:
     "Run the registered method `method` with `hparams` overriding its defaults."
     m = get_method(method)
-    unknown = set(hparams) - set(m.defaults) - set(COMMON_ARGS) - set(inspect.signature(m.fn).parameters)
-    if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
+    params = inspect.signature(m.fn).parameters   # methods taking **kw (CALM: any CalmConfig field) check their own
+    unknown = set(hparams) - set(m.defaults) - set(COMMON_ARGS) - set(params)
+    if unknown and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()): raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
     return m.fn(pretrained, finetuned, **hparams)
 
 # %% ../nbs/01_merge.ipynb #b6588af8

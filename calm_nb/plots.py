@@ -14,9 +14,10 @@ from .cbems import select_credible, task_logits, entropy
 from .calm import run_calm, load_masks
 
 # %% auto #0
-__all__ = ['use_style', 'palette', 'save_figure', 'load_run', 'layer_groups', 'layer_density', 'per_task_runs',
+__all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'save_figure', 'load_run', 'layer_groups', 'layer_density', 'per_task_runs',
            'plot_layer_density', 'topk_share', 'pseudo_label_curves', 'plot_pseudo_label_accuracy', 'class_entropies',
-           'plot_class_entropy', 'plot_mask_activation']
+           'plot_class_entropy', 'plot_mask_activation', 'convergence', 'plot_convergence', 'mask_decomposition',
+           'interpolation_curve', 'plot_interpolation']
 
 # %% ../nbs/09_plots.ipynb #bbb579a6
 def use_style():
@@ -186,5 +187,73 @@ def plot_mask_activation(histories: dict[str, list[float]], path=None, init: flo
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_yscale('log'); ax.set_xlabel('iteration'); ax.set_ylabel('mask entries at 1 (%)')
     ax.set_title('Effective weights across iterations (Fig. 12)'); ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig, (save_figure(fig, path) if path is not None else [])
+
+# %% ../nbs/09_plots.ipynb #554f6380
+def convergence(history: dict) -> dict:
+    "{'iteration': [...], 'boundaries': [...], 'tasks': {task: [acc %]}, 'avg': [...]} from a CALM history with `eval` entries."
+    its, tasks, offset, bounds = [], {}, 0, []
+    for seq, h in history.items():
+        for e in h.get('eval', []):
+            its.append(offset + e['iteration'])
+            for t, v in e.items():
+                if t != 'iteration': tasks.setdefault(t, []).append(v)
+        offset += len(h['density']) - 1; bounds.append(offset)
+    if not its: raise ValueError('the history has no evaluations: run CALM with eval_every > 0')
+    avg = [float(np.mean([tasks[t][i] for t in tasks])) for i in range(len(its))]
+    return {'iteration': its, 'boundaries': bounds[:-1], 'tasks': tasks, 'avg': avg}
+
+def plot_convergence(conv: dict, path=None, references: dict[str, float] | None = None, title: str = 'Accuracy during mask optimisation (Fig. 11)'):
+    "Average (thick) and per-task test accuracy against the iteration; dashed lines for `references` {label: avg %}; PNG + SVG."
+    import matplotlib.pyplot as plt
+    use_style()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = conv['iteration']
+    for c, (t, ys) in zip(palette(len(conv['tasks'])), conv['tasks'].items()): ax.plot(x, ys, color=c, lw=1, alpha=0.75, marker='.', label=t)
+    ax.plot(x, conv['avg'], color='black', lw=2.5, marker='o', label='average')
+    for ls, (lab, v) in zip(('--', ':', '-.'), (references or {}).items()): ax.axhline(v, color='dimgrey', ls=ls, lw=1.2, label=f'{lab} (avg {v:.1f})')
+    for b in conv['boundaries']: ax.axvline(b + 0.5, color='lightgrey', lw=1)
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel('iteration (sequential tasks one after another)'); ax.set_ylabel('test accuracy (%)'); ax.set_title(title)
+    ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig, (save_figure(fig, path) if path is not None else [])
+
+# %% ../nbs/09_plots.ipynb #1a54eb9b
+TABLE2_ROWS = ('θ_pre', 'θ_pre + τ₁', 'θ_pre + (1−M*)⊙τ₁', 'θ_pre + τ₂', 'θ_pre + M*⊙τ₂', 'θ_pre + (1−M*)⊙τ₁ + M*⊙τ₂')
+
+def mask_decomposition(bench: MergeBenchmark, mask: torch.Tensor, task: str, lam: float = 0.3, tv=None) -> dict[str, float]:
+    "Table 2: accuracy (%) on `task` of the six models built from τ₁ = λ Σ_{t≠task} τ_t, τ₂ = τ_task and the task's mask M*."
+    from calm_nb.evaluate import accuracy
+    tv = tv or task_vectors(bench.pretrained, bench.finetuned)
+    if mask.shape != (tv.size,): raise ShapeMismatchError(f'mask has shape {tuple(mask.shape)}, the task vectors {tv.size} coordinates')
+    j = bench.task_names.index(task)
+    t2 = tv.row(j); t1 = lam * (tv.matrix.sum(0) - t2); m = mask.to(t1.dtype)
+    deltas = (torch.zeros_like(t1), t1, (1 - m) * t1, t2, m * t2, (1 - m) * t1 + m * t2)
+    return {name: accuracy(bench, tv.to_state_dict(tv.pre + dl), j) for name, dl in zip(TABLE2_ROWS, deltas)}
+
+# %% ../nbs/09_plots.ipynb #5dc4ad77
+def interpolation_curve(bench: MergeBenchmark, merged_a: dict, merged_b: dict, betas=tuple(i / 10 for i in range(11))) -> dict:
+    "{'beta': [...], 'avg': [...], 'per_task': {task: [...]}} for θ_pre + (1−β)(θ_a − θ_pre) + β(θ_b − θ_pre)."
+    from calm_nb.evaluate import evaluate
+    tv = task_vectors(bench.pretrained, [merged_a, merged_b])
+    ta, tb = tv.matrix[0], tv.matrix[1]
+    out = {'beta': list(betas), 'avg': [], 'per_task': {t: [] for t in bench.task_names}}
+    for b in betas:
+        ev = evaluate(bench, tv.to_state_dict(tv.pre + (1 - b) * ta + b * tb))
+        out['avg'].append(ev['avg'])
+        for t, v in ev['per_task'].items(): out['per_task'][t].append(v)
+    return out
+
+def plot_interpolation(curves: dict[str, dict], path=None, target: str = 'CALM'):
+    "Average accuracy against β, one line per starting merge (`curves`: {label: interpolation_curve(...)}); PNG + SVG."
+    import matplotlib.pyplot as plt
+    use_style()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for c, (lab, cv) in zip(palette(len(curves)), curves.items()): ax.plot(cv['beta'], cv['avg'], marker='o', color=c, label=f'{lab} → {target}')
+    ax.set_xlabel(f'β (share of {target}\'s merged task vector)'); ax.set_ylabel('average test accuracy (%)')
+    ax.set_title('Interpolating towards CALM (Fig. 1d)'); ax.legend(frameon=False)
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path is not None else [])
