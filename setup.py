@@ -35,7 +35,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['calm_nb', 'calm_nb.*']),
     include_package_data=True,
-    package_data={'calm_nb': ['assets/*']},
+    package_data={'calm_nb': ['assets/*', 'configs/*']},
     install_requires=requirements,
     extras_require={'hf': hf_requirements, 'dev': dev_requirements},
     python_requires='>=' + cfg['min_python'],

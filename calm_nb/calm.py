@@ -104,7 +104,7 @@ class CalmConfig:
     alpha: float = 1.0
     init_active: float = 1e-5
     init_logit: float = 5.0
-    update: str = 'reference'        # 'reference' | 'paper' (see above)
+    update: str = 'paper'            # 'paper' (size-normalised, the default) | 'reference' (see above)
     ref_size: int | None = VIT_B32_COORDINATES  # paper mode: η = lr · P / ref_size (None: η = lr)
     strategy: str = 'calm'           # 'calm' | 'm_only' | 'one_minus_m_only' (Table 3 ablation)
     seed: int = 0
@@ -263,7 +263,7 @@ def load_masks(out_dir) -> dict[str, torch.Tensor]:
 @register_method(needs_data=True, paper='Yan et al., ICML 2025 (CALM)')
 def calm(pretrained, finetuned, *, bench: MergeBenchmark, n_seq: int = 2, lam: float = 0.3, ratio: float = 0.9, sampling: str = 'cb_ems',
          iterations: int = 100, batch_size: int = 128, batches_per_task: int = 2, lr: float = 1e7, alpha: float = 1.0,
-         init_active: float = 1e-5, update: str = 'reference', strategy: str = 'calm', seed: int = 0,
+         init_active: float = 1e-5, update: str = 'paper', strategy: str = 'calm', seed: int = 0,
          out_dir=None, include=None, exclude=None, progress: bool = False, record: dict | None = None, **more):
     "CALM: CB-EMS credible samples, efficient-aware split, consensus-aware mask optimisation."
     bench = bench.with_models(pretrained, finetuned)

@@ -16,9 +16,9 @@ _load_method_modules()  # register CALM and the data-driven baselines
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'RUN_FILES', 'EXIT_BAD_INPUT',
-           'EXIT_OUTPUT_EXISTS', 'EXIT_MEMORY', 'EXIT_INTERNAL', 'demo', 'ConfigError', 'OutputExistsError',
+           'EXIT_OUTPUT_EXISTS', 'EXIT_MEMORY', 'EXIT_INTERNAL', 'CONFIGS', 'demo', 'ConfigError', 'OutputExistsError',
            'load_config', 'parse_bytes', 'check_config', 'LazySafetensors', 'available_memory', 'plan_memory',
-           'build_source', 'run', 'evaluate_merged', 'main']
+           'checkpoint_files', 'build_source', 'run', 'evaluate_merged', 'main']
 
 # %% ../nbs/10_cli.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
@@ -28,12 +28,12 @@ BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder
 
 # Scaled settings the demo uses on a 2-core CPU, where the paper's defaults would take too long; recorded in results.json
 # (each method's `hparams`) and overridden by --set or --paper-settings. CALM at the paper's 100 iterations takes about
-# 6 minutes here and reached 82.5 (vs 82.1 at 20 iterations) on zoo-vit with seed 0 (see nbs/07_calm.ipynb).
+# 6 minutes here; on zoo-vit it gains about 1.5 points over 20 iterations (see nbs/07_calm.ipynb).
 # AdaMerging and the preference-aware merge run 200 of their 500 iterations (about 45 s each on zoo-vit).
 # Fisher, RegMean and Localize-and-Stitch run at their defaults (about 17 s, 3 s and 90 s on zoo-vit).
 _ITER200 = {m: {'iterations': 200} for m in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank')}
 DEMO_SETTINGS = {'zoo-vit': {'calm': {'iterations': 20}} | _ITER200,
-                 'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64, 'lr': 1e4}} | {m: {'iterations': 100} for m in _ITER200}}
+                 'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64}} | {m: {'iterations': 100} for m in _ITER200}}
 QUICK_SETTINGS = {'calm': {'iterations': 3, 'batch_size': 32}, 'adamerging_tw': {'iterations': 3}, 'adamerging_lw': {'iterations': 3},
                   'pareto_lowrank': {'iterations': 3}, 'fisher_merging': {'n_examples': 16}, 'regmean': {'n_examples': 16},
                   'localize_stitch': {'iterations': 2, 'shots_per_class': 4, 'batch_size': 32}}
@@ -181,9 +181,13 @@ def _size(n: float) -> str:
         if n >= f: return f'{n / f:.1f} {unit}'
     return f'{int(n)} bytes'
 
-def plan_memory(files: list, data_free: bool, budget: int | None = None) -> dict:
+def _file_size(p) -> int:
+    p = Path(p)
+    return sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
+
+def plan_memory(files: list, can_stream: bool, budget: int | None = None) -> dict:
     "Estimate the memory a merge of checkpoint `files` (pretrained first) needs; choose in-memory, streaming, or refuse."
-    sizes = [Path(f).stat().st_size for f in files]
+    sizes = [_file_size(f) for f in files]
     P = sizes[0] / 4                                   # fp32 coordinates, from the pretrained file
     T = len(files) - 1
     need = int(sum(sizes) + 4 * P * (T + 3))           # loaded models + task-vector matrix + work buffers
@@ -191,14 +195,32 @@ def plan_memory(files: list, data_free: bool, budget: int | None = None) -> dict
     plan = {'need_bytes': need, 'budget_bytes': budget, 'mode': 'memory', 'chunk_size': None}
     if need <= budget: return plan
     streamed = int(4 * P * 3)                          # θ_pre's coordinates, the merged result, its state dict
-    if data_free and all(str(f).endswith('.safetensors') for f in files) and streamed < budget:
+    if can_stream and all(str(f).endswith('.safetensors') for f in files) and streamed < budget:
         chunk = max(1 << 16, int((budget - streamed) / (4 * (T + 2) * 4)))
         return plan | {'mode': 'stream', 'chunk_size': chunk, 'need_bytes': streamed}
-    why = 'a data-driven method keeps every model in memory' if not data_free else 'streaming needs safetensors files and 3·P floats'
+    why = 'a method with data keeps every model in memory' if not can_stream else 'streaming needs safetensors files and 3·P floats'
     raise MemoryError(f'this merge needs about {_size(need)} and {_size(budget)} are available ({why}); '
                       f'free memory, use a larger machine, or raise max_memory if the estimate is too cautious')
 
 # %% ../nbs/10_cli.ipynb #67548cb1
+def checkpoint_files(source: dict) -> list[Path]:
+    "The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in benchmarks."
+    kind, body = next(iter(source.items()))
+    if kind == 'benchmark': return []
+    if kind == 'checkpoints':
+        ft = body['finetuned']; paths = [body['pretrained'], *(ft.values() if isinstance(ft, dict) else ft)]
+    else:
+        ft = body.get('finetuned') or {}
+        ck = Path(body['checkpoints']) if body.get('checkpoints') else None
+        from calm_nb.data import VISION_TASKS, NLP_TASKS
+        tasks = body.get('tasks') or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)
+        paths = ([ck / 'zeroshot.pt'] if ck is not None and (ck / 'zeroshot.pt').exists() else [])
+        paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in tasks]
+        paths = [p for p in paths if p is not None and not isinstance(p, dict)]
+    for p in paths:
+        if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
+    return [Path(p) for p in paths]
+
 def _load_datasets(spec):
     if not spec: return None
     import datasets as hfd
@@ -283,12 +305,9 @@ def run(config: dict, overwrite: bool = False, resume: bool = False, progress: b
         _write_json(out / 'run.json', doc)
         note(f'{"resuming" if resume else "starting"} {spec.name} → {out}')
         kind, body = next(iter(cfg['source'].items()))
-        plan = None
-        if kind == 'checkpoints':
-            ft = body['finetuned']; paths = [body['pretrained'], *(ft.values() if isinstance(ft, dict) else ft)]
-            for p in paths:
-                if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
-            plan = plan_memory(paths, not spec.needs_data, parse_bytes(cfg['max_memory']))
+        plan, files = None, checkpoint_files(cfg['source'])
+        if files:
+            plan = plan_memory(files, kind == 'checkpoints' and not spec.needs_data, parse_bytes(cfg['max_memory']))
             note(f'memory: needs about {_size(plan["need_bytes"])} of {_size(plan["budget_bytes"])} available ({plan["mode"]})')
         t = time.perf_counter()
         bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])
@@ -349,14 +368,16 @@ def evaluate_merged(merged_path, source: dict, device: str = 'cpu', progress: bo
 EXIT_BAD_INPUT, EXIT_OUTPUT_EXISTS, EXIT_MEMORY, EXIT_INTERNAL = 2, 3, 4, 1
 _BAD_INPUT = (MergeInputError, KeyError, FileNotFoundError, ValueError, TypeError, NotADirectoryError, IsADirectoryError, PermissionError)
 
+CONFIGS = zoo.ASSETS.parent / 'configs'   # example run configurations shipped with the package
+
 _MERGE_EXAMPLES = """examples:
-  calm_nb merge --config configs/zoo_vit_calm.yaml
+  calm_nb config zoo_vit_calm > run.yaml && calm_nb merge --config run.yaml
   calm_nb merge --method calm --benchmark zoo-vit --set iterations=20 --out runs/calm
   calm_nb merge --method ties_merging --pretrained pre.safetensors --finetuned a.safetensors b.pt --set k=0.2 --out runs/ties
   calm_nb merge --config runs/calm/config.yaml --resume        # continue a killed run"""
 _EVAL_EXAMPLES = """examples:
   calm_nb eval --merged runs/calm/merged.safetensors --benchmark zoo-vit
-  calm_nb eval --merged runs/vit/merged.safetensors --config configs/vit_b32_8tasks.yaml --out eval.json"""
+  calm_nb eval --merged runs/vit/merged.safetensors --config runs/vit/config.yaml --out eval.json"""
 
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
@@ -394,6 +415,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--merged', required=True); e.add_argument('--config', help='take the source from this run configuration')
     e.add_argument('--benchmark'); e.add_argument('--quick', action='store_true'); e.add_argument('--device', default='cpu')
     e.add_argument('--out', help='write the accuracies to this JSON file'); e.add_argument('--quiet', action='store_true')
+    cf = sub.add_parser('config', help='list the example run configurations, or print one', formatter_class=fmt,
+                        epilog='examples:\n  calm_nb config\n  calm_nb config vit_b32_8tasks > run.yaml')
+    cf.add_argument('name', nargs='?')
     ms = sub.add_parser('methods', help='list the registered methods, their hyper-parameters and whether they need data')
     ms.add_argument('--json', action='store_true')
     zb = sub.add_parser('zoo-build', help='rebuild the embedded benchmark\'s models from a seed (minutes on a GPU)')
@@ -444,6 +468,11 @@ def main(argv: list[str] | None = None):
         elif a.cmd == 'zoo-build':
             z = zoo.build_zoo(a.seed, a.device, workers=a.workers)
             print(json.dumps(z['report'], indent=1)); print('wrote', *zoo.save_zoo(z, a.out))
+        elif a.cmd == 'config':
+            names = sorted(p.stem for p in CONFIGS.glob('*.yaml'))
+            if not a.name: print('\n'.join(f"{n:<20} {(CONFIGS / f'{n}.yaml').read_text().splitlines()[0].lstrip('# ')}" for n in names))
+            elif a.name in names: print((CONFIGS / f'{a.name}.yaml').read_text(), end='')
+            else: raise ConfigError(f'no example configuration {a.name!r}; there are {names}')
         else: _cmd_methods(a)
     except KeyboardInterrupt:
         print('calm_nb: interrupted', file=sys.stderr); sys.exit(130)

@@ -17,7 +17,7 @@ from .calm import run_calm, load_masks
 __all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'save_figure', 'load_run', 'layer_groups', 'layer_density', 'per_task_runs',
            'plot_layer_density', 'topk_share', 'pseudo_label_curves', 'plot_pseudo_label_accuracy', 'class_entropies',
            'plot_class_entropy', 'plot_mask_activation', 'convergence', 'plot_convergence', 'mask_decomposition',
-           'interpolation_curve', 'plot_interpolation']
+           'interpolation_curve', 'plot_interpolation', 'explorer_data', 'plot_explorer', 'mask_explorer']
 
 # %% ../nbs/09_plots.ipynb #bbb579a6
 def use_style():
@@ -257,3 +257,77 @@ def plot_interpolation(curves: dict[str, dict], path=None, target: str = 'CALM')
     ax.set_title('Interpolating towards CALM (Fig. 1d)'); ax.legend(frameon=False)
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path is not None else [])
+
+# %% ../nbs/09_plots.ipynb #1775ff10
+def explorer_data(runs: dict[str, dict], bench: MergeBenchmark | None = None, ks=(1, 5, 10, 20, 50)) -> dict:
+    "{task: {'density', 'groups', 'topk', 'eval'}} for the explorer, from `load_run` dicts keyed by their sequential task."
+    tv = task_vectors(bench.pretrained, bench.finetuned) if bench is not None else None
+    data = {}
+    for t, r in runs.items():
+        mask, index = r['masks'][t], r['index']
+        groups = layer_density(index, mask)
+        topk = {}
+        if tv is not None:
+            if tv.size != mask.numel(): raise ShapeMismatchError(f'run {t}: mask has {mask.numel()} entries, the benchmark {tv.size} coordinates')
+            tau = tv.row(bench.task_names.index(t))
+            sel = {g: torch.zeros(mask.numel(), dtype=torch.bool) for g in groups}
+            for s, g in zip(index, layer_groups([s['name'] for s in index])): sel[g][s['offset']:s['offset'] + s['numel']] = True
+            topk = {g: topk_share(mask[m], tau[m], ks) if mask[m].any() else None for g, m in [('all', torch.ones_like(mask)), *sel.items()]}
+        data[t] = {'density': list(r['history'][t]['density']), 'groups': groups, 'topk': topk, 'eval': list(r['history'][t].get('eval', []))}
+    return data
+
+def plot_explorer(data: dict, task: str, group: str = 'all', iteration: int | None = None):
+    "One explorer view: density over iterations, per-layer densities, top-k |τ| shares of `group`, accuracy at `iteration`."
+    import matplotlib.pyplot as plt
+    use_style()
+    d = data[task]; dens = d['density']; it = len(dens) - 1 if iteration is None else max(0, min(iteration, len(dens) - 1))
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7))
+    a = ax[0, 0]; a.plot(range(len(dens)), 100 * np.asarray(dens), color='C0'); a.plot([it], [100 * dens[it]], 'o', color='C3')
+    a.set_yscale('log'); a.set_xlabel('iteration'); a.set_ylabel('mask entries at 1 (%)'); a.set_title(f'{task}: {100 * dens[it]:.3g} % on at iteration {it}')
+    from matplotlib.ticker import MaxNLocator
+    a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    a = ax[0, 1]; names = list(d['groups']); vals = [100 * d['groups'][g][0] for g in names]
+    a.bar(range(len(names)), vals, color=['C3' if g == group else 'C0' for g in names])
+    a.set_xticks(range(len(names))); a.set_xticklabels(names, rotation=45, ha='right'); a.set_ylabel('mask-on (%)'); a.set_title('final mask per layer')
+    a = ax[1, 0]; share = d['topk'].get(group) if d['topk'] else None
+    if share:
+        ks = list(share); a.bar([str(k) for k in ks], list(share.values()), color='C2', label='mask-on share')
+        a.plot([str(k) for k in ks], ks, 'k--', label='random mask'); a.legend(frameon=False)
+        a.set_xlabel('top-k % of |τ| (k)'); a.set_ylabel('share of mask-on coordinates (%)')
+    else: a.text(0.5, 0.5, 'no task vectors given, or no coordinate on' if not share else '', ha='center', va='center', transform=a.transAxes)
+    a.set_title(f'magnitude: {group}')
+    a = ax[1, 1]
+    if d['eval']:
+        e = min(d['eval'], key=lambda e: abs(e['iteration'] - it)); tasks = [k for k in e if k != 'iteration']
+        a.barh(tasks, [e[k] for k in tasks], color=['C3' if k == task else 'C0' for k in tasks]); a.set_xlabel('test accuracy (%)')
+        a.set_title(f'accuracy at iteration {e["iteration"]} (avg {np.mean([e[k] for k in tasks]):.1f})')
+    else:
+        a.text(0.5, 0.5, 'no evaluations recorded\n(run CALM with eval_every > 0)', ha='center', va='center', transform=a.transAxes); a.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+def _widgets_live() -> bool:
+    import os
+    if os.environ.get('CALM_NB_STATIC') == '1': return False
+    try:
+        import ipywidgets  # noqa: F401
+        from IPython import get_ipython
+    except ImportError: return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ in ('ZMQInteractiveShell', 'Shell')   # Jupyter, Colab
+
+def mask_explorer(data: dict, static: bool | None = None):
+    "ipywidgets controls (task, layer group, iteration) over `plot_explorer`; the static view of every task where widgets cannot render."
+    import matplotlib.pyplot as plt
+    if static is None: static = not _widgets_live()
+    if static: return [plot_explorer(data, t) for t in data]
+    import ipywidgets as W
+    from IPython.display import display
+    first = next(iter(data.values()))
+    task = W.Dropdown(options=list(data), description='task')
+    group = W.Dropdown(options=['all', *first['groups']], description='layers')
+    it = W.IntSlider(value=len(first['density']) - 1, min=0, max=len(first['density']) - 1, description='iteration')
+    def show(task, group, iteration): plot_explorer(data, task, group, iteration); plt.show()
+    ui = W.VBox([W.HBox([task, group, it]), W.interactive_output(show, {'task': task, 'group': group, 'iteration': it})])
+    display(ui)
+    return ui
