@@ -106,6 +106,7 @@ def parse_bytes(v) -> int | None:
     if v is None or isinstance(v, (int, float)): return None if v is None else int(v)
     units = {'TB': 1 << 40, 'GB': 1 << 30, 'MB': 1 << 20, 'KB': 1 << 10, 'B': 1}
     s = str(v).strip().upper().replace('IB', 'B')
+    if s.replace('.', '', 1).isdigit(): return int(float(s))          # plain bytes
     for u, f in units.items():
         if s.endswith(u):
             try: return int(float(s[:-len(u)]) * f)
