@@ -77,9 +77,14 @@ def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, updat
 
 # %% ../nbs/07_calm.ipynb #d1c9e895
 def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float, update: str = 'reference',
-                        ref_size: int | None = VIT_B32_COORDINATES) -> torch.Tensor:
-    "`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place."
-    for a, b in blocks(0, R.numel()): mask_update(R[a:b], grad_theta[a:b] * d[a:b], lr, alpha, update, R.numel(), ref_size)
+                        ref_size: int | None = VIT_B32_COORDINATES, stats: dict | None = None) -> torch.Tensor:
+    "`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place; `stats['grad_l1']` gets ‖g‖₁ when given."
+    l1 = 0.0
+    for a, b in blocks(0, R.numel()):
+        g = grad_theta[a:b] * d[a:b]
+        if stats is not None: l1 += float(g.abs().sum())
+        mask_update(R[a:b], g, lr, alpha, update, R.numel(), ref_size)
+    if stats is not None: stats['grad_l1'] = l1
     return R
 
 def build_theta(theta: torch.Tensor, base: torch.Tensor, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
@@ -197,10 +202,9 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                     loss = F.cross_entropy(logits.float(), cs.labels[sel].to(logits.device))
                     loss.backward(); total += loss.item()
             del params
-            with torch.no_grad():
-                gl1 = sum(float((theta.grad[a:b] * d[a:b]).abs().sum()) for a, b in blocks(0, R.numel()))
-                blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size)
-            hist['loss'].append(total); hist['grad_l1'].append(gl1); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
+            stats = {}
+            with torch.no_grad(): blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
+            hist['loss'].append(total); hist['grad_l1'].append(stats['grad_l1']); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
             if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
                 with torch.no_grad():
                     flat = b + (R > 0).to(d.dtype) * d
@@ -260,7 +264,7 @@ def load_masks(out_dir) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(np.unpackbits(z[k])[:n].astype(bool)) for k in z.files if k != 'n_coordinates'}
 
 # %% ../nbs/07_calm.ipynb #0d05947e
-@register_method(needs_data=True, paper='Yan et al., ICML 2025 (CALM)')
+@register_method(needs_data=True, paper='Yan et al., ICML 2025 (CALM)', config=CalmConfig)
 def calm(pretrained, finetuned, *, bench: MergeBenchmark, n_seq: int = 2, lam: float = 0.3, ratio: float = 0.9, sampling: str = 'cb_ems',
          iterations: int = 100, batch_size: int = 128, batches_per_task: int = 2, lr: float = 1e7, alpha: float = 1.0,
          init_active: float = 1e-5, update: str = 'paper', strategy: str = 'calm', seed: int = 0,

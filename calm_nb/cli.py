@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 import torch
 from .core import *
-from .merge import METHODS, get_method, list_methods, merge, _load_method_modules
+from .merge import METHODS, get_method, list_methods, merge, method_kwargs, _load_method_modules
 from .evaluate import run_methods, results_table, write_results
 from . import zoo
 _load_method_modules()  # register CALM and the data-driven baselines
@@ -56,7 +56,6 @@ def _hparams(pairs: list[str]) -> dict:
 def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
          quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False) -> dict:
     "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`."
-    import inspect
     if benchmark not in BENCHMARKS: raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
     methods = methods or list_methods()
     for m in methods: get_method(m)
@@ -68,8 +67,7 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
     scaled = {} if paper_settings else DEMO_SETTINGS.get(benchmark, {})
     hp = {}
     for m in methods:
-        takes_seed = 'seed' in inspect.signature(get_method(m).fn).parameters
-        hp[m] = ({'seed': seed} if takes_seed else {}) | scaled.get(m, {}) | (QUICK_SETTINGS.get(m, {}) if quick else {}) \
+        hp[m] = method_kwargs(m, seed=seed) | scaled.get(m, {}) | (QUICK_SETTINGS.get(m, {}) if quick else {}) \
                 | overrides.get('*', {}) | overrides.get(m, {})
     if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))  # run card, masks, history for the analyses
     results, merged = run_methods(bench, methods, hp, progress=progress)
@@ -122,16 +120,12 @@ def check_config(cfg: dict) -> dict:
     if not cfg.get('method'): raise ConfigError('no method given: set `method` (`calm_nb methods` lists them)')
     spec = get_method(cfg['method'])
     hp = dict(cfg.get('hparams') or {})
-    allowed = set(spec.defaults)
-    if spec.name == 'calm':
-        from calm_nb.calm import CalmConfig
-        allowed |= set(CalmConfig.__dataclass_fields__)        # calm takes every CalmConfig field
-    bad = sorted(set(hp) - allowed)
+    bad = sorted(set(hp) - spec.accepts)
     if bad: raise ConfigError(f'{spec.name} has no hyper-parameter(s) {bad}; it takes {sorted(spec.defaults)}')
     for k, v in hp.items():
         if isinstance(v, float) and v != v: raise ConfigError(f'hyper-parameter {k} of {spec.name} is NaN')
-    if spec.name == 'calm':
-        CalmConfig(**{k: v for k, v in hp.items() if k in CalmConfig.__dataclass_fields__})   # ranges: ratio, lam, lr, …
+    if spec.config is not None:   # e.g. CalmConfig checks ratio, lam, lr, … before anything is loaded
+        spec.config(**{k: v for k, v in hp.items() if k in spec.config.__dataclass_fields__})
     src = cfg.get('source')
     if isinstance(src, str): src = {'benchmark': src}
     if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in SOURCES:
@@ -162,6 +156,7 @@ class LazySafetensors(Mapping):
     def __init__(self, path):
         from safetensors import safe_open
         self.path = Path(path)
+        if not self.path.exists(): raise FileNotFoundError(f'checkpoint {self.path} does not exist')
         try: self._f = safe_open(str(self.path), framework='pt')
         except Exception as e: raise MergeInputError(f'{self.path} is not a readable safetensors file ({type(e).__name__}: {e})') from None
         self._keys = list(self._f.keys())
@@ -243,9 +238,7 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
         from calm_nb.models import load_checkpoint, check_same_architecture
         ft = body['finetuned']
         names, paths = (list(ft), list(ft.values())) if isinstance(ft, dict) else ([Path(p).stem for p in ft], list(ft))
-        load = LazySafetensors if stream_chunk else load_checkpoint
-        for p in [body['pretrained'], *paths]:
-            if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
+        load = LazySafetensors if stream_chunk else load_checkpoint   # both name a missing file
         pre, fts = load(body['pretrained']), [load(p) for p in paths]
         check_same_architecture(pre, fts, names)
         return None, (pre, fts, names)
@@ -293,7 +286,6 @@ def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> Path:
 # %% ../nbs/10_cli.ipynb #569aabb5
 def run(config: dict, overwrite: bool = False, resume: bool = False, progress: bool = True, say=print) -> dict:
     "Run one merge from a run configuration into its output folder; return the finished `run.json`."
-    import inspect
     from calm_nb.evaluate import evaluate, versions
     cfg = check_config(config)
     out = _prepare_out(cfg, overwrite, resume)
@@ -316,16 +308,9 @@ def run(config: dict, overwrite: bool = False, resume: bool = False, progress: b
         pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
         names = bench.task_names if bench is not None else files[2]
         note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
-        hp = dict(cfg['hparams'])
-        params = inspect.signature(spec.fn).parameters
-        if 'seed' in params: hp.setdefault('seed', cfg['seed'])
-        if spec.needs_data: hp['bench'] = bench
-        if 'out_dir' in params: hp['out_dir'] = str(out / spec.name)
-        if 'progress' in params: hp['progress'] = progress
-        record = {} if 'record' in params else None
-        if record is not None: hp['record'] = record
-        chunk = cfg['chunk_size'] or (plan and plan['chunk_size'])
-        if chunk and 'chunk_size' in params: hp['chunk_size'] = chunk
+        hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name), progress=progress, record={},
+                           chunk_size=cfg['chunk_size'] or (plan and plan['chunk_size'])) | cfg['hparams']
+        record = hp.get('record')
         t = time.perf_counter()
         merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], **hp)
         seconds['merge'] = time.perf_counter() - t
@@ -358,11 +343,8 @@ def evaluate_merged(merged_path, source: dict, device: str = 'cpu', progress: bo
     merged = load_state_dict(merged_path)
     if next(iter(source)) == 'checkpoints': raise ConfigError('evaluation needs task data: use a `benchmark`, `vision` or `nlp` source')
     bench, _ = build_source(source, device, progress)
-    missing = sorted(set(bench.pretrained) - set(merged)); extra = sorted(set(merged) - set(bench.pretrained))
-    if missing or extra: raise KeyMismatchError(f'{merged_path} does not fit {bench.name}: missing {missing[:5]}, unexpected {extra[:5]}')
-    for k, v in bench.pretrained.items():
-        if merged[k].shape != v.shape: raise ShapeMismatchError(f'{merged_path}: tensor {k!r} has shape {tuple(merged[k].shape)}, {bench.name} expects {tuple(v.shape)}')
-        if merged[k].is_floating_point() and not torch.isfinite(merged[k]).all(): raise NonFiniteError(f'{merged_path}: tensor {k!r} has NaN/inf values')
+    try: validate_state_dicts(bench.pretrained, [merged])   # keys, shapes, NaN/inf: the checks every merge runs
+    except MergeInputError as e: raise type(e)(f'{merged_path} does not fit {bench.name}: {e}') from None
     return {'benchmark': bench.name, 'merged': str(merged_path)} | evaluate(bench, {k: v.to(device) for k, v in merged.items()})
 
 # %% ../nbs/10_cli.ipynb #ce21a368

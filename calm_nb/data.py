@@ -197,6 +197,8 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
         lab = lambda split, idx: np.asarray(ds[split][label_key], dtype=np.int64)[idx]   # the label column, without decoding inputs
         return {'x_unlabeled': encode(src_split, u), 'y_unlabeled': lab(src_split, u), 'x_train': encode(src_split, tr), 'y_train': lab(src_split, tr),
                 'x_test': encode(ev_split, te), 'y_test': lab(ev_split, te)}
+    cfg = cfg | {'sizes': [len(ds[s]) for s in (src_split, ev_split)],   # the data themselves, not only their sizes, key the cache
+                 'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in (src_split, ev_split)]}
     arr = array_cache(cache_name, cfg, build)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # read-only memory maps
@@ -252,8 +254,7 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
         hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}.safetensors'
         heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
         cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled, 'n_train': n_train,
-               'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)],
-               'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
+               'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
         tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, names,
                                        n_unlabeled, n_train, n_test, seed))
@@ -295,8 +296,7 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
         cfg = {'task': t.name, 'tokenizer': getattr(tokenizer, 'name_or_path', repr(tokenizer)), 'vocab': len(tokenizer), 'max_length': max_length,
-               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'sizes': [len(ds[s]) for s in (src_split, ev_split)],
-               'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in (src_split, ev_split)], 'leak': allow_test_as_unlabeled}
+               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
         tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
                                        n_unlabeled, n_train, n_test, seed))

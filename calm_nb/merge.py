@@ -11,10 +11,10 @@ import torch
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMON_ARGS', 'METHODS', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge', 'task_blocks',
-           'weight_averaging', 'task_arithmetic', 'ties_thresholds', 'disjoint_merge', 'ties_merging', 'block_uniform',
-           'dare_transform', 'dare', 'consensus_mask', 'consensus_merging', 'consensus_ta', 'consensus_ties',
-           'peak_merge_memory']
+__all__ = ['COMMON_ARGS', 'METHODS', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge', 'method_kwargs',
+           'task_blocks', 'weight_averaging', 'task_arithmetic', 'ties_thresholds', 'disjoint_merge', 'ties_merging',
+           'block_uniform', 'dare_transform', 'dare', 'consensus_mask', 'consensus_merging', 'consensus_ta',
+           'consensus_ties', 'peak_merge_memory']
 
 # %% ../nbs/01_merge.ipynb #7d86e4a4
 COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device', 'record', 'progress')
@@ -28,18 +28,23 @@ class MergeMethod:
     needs_data: bool = False
     paper: str = ''
     description: str = ''
+    config: type | None = None   # a dataclass of further keyword arguments the method takes through **kw (CALM: CalmConfig)
     def __call__(self, *args, **kwargs): return self.fn(*args, **kwargs)
+    @property
+    def accepts(self) -> set[str]:
+        "Every keyword argument the method takes: its defaults, the common ones, its signature, its config's fields."
+        return set(self.defaults) | set(COMMON_ARGS) | set(inspect.signature(self.fn).parameters) | set(getattr(self.config, '__dataclass_fields__', ()))
 
 METHODS: dict[str, MergeMethod] = {}
 
-def register_method(name: str | None = None, needs_data: bool = False, paper: str = ''):
+def register_method(name: str | None = None, needs_data: bool = False, paper: str = '', config: type | None = None):
     "Decorator: add a merging function to `METHODS` under `name` (default: the function's name)."
     def deco(fn):
         sig = inspect.signature(fn)
         defaults = {k: p.default for k, p in sig.parameters.items()
                     if p.default is not inspect.Parameter.empty and k not in COMMON_ARGS}
         doc = inspect.getdoc(fn) or ''
-        METHODS[name or fn.__name__] = MergeMethod(name or fn.__name__, fn, defaults, needs_data, paper, doc.split('\n')[0])
+        METHODS[name or fn.__name__] = MergeMethod(name or fn.__name__, fn, defaults, needs_data, paper, doc.split('\n')[0], config)
         return fn
     return deco
 
@@ -65,10 +70,14 @@ def list_methods(needs_data: bool | None = None) -> list[str]:
 def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tensor]:
     "Run the registered method `method` with `hparams` overriding its defaults."
     m = get_method(method)
-    params = inspect.signature(m.fn).parameters   # methods taking **kw (CALM: any CalmConfig field) check their own
-    unknown = set(hparams) - set(m.defaults) - set(COMMON_ARGS) - set(params)
-    if unknown and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()): raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
+    unknown = set(hparams) - m.accepts
+    if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
     return m.fn(pretrained, finetuned, **hparams)
+
+def method_kwargs(method: str, **context) -> dict:
+    "The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s dropped."
+    params = inspect.signature(get_method(method).fn).parameters
+    return {k: v for k, v in context.items() if k in params and v is not None}
 
 # %% ../nbs/01_merge.ipynb #b6588af8
 def task_blocks(tv: TaskVectors) -> Iterator[tuple[int, int, torch.Tensor]]:
