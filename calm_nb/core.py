@@ -11,8 +11,8 @@ import torch
 
 # %% auto #0
 __all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
-           'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors', 'task_vectors',
-           'atomic_write', 'save_state_dict', 'load_state_dict']
+           'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors',
+           'task_vectors', 'atomic_write', 'save_state_dict', 'load_state_dict']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -37,10 +37,15 @@ def _selected(key: str, include, exclude) -> bool:
     if inc and not any(fnmatch.fnmatchcase(key, p) for p in inc): return False
     return not any(fnmatch.fnmatchcase(key, p) for p in exc)
 
+def peek(state_dict: Mapping[str, torch.Tensor], key: str):
+    "`state_dict[key]`, or only its shape and dtype (a meta tensor) when `state_dict` is lazy and offers `meta(key)`."
+    meta = getattr(state_dict, 'meta', None)
+    return meta(key) if callable(meta) else state_dict[key]
+
 def mergeable_keys(state_dict: Mapping[str, torch.Tensor], include=None, exclude=None) -> list[str]:
     "Keys of `state_dict` that will be merged: floating-point tensors selected by the `include`/`exclude` globs, in order."
-    return [k for k, v in state_dict.items()
-            if torch.is_tensor(v) and v.is_floating_point() and _selected(k, include, exclude)]
+    return [k for k in state_dict if _selected(k, include, exclude)
+            and torch.is_tensor(v := peek(state_dict, k)) and v.is_floating_point()]
 
 # %% ../nbs/00_core.ipynb #293a532b
 @dataclass(frozen=True)
@@ -88,12 +93,13 @@ class FlatIndex:
 
     def flatten(self, state_dict: Mapping[str, torch.Tensor], start: int = 0, end: int | None = None,
                 dtype: torch.dtype = torch.float32, device=None, out: torch.Tensor | None = None) -> torch.Tensor:
-        "Coordinates `[start, end)` of `state_dict` as one 1-D tensor of `dtype` (written into `out` if given)."
+        "Coordinates `[start, end)` of `state_dict` as one 1-D tensor of `dtype` (written into `out` if given); a lazy state dict with `read_flat(name, lo, hi)` is asked for just those elements."
         end = self.size if end is None else end
         if out is None: out = torch.empty(end - start, dtype=dtype, device=device)
+        read = getattr(state_dict, 'read_flat', None)
         for s, lo, hi in self.overlapping(start, end):
             a = s.offset + lo - start
-            out[a:a + hi - lo] = state_dict[s.name].reshape(-1)[lo:hi]
+            out[a:a + hi - lo] = read(s.name, lo, hi) if read is not None else state_dict[s.name].reshape(-1)[lo:hi]
         return out
 
     def unflatten(self, flat: torch.Tensor, cast: bool = True) -> dict[str, torch.Tensor]:
@@ -139,9 +145,11 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
     for i, sd in enumerate([pretrained] + finetuned, start=-1):
         if not isinstance(sd, Mapping): raise MergeInputError(f'{_model_name(i)} is a {type(sd).__name__}, expected a state dict (mapping name → tensor)')
         if len(sd) == 0: raise MergeInputError(f'{_model_name(i)} is an empty state dict')
-        for k, v in sd.items():
+        lazy = callable(getattr(sd, 'meta', None))   # tensors on disk, read later: check shapes and dtypes only
+        for k in sd:
+            v = peek(sd, k)
             if not torch.is_tensor(v): raise MergeInputError(f'{_model_name(i)}[{k!r}] is a {type(v).__name__}, expected a tensor')
-            if v.is_meta: raise MergeInputError(f'{_model_name(i)}[{k!r}] is on the meta device (weights were never loaded)')
+            if v.is_meta and not lazy: raise MergeInputError(f'{_model_name(i)}[{k!r}] is on the meta device (weights were never loaded)')
     ref = [k for k in pretrained if _selected(k, include, exclude)]
     if not mergeable_keys(pretrained, include, exclude):
         raise MergeInputError(f'no floating-point tensor of the pretrained model matches include={include!r}, exclude={exclude!r}')
@@ -156,7 +164,7 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
             msg.append('(different architectures? use include=/exclude= to leave keys such as heads out)')
             raise KeyMismatchError('; '.join(msg))
         for k in ref:
-            a, b = pretrained[k], sd[k]
+            a, b = peek(pretrained, k), peek(sd, k)
             if a.shape != b.shape:
                 raise ShapeMismatchError(f'tensor {k!r}: pretrained has shape {tuple(a.shape)}, {_model_name(i)} has {tuple(b.shape)}')
             if a.is_floating_point() != b.is_floating_point():
@@ -281,7 +289,12 @@ def atomic_write(path, write: Callable[[str], None]):
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
     "Save `state_dict` to `path` as safetensors, atomically."
     from safetensors.torch import save_file
-    tensors = {k: v.detach().to('cpu').contiguous().clone() for k, v in state_dict.items()}
+    tensors, seen = {}, set()
+    for k, v in state_dict.items():   # copy only what safetensors cannot write as is: views sharing storage with another tensor
+        v = v.detach().to('cpu').contiguous()
+        ptr = v.untyped_storage().data_ptr()
+        tensors[k] = v.clone() if ptr in seen or v.untyped_storage().nbytes() != v.nbytes else v
+        seen.add(ptr)
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
 def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:

@@ -34,6 +34,10 @@ class MergeMethod:
     def accepts(self) -> set[str]:
         "Every keyword argument the method takes: its defaults, the common ones, its signature, its config's fields."
         return set(self.defaults) | set(COMMON_ARGS) | set(inspect.signature(self.fn).parameters) | set(getattr(self.config, '__dataclass_fields__', ()))
+    @property
+    def streams(self) -> bool:
+        "Whether the method can read task vectors in chunks (it takes `chunk_size`), so the models need not all be in memory at once."
+        return 'chunk_size' in inspect.signature(self.fn).parameters
 
 METHODS: dict[str, MergeMethod] = {}
 

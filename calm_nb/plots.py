@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_plots.ipynb #bf33e801
 from __future__ import annotations
-import json, re
+import json, os, re, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,10 +14,12 @@ from .cbems import select_credible, task_logits, entropy
 from .calm import run_calm, load_masks
 
 # %% auto #0
-__all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'save_figure', 'load_run', 'layer_groups', 'layer_density', 'per_task_runs',
-           'plot_layer_density', 'topk_share', 'pseudo_label_curves', 'plot_pseudo_label_accuracy', 'class_entropies',
-           'plot_class_entropy', 'plot_mask_activation', 'convergence', 'plot_convergence', 'mask_decomposition',
-           'interpolation_curve', 'plot_interpolation', 'explorer_data', 'plot_explorer', 'mask_explorer']
+__all__ = ['TABLE2_ROWS', 'SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'use_style', 'palette', 'save_figure', 'load_run',
+           'layer_groups', 'layer_density', 'per_task_runs', 'plot_layer_density', 'topk_share', 'pseudo_label_curves',
+           'plot_pseudo_label_accuracy', 'class_entropies', 'plot_class_entropy', 'plot_mask_activation', 'convergence',
+           'plot_convergence', 'mask_decomposition', 'interpolation_curve', 'plot_interpolation', 'explorer_data',
+           'plot_explorer', 'mask_explorer', 'read_records', 'calm_sweep', 'summarize_sweep', 'plot_sweep',
+           'sweep_table', 'confusion_matrix', 'plot_confusion']
 
 # %% ../nbs/09_plots.ipynb #bbb579a6
 def use_style():
@@ -331,3 +333,141 @@ def mask_explorer(data: dict, static: bool | None = None):
     ui = W.VBox([W.HBox([task, group, it]), W.interactive_output(show, {'task': task, 'group': group, 'iteration': it})])
     display(ui)
     return ui
+
+# %% ../nbs/09_plots.ipynb #60378b31
+SWEEPS = {'ratio': [0.1, 0.3, 0.5, 0.7, 0.9, 1.0],               # Fig. 4: CB-EMS sampling ratio
+          'sampling': ['cb_ems', 'ems', 'supervised'],           # Fig. 5: sampling ablation
+          'n_seq': [1, 2, 3, 4],                                 # Fig. 6: number of sequential tasks |S̄|
+          'strategy': ['calm', 'm_only', 'one_minus_m_only']}    # Table 3: merging strategy
+SWEEP_BASE = {'iterations': 20}   # the small default grid's CALM settings on the embedded benchmark (CPU: about a minute a run)
+SWEEP_SEEDS = (0, 1)
+
+_NOT_SETTINGS = ('checkpoint_every', 'amp')   # CalmConfig fields that do not change a run's result
+
+def _full_config(setting: dict) -> dict:
+    from dataclasses import asdict
+    from calm_nb.calm import CalmConfig
+    return {k: v for k, v in asdict(CalmConfig(**setting)).items() if k not in _NOT_SETTINGS}
+
+def _sweep_key(bench_config: dict, config: dict) -> str: return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)
+
+def read_records(path) -> list[dict]:
+    "The JSON-lines records of a sweep file (`[]` if it does not exist); an unreadable line is skipped with a warning."
+    import warnings
+    path = Path(path)
+    if not path.exists(): return []
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip(): continue
+        try: rows.append(json.loads(line))
+        except ValueError: warnings.warn(f'{path}: line {i} is not JSON (a run killed while writing?); it is ignored and that run will be redone')
+    return rows
+
+def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=None, base: dict | None = None, progress: bool = True) -> list[dict]:
+    "Run CALM for each setting in `grid` (merged over `base`) × `seeds`; one record per run, appended to `records` and reused from it."
+    from calm_nb.evaluate import evaluate, versions
+    base = base or {}
+    todo = [(base | g | {'seed': s}) for g in grid for s in seeds]
+    configs = [_full_config(s) for s in todo]                     # every setting is checked before the first run
+    done = {_sweep_key(r['bench'], r['config']): r for r in read_records(records)} if records else {}
+    out = []
+    from tqdm.auto import tqdm
+    for setting, config in tqdm(list(zip(todo, configs)), desc='CALM sweep', disable=not progress):
+        key = _sweep_key(bench.config, config)   # the full configuration: a setting spelled out or left default is the same run
+        if key not in done:
+            t = time.perf_counter()
+            res = run_calm(bench, progress=False, **setting)
+            seconds = time.perf_counter() - t
+            ev = evaluate(bench, res.state_dict)
+            done[key] = {'bench': bench.config, 'config': config, 'setting': setting, 'avg': ev['avg'], 'per_task': ev['per_task'], 'seconds': seconds,
+                         'sequential_tasks': res.card['sequential_tasks'], 'mask_density': res.card['mask_density'],
+                         'pseudo_label_accuracy': {s['task']: s['pseudo_label_accuracy'] for s in res.card['sampling']},
+                         'timings': res.card.get('timings'), 'versions': versions()}
+            if records:
+                Path(records).parent.mkdir(parents=True, exist_ok=True)
+                with open(records, 'a') as f: f.write(json.dumps(done[key], default=str) + '\n'); f.flush(); os.fsync(f.fileno())
+        out.append(done[key])
+    return out
+
+# %% ../nbs/09_plots.ipynb #70a66994
+def summarize_sweep(rows: list[dict], by: str) -> dict:
+    "`{value of CALM setting `by`: {'mean', 'std', 'n', 'per_task': {task: mean}, 'seconds': mean}}`, in the order values first appear."
+    groups: dict = {}
+    for r in rows: groups.setdefault(r['config'][by], []).append(r)
+    out = {}
+    for v, rs in groups.items():
+        acc = np.array([r['avg'] for r in rs])
+        out[v] = {'mean': float(acc.mean()), 'std': float(acc.std(ddof=1)) if len(acc) > 1 else 0.0, 'n': len(rs),
+                  'per_task': {t: float(np.mean([r['per_task'][t] for r in rs])) for t in rs[0]['per_task']},
+                  'seconds': float(np.mean([r['seconds'] for r in rs]))}
+    return out
+
+def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, float] | None = None, title: str = '',
+               labels: dict | None = None, percent: bool = False):
+    "Mean ± std of the average accuracy per setting value: a line for numbers, bars for names; saved as PNG + SVG."
+    import matplotlib.pyplot as plt
+    use_style()
+    keys = list(summary); mean = np.array([summary[k]['mean'] for k in keys]); std = np.array([summary[k]['std'] for k in keys])
+    numeric = all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in keys)
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    cols = palette(max(3, len(keys)))
+    if numeric:
+        x = np.array(keys, dtype=float) * (100 if percent else 1); o = np.argsort(x)
+        ax.errorbar(x[o], mean[o], yerr=std[o], marker='o', capsize=4, color=cols[0], lw=2, label='CALM (mean ± std over seeds)')
+        ax.set_xticks(x[o]); ax.set_xticklabels([f'{v:g}' for v in x[o]])
+    else:
+        names = [(labels or {}).get(k, k) for k in keys]
+        ax.bar(range(len(keys)), mean, yerr=std, capsize=5, color=cols[:len(keys)], edgecolor='black', lw=0.6)
+        ax.set_xticks(range(len(keys))); ax.set_xticklabels(names)
+        for i, (m, s) in enumerate(zip(mean, std)): ax.text(i, m + s + 0.1, f'{m:.1f}', ha='center', va='bottom', fontsize=9)
+    ref_cols = ['0.35', '0.6', '0.15']
+    for i, (name, v) in enumerate((references or {}).items()):
+        ax.axhline(v, ls='--', lw=1.2, color=ref_cols[i % 3], label=f'{name} ({v:.1f})')
+    lo = min([*(mean - std), *(references or {}).values()]); hi = max([*(mean + std), *(references or {}).values()])
+    ax.set_ylim(lo - 0.15 * (hi - lo) - 0.3, hi + 0.25 * (hi - lo) + 0.3)
+    ax.set_xlabel(xlabel); ax.set_ylabel('average test accuracy (%)')
+    if title: ax.set_title(title)
+    if numeric or references: ax.legend(fontsize=8, loc='lower right' if numeric else 'upper left', frameon=True)
+    n = sorted({summary[k]['n'] for k in keys})
+    ax.text(0.99, 0.99, f'n = {"/".join(map(str, n))} seed(s) per point', transform=ax.transAxes, ha='right', va='top', fontsize=8, color='0.3')
+    fig.tight_layout()
+    return fig, (save_figure(fig, path) if path else [])
+
+def sweep_table(summary: dict, tasks: list[str], labels: dict | None = None, header: str = 'setting') -> str:
+    "A markdown table: one row per setting value with per-task means, the average as mean ± std, and the seed count."
+    lines = [f'| {header} | ' + ' | '.join(tasks) + ' | avg | seeds |', '|' + '---|' * (len(tasks) + 3)]
+    for k, s in summary.items():
+        lines.append(f'| {(labels or {}).get(k, k)} | ' + ' | '.join(f"{s['per_task'][t]:.1f}" for t in tasks) + f" | {s['mean']:.2f} ± {s['std']:.2f} | {s['n']} |")
+    return '\n'.join(lines)
+
+# %% ../nbs/09_plots.ipynb #07dc691c
+@torch.no_grad()
+def confusion_matrix(bench: MergeBenchmark, state: dict, task: int | str, split: str = 'test') -> np.ndarray:
+    "`[C, C]` counts of (true class, predicted class) of encoder `state` on `split` of `task`."
+    t = bench.task_names.index(task) if isinstance(task, str) else task
+    td = bench.tasks[t]
+    x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
+    pred = task_logits(bench, state, t, x).argmax(-1)
+    C = td.n_classes
+    return torch.bincount(y.long() * C + pred.long(), minlength=C * C).reshape(C, C).numpy()
+
+def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str, list[str]] | None = None, title: str = ''):
+    "Row-normalised confusion matrices (true class → share of its test samples per predicted class), one panel per task."
+    import matplotlib.pyplot as plt
+    use_style()
+    fig, axes = plt.subplots(1, len(mats), figsize=(4.6 * len(mats), 4.3), squeeze=False)
+    for ax, (task, m) in zip(axes[0], mats.items()):
+        rows = m / np.maximum(m.sum(1, keepdims=True), 1)
+        im = ax.imshow(rows * 100, cmap='viridis', vmin=0, vmax=100)
+        acc = 100 * np.trace(m) / max(m.sum(), 1)
+        ax.set_title(f'{task} (accuracy {acc:.1f} %)')
+        names = (classnames or {}).get(task)
+        C = len(m); step = max(1, C // 12)
+        ticks = list(range(0, C, step))
+        ax.set_xticks(ticks); ax.set_yticks(ticks)
+        ax.set_xticklabels([names[i] if names else i for i in ticks], rotation=90 if names else 0, fontsize=7)
+        ax.set_yticklabels([names[i] if names else i for i in ticks], fontsize=7)
+        ax.set_xlabel('predicted class'); ax.set_ylabel('true class'); ax.grid(False)
+    fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label='% of the true class')
+    if title: fig.suptitle(title, fontweight='bold')
+    return fig, (save_figure(fig, path) if path else [])
