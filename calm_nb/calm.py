@@ -17,7 +17,7 @@ from .cbems import credible_sets, task_logits
 # %% auto #0
 __all__ = ['STRATEGIES', 'UPDATES', 'VIT_B32_COORDINATES', 'split_tasks', 'merge_direction', 'masked_merge', 'init_mask_logits',
            'mask_update', 'blocked_mask_update', 'build_theta', 'CalmConfig', 'CalmResult', 'CalmInterrupted',
-           'run_calm', 'layer_density', 'save_calm_outputs', 'load_masks', 'calm']
+           'run_calm', 'tensor_density', 'save_calm_outputs', 'load_masks', 'calm']
 
 # %% ../nbs/07_calm.ipynb #a244e216
 def split_tasks(task_names: list[str], n_seq: int = 2, seq_tasks=None, seed: int = 0) -> tuple[list[int], list[int]]:
@@ -232,7 +232,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     return res
 
 # %% ../nbs/07_calm.ipynb #efa2d538
-def layer_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
+def tensor_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
     "Fraction of mask-on coordinates in every merged tensor."
     return {s.name: float(mask[s.offset:s.offset + s.numel].float().mean()) for s in index.specs}
 
@@ -243,7 +243,7 @@ def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclud
             'efficient_tasks': [names[t] for t in S], 'sequential_tasks': [names[t] for t in Sbar],
             'sampling': [c.summary() for c in creds], 'n_merged_parameters': index.size,
             'mask_density': {n: float(m.float().mean()) for n, m in masks.items()},
-            'mask_density_per_tensor': {n: layer_density(index, m) for n, m in masks.items()},
+            'mask_density_per_tensor': {n: tensor_density(index, m) for n, m in masks.items()},
             'seconds': timings, 'versions': versions()}
 
 def save_calm_outputs(res: CalmResult, out_dir) -> Path:
@@ -252,9 +252,9 @@ def save_calm_outputs(res: CalmResult, out_dir) -> Path:
     save_state_dict(res.state_dict, out / 'merged.safetensors', metadata={'method': 'calm', 'config': json.dumps(res.card['config'])})
     packed = {n: np.packbits(m.numpy().astype(np.uint8)) for n, m in res.masks.items()}
     atomic_write(out / 'masks.npz', lambda tmp: np.savez(open(tmp, 'wb'), n_coordinates=np.int64(res.index.size), **packed))
-    atomic_write(out / 'parameter_index.json', lambda tmp: Path(tmp).write_text(json.dumps([[s.name, s.offset, s.numel, list(s.shape)] for s in res.index.specs])))
-    atomic_write(out / 'run_card.json', lambda tmp: Path(tmp).write_text(json.dumps(res.card, indent=1, default=str)))
-    atomic_write(out / 'history.json', lambda tmp: Path(tmp).write_text(json.dumps(res.history)))
+    write_json(out / 'parameter_index.json', [[s.name, s.offset, s.numel, list(s.shape)] for s in res.index.specs], indent=None)
+    write_json(out / 'run_card.json', res.card)
+    write_json(out / 'history.json', res.history, indent=None)
     return out
 
 def load_masks(out_dir) -> dict[str, torch.Tensor]:

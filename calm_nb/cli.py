@@ -298,7 +298,7 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
         names, paths = (list(ft), list(ft.values())) if isinstance(ft, dict) else ([Path(p).stem for p in ft], list(ft))
         load = LazySafetensors if stream_chunk else load_checkpoint   # both name a missing file
         pre, fts = load(body['pretrained']), [load(p) for p in paths]
-        check_same_architecture(pre, fts, names)
+        check_same_architecture(pre, fts, names, check_finite=not stream_chunk)   # streamed: values are read once, by the merge's own check
         return None, (pre, fts, names)
     kw = dict(body)
     kw['datasets'] = _load_datasets(kw.get('datasets'))
@@ -314,7 +314,7 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
 # %% ../nbs/10_cli.ipynb #15502810
 RUN_FILES = ('config.yaml', 'run.json', 'log.txt', 'merged.safetensors', 'results.json', 'calm')
 
-def _write_json(path, obj): atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, default=str)))
+_write_json = write_json
 
 def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> Path:
     import yaml
@@ -338,7 +338,7 @@ def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> Path:
         if diff: raise ConfigError(f'--resume with a different configuration ({", ".join(diff)} changed); resume with {out / "config.yaml"} or start a new run')
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise OSError(e.errno, f'cannot create the output folder {out}: {e.strerror}') from None
-    atomic_write(out / 'config.yaml', lambda tmp: Path(tmp).write_text(yaml.safe_dump(cfg, sort_keys=False)))
+    write_text(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
     return out
 
 # %% ../nbs/10_cli.ipynb #569aabb5

@@ -12,7 +12,7 @@ import torch
 # %% auto #0
 __all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
            'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors',
-           'task_vectors', 'atomic_write', 'save_state_dict', 'load_state_dict']
+           'task_vectors', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -272,7 +272,7 @@ def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Map
     return TaskVectors(pretrained, finetuned, index, dtype, device, chunk_size)
 
 # %% ../nbs/00_core.ipynb #94607bb6
-import os, tempfile
+import json, os, tempfile
 from pathlib import Path
 
 def atomic_write(path, write: Callable[[str], None]):
@@ -280,11 +280,19 @@ def atomic_write(path, write: Callable[[str], None]):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
     try:
-        write(tmp); os.replace(tmp, path)
+        write(tmp)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())   # on disk before it takes the name, so a crash leaves the old file or the new one
+        os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
     return path
+
+def write_text(path, text: str): return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+def write_json(path, obj, indent: int | None = 1):
+    "Write `obj` as JSON to `path` atomically (values JSON cannot hold are written as `str`)."
+    return write_text(path, json.dumps(obj, indent=indent, default=str))
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
     "Save `state_dict` to `path` as safetensors, atomically."

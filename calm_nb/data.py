@@ -176,7 +176,7 @@ def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarra
     arrays = build()
     d.mkdir(parents=True, exist_ok=True)
     for k, a in arrays.items(): atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
-    atomic_write(man, lambda tmp: Path(tmp).write_text(json.dumps({'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, default=str)))
+    write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
     return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in arrays}
 
 def _sha(p: Path) -> str:

@@ -8,7 +8,7 @@ import inspect, json, platform, time
 from pathlib import Path
 import torch
 from .core import *
-from .merge import get_method, list_methods
+from .merge import get_method, list_methods, method_kwargs
 from .zoo import MergeBenchmark
 
 # %% auto #0
@@ -44,11 +44,9 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
     if bench.mtl is not None: results['mtl'] = evaluate(bench, bench.mtl) | {'seconds': 0.0}
     for m in tqdm(methods, desc='merging', disable=not progress):
         spec = get_method(m)
-        kw = dict(hparams.get(m, {}))
-        shown = spec.defaults | kw
-        if spec.needs_data: kw['bench'] = bench
-        record = {} if 'record' in inspect.signature(spec.fn).parameters else None
-        if record is not None: kw['record'] = record
+        shown = spec.defaults | hparams.get(m, {})
+        kw = method_kwargs(m, bench=bench, record={}) | hparams.get(m, {})
+        record = kw.get('record')
         t = time.perf_counter()
         state = spec(bench.pretrained, bench.finetuned, **kw)
         sec = time.perf_counter() - t
@@ -104,9 +102,9 @@ def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, s
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     doc = {'benchmark': bench.name, 'config': bench.config | (config or {}), 'seed': seed, 'versions': versions(),
            'methods': {m: {k: r[k] for k in ('per_task', 'avg', 'seconds', 'hparams', 'record') if k in r} for m, r in results.items()}}
-    atomic_write(out / 'results.json', lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2, default=str)))
+    write_json(out / 'results.json', doc, indent=2)
     md = f'# {bench.name}: test accuracy (%)\n\n' + results_table(results, bench.task_names) + '\n'
-    atomic_write(out / 'results.md', lambda tmp: Path(tmp).write_text(md))
+    write_text(out / 'results.md', md)
     bar_chart(results, bench.task_names, out / 'accuracy.png')
     merged_only = {m: r for m, r in results.items() if m in merged}
     if merged_only:

@@ -113,9 +113,9 @@ def visual_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     p = max(set(pre), key=pre.count)
     return {k[len(p):]: v for k, v in sd.items() if k.startswith(p)}
 
-def check_same_architecture(pretrained: dict, finetuned: list[dict], names: list[str] | None = None):
-    "Raise a `MergeInputError` naming the model and the first mismatching tensors if any fine-tuned state dict differs in keys or shapes."
-    try: validate_state_dicts(pretrained, finetuned)
+def check_same_architecture(pretrained: dict, finetuned: list[dict], names: list[str] | None = None, check_finite: bool = True):
+    "Raise a `MergeInputError` naming the model and the first mismatching tensors if any fine-tuned state dict differs in keys or shapes (or holds NaN/inf, unless `check_finite=False`)."
+    try: validate_state_dicts(pretrained, finetuned, check_finite=check_finite)
     except MergeInputError as e:
         msg = str(e)
         for i, n in enumerate(names or []): msg = msg.replace(f'finetuned[{i}]', f'finetuned[{i}] ({n})')

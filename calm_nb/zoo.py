@@ -344,7 +344,7 @@ def register_zoo_model() -> str:
     import open_clip
     if ZOO_MODEL not in open_clip.list_models():
         p = cache_dir() / 'model_configs' / f'{ZOO_MODEL}.json'
-        atomic_write(p, lambda tmp: Path(tmp).write_text(json.dumps(ZOO_MODEL_CONFIG, indent=1)))
+        write_json(p, ZOO_MODEL_CONFIG)
         open_clip.add_model_config(p)
     return ZOO_MODEL
 
@@ -514,7 +514,7 @@ def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndar
     for p in (path, manifest): p.unlink(missing_ok=True)
     arrays = build()
     atomic_write(path, lambda tmp: np.savez(open(tmp, 'wb'), **arrays))
-    atomic_write(manifest, lambda tmp: Path(tmp).write_text(json.dumps({'config': config, 'sha256': _sha256(path)})))
+    write_json(manifest, {'config': config, 'sha256': _sha256(path)}, indent=None)
     return arrays
 
 def load_zoo_weights(assets=None) -> dict:
