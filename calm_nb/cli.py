@@ -450,7 +450,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument('--seed', type=int); m.add_argument('--device')
     m.add_argument('--include', nargs='*'); m.add_argument('--exclude', nargs='*')
     m.add_argument('--chunk-size', type=int, help='stream a data-free merge in chunks of this many coordinates')
-    m.add_argument('--max-memory', help='memory the run may use, e.g. 8GB (default: what is available)')
+    m.add_argument('--max-memory', help='memory the merge may use on top of the running process, e.g. 8GB or 512MiB (default: what is available); below the in-memory estimate a data-free merge of safetensors files is streamed')
     m.add_argument('--no-eval', action='store_true', help='do not evaluate the merged model')
     g = m.add_mutually_exclusive_group()
     g.add_argument('--overwrite', action='store_true', help='replace a run in --out'); g.add_argument('--resume', action='store_true', help='continue the unfinished run in --out')
