@@ -12,7 +12,7 @@ import torch, torch.nn.functional as F
 from .core import *
 from .merge import register_method
 from .zoo import MergeBenchmark
-from .cbems import credible_sets, task_logits
+from .cbems import credible_sets
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'UPDATES', 'VIT_B32_COORDINATES', 'split_tasks', 'merge_direction', 'masked_merge', 'init_mask_logits',
@@ -140,9 +140,9 @@ def _views(index: FlatIndex, flat: torch.Tensor, extra: dict) -> dict:
     return index.views(flat) | extra
 
 def _eval_flat(bench, index, flat, extra, tasks=None) -> dict:
+    from calm_nb.evaluate import accuracy   # the function evaluate() uses, so a history entry equals the saved merge's score
     state = _views(index, flat, extra)
-    return {bench.tasks[t].name: 100.0 * int((task_logits(bench, state, t, bench.tasks[t].x_test).argmax(-1) == bench.tasks[t].y_test).sum()) / len(bench.tasks[t].y_test)
-            for t in (range(len(bench.tasks)) if tasks is None else tasks)}   # counted, then divided in float64: the same number evaluate() gives
+    return {bench.tasks[t].name: accuracy(bench, state, t) for t in (range(len(bench.tasks)) if tasks is None else tasks)}
 
 class CalmInterrupted(RuntimeError):
     "Raised by the test hook `_stop_after` to simulate a run killed mid-way."

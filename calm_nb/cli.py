@@ -232,11 +232,11 @@ def _file_size(p) -> int:
     p = Path(p)
     return sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
 
-def plan_memory(files: list, can_stream: bool, budget: int | None = None, why_not: str = 'this method keeps every model in memory') -> dict:
-    "Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose in-memory, streaming, or refuse."
+def plan_memory(files: list, budget: int | None = None, why_not: str | None = None) -> dict:
+    "Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose in-memory, streaming, or refuse (`why_not`: why this merge cannot stream, None if it can)."
     sizes = [_file_size(f) for f in files]
     T = len(files) - 1
-    streamable = can_stream and all(str(f).endswith('.safetensors') for f in files)
+    streamable = why_not is None and all(str(f).endswith('.safetensors') for f in files)
     if streamable:   # exact sizes from the header: merged coordinates and the largest single tensor
         table = safetensors_table(files[0])
         numels = [(math.prod(shape), dt.is_floating_point) for dt, shape, _ in table.values()]
@@ -251,7 +251,7 @@ def plan_memory(files: list, can_stream: bool, budget: int | None = None, why_no
     chunk = int((budget - fixed) / (4 * (T + 4))) // unit * unit   # the [T, chunk] block, θ_pre's slice, block temporaries
     if streamable and chunk >= unit:
         return plan | {'mode': 'stream', 'chunk_size': chunk, 'need_bytes': fixed + 4 * (T + 4) * chunk}
-    why = why_not if not can_stream else 'streaming needs safetensors files and 3·P floats'
+    why = why_not or 'streaming needs safetensors files and 3·P floats'
     raise MemoryError(f'this merge needs about {_size(need)} and {_size(budget)} are available ({why}); '
                       f'free memory, use a larger machine, or raise max_memory if the estimate is too cautious')
 
@@ -314,8 +314,6 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
 # %% ../nbs/10_cli.ipynb #15502810
 RUN_FILES = ('config.yaml', 'run.json', 'log.txt', 'merged.safetensors', 'results.json', 'calm')
 
-_write_json = write_json
-
 def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> Path:
     import yaml
     out = Path(cfg['out'])
@@ -353,14 +351,14 @@ def run(config: dict, overwrite: bool = False, resume: bool = False, progress: b
     try:
         spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
         doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'versions': versions()}
-        _write_json(out / 'run.json', doc)
+        write_json(out / 'run.json', doc)
         note(f'{"resuming" if resume else "starting"} {spec.name} → {out}')
         kind, body = next(iter(cfg['source'].items()))
         plan, files = None, checkpoint_files(cfg['source'])
         if files:
             why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
-                       if not spec.streams else f'a {kind} source keeps every model in memory')
-            plan = plan_memory(files, kind == 'checkpoints' and spec.streams and not spec.needs_data, parse_bytes(cfg['max_memory']), why_not)
+                       if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
+            plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
             note(f'memory: needs about {_size(plan["need_bytes"])} of {_size(plan["budget_bytes"])} available ({plan["mode"]})')
         t = time.perf_counter()
         if plan and plan['mode'] == 'stream': return_freed_memory()   # otherwise the heap keeps freed chunks and the peak drifts past the budget
@@ -380,19 +378,19 @@ def run(config: dict, overwrite: bool = False, resume: bool = False, progress: b
         save_state_dict(merged, out / 'merged.safetensors', metadata=meta)
         if bench is not None and cfg['evaluate']:
             t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
-            _write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'], 'per_task': ev['per_task'],
+            write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'], 'per_task': ev['per_task'],
                                                'avg': ev['avg'], 'hparams': spec.defaults | cfg['hparams'], 'record': record, 'config': bench.config})
             note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
                  + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
         seconds['total'] = time.perf_counter() - t0
         doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds, 'memory_plan': plan,
                 'files': sorted(p.name for p in out.iterdir())}
-        _write_json(out / 'run.json', doc)
+        write_json(out / 'run.json', doc)
         note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
         return doc
     except BaseException as e:
         log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} FAILED: {type(e).__name__}: {e}\n'); log.flush()
-        try: _write_json(out / 'run.json', {'status': 'failed', 'error': f'{type(e).__name__}: {e}'})
+        try: write_json(out / 'run.json', {'status': 'failed', 'error': f'{type(e).__name__}: {e}'})
         except OSError: pass
         raise
     finally: log.close()
@@ -508,7 +506,7 @@ def main(argv: list[str] | None = None):
             if 'benchmark' in src and src['benchmark']['name'] not in BENCHMARKS: raise ConfigError(f'unknown benchmark {src["benchmark"]["name"]!r}; built in: {list(BENCHMARKS)}')
             res = evaluate_merged(a.merged, src, a.device, progress=not a.quiet)
             print(f"{res['benchmark']}: average {res['avg']:.2f} %  " + ', '.join(f'{k} {v:.1f}' for k, v in res['per_task'].items()))
-            if a.out: _write_json(a.out, res)
+            if a.out: write_json(a.out, res)
         elif a.cmd == 'zoo-build':
             z = zoo.build_zoo(a.seed, a.device, workers=a.workers)
             print(json.dumps(z['report'], indent=1)); print('wrote', *zoo.save_zoo(z, a.out))

@@ -310,7 +310,6 @@ def plot_explorer(data: dict, task: str, group: str = 'all', iteration: int | No
     return fig
 
 def _widgets_live() -> bool:
-    import os
     if os.environ.get('CALM_NB_STATIC') == '1': return False
     try:
         import ipywidgets  # noqa: F401
@@ -371,11 +370,10 @@ def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=No
     todo = [(base | g | {'seed': s}) for g in grid for s in seeds]
     configs = [_full_config(s) for s in todo]                     # every setting is checked before the first run
     done = {_sweep_key(r['bench'], r['config']): r for r in read_records(records)} if records else {}
+    keys = [_sweep_key(bench.config, c) for c in configs]   # the full configuration: a setting spelled out or left default is the same run
     out = []
     from tqdm.auto import tqdm
-    missing = sum(_sweep_key(bench.config, c) not in done for c in configs)
-    for setting, config in tqdm(list(zip(todo, configs)), desc='CALM sweep', disable=not progress or not missing):
-        key = _sweep_key(bench.config, config)   # the full configuration: a setting spelled out or left default is the same run
+    for setting, config, key in tqdm(list(zip(todo, configs, keys)), desc='CALM sweep', disable=not progress or all(k in done for k in keys)):
         if key not in done:
             t = time.perf_counter()
             res = run_calm(bench, progress=False, **setting)
@@ -384,7 +382,7 @@ def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=No
             done[key] = {'bench': bench.config, 'config': config, 'setting': setting, 'avg': ev['avg'], 'per_task': ev['per_task'], 'seconds': seconds,
                          'sequential_tasks': res.card['sequential_tasks'], 'mask_density': res.card['mask_density'],
                          'pseudo_label_accuracy': {s['task']: s['pseudo_label_accuracy'] for s in res.card['sampling']},
-                         'timings': res.card.get('timings'), 'versions': versions()}
+                         'timings': res.card['seconds'], 'versions': versions()}
             if records:
                 Path(records).parent.mkdir(parents=True, exist_ok=True)
                 with open(records, 'a') as f: f.write(json.dumps(done[key], default=str) + '\n'); f.flush(); os.fsync(f.fileno())
