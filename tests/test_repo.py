@@ -15,7 +15,8 @@ def test_readme_has_the_two_commands():
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / '.ci' / 'run').read_text()
-    assert 'tools/readme_command.py test' in ci and 'bash -c "$test_cmd"' in ci
+    assert "tools/readme_command.py test" in ci and "bash -c \"$test_cmd\"" in ci
+    assert "python3 -m venv" in ci and "activate" in ci   # CI runs it in a brand-new venv
 
 
 def test_readme_is_generated_from_index():
