@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import torch
-from .zoo import MergeBenchmark
+from .benchmark import *
 
 # %% auto #0
-__all__ = ['SAMPLING', 'entropy', 'CredibleSet', 'select_credible', 'task_logits', 'credible_sets']
+__all__ = ['SAMPLING', 'task_logits', 'entropy', 'CredibleSet', 'select_credible', 'credible_sets']
 
 # %% ../nbs/06_cbems.ipynb #7b9ccfe4
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -74,17 +74,12 @@ def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_
     return CredibleSet(task, method, ratio, idx, lab, H, pred, C, acc, acc_all)
 
 # %% ../nbs/06_cbems.ipynb #636e05d8
-@torch.no_grad()
-def task_logits(bench: MergeBenchmark, state: dict, task: int, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    "Logits of task `task` for stored inputs `x` under encoder `state`, batched, no gradients."
-    return torch.cat([bench.logits(state, task, x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else torch.zeros(0, bench.tasks[task].n_classes)
+task_logits = batched_logits   # the one batched loop, from calm_nb.benchmark (kept under its old name)
 
 def credible_sets(bench: MergeBenchmark, ratio: float = 0.9, method: str = 'cb_ems', split: str = 'unlabeled',
                   allow_test_split: bool = False, seed: int = 0) -> list[CredibleSet]:
     "Credible samples of every task of `bench`, chosen by its own fine-tuned model."
-    if split == 'test' and not allow_test_split:
-        raise ValueError('the test split is for evaluation only: using it as unlabeled data leaks test labels into merging; '
-                         'pass allow_test_split=True to do it anyway (it is recorded in the results)')
+    check_split(split, allow_test_split, 'select credible samples from it anyway (it is recorded in the results)')
     out = []
     for t, td in enumerate(bench.tasks):
         x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 import torch
 from .core import *
-from .merge import METHODS, get_method, list_methods, merge, method_kwargs, _load_method_modules
+from .io import *
+from .memory import *
+from .registry import METHODS, get_method, list_methods, merge, method_kwargs, _load_method_modules
 from .evaluate import run_methods, results_table, write_results
 from . import zoo
 _load_method_modules()  # register CALM and the data-driven baselines
@@ -17,8 +19,8 @@ _load_method_modules()  # register CALM and the data-driven baselines
 # %% auto #0
 __all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'RUN_FILES', 'EXIT_BAD_INPUT',
            'EXIT_OUTPUT_EXISTS', 'EXIT_MEMORY', 'EXIT_INTERNAL', 'CONFIGS', 'demo', 'ConfigError', 'OutputExistsError',
-           'load_config', 'parse_bytes', 'check_config', 'safetensors_table', 'LazySafetensors', 'return_freed_memory',
-           'available_memory', 'plan_memory', 'checkpoint_files', 'build_source', 'run', 'evaluate_merged', 'main']
+           'load_config', 'parse_bytes', 'check_config', 'checkpoint_files', 'build_source', 'run', 'evaluate_merged',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
@@ -150,112 +152,6 @@ def check_config(cfg: dict) -> dict:
             'out': str(cfg['out']), 'include': cfg.get('include'), 'exclude': cfg.get('exclude'), 'chunk_size': cfg.get('chunk_size'),
             'evaluate': bool(cfg.get('evaluate', True)), 'max_memory': cfg.get('max_memory')}
 
-# %% ../nbs/10_cli.ipynb #7c69594e
-_ST_DTYPES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'I64': torch.int64,
-              'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8, 'BOOL': torch.bool}
-
-def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
-    "`{name: (dtype, shape, byte offset)}` of a safetensors file, in file order, read from its header and checked against the file size."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'checkpoint {path} does not exist')
-    def bad(why): return MergeInputError(f'{path} is not a readable safetensors file ({why})')
-    size = path.stat().st_size
-    with open(path, 'rb') as f:
-        head = f.read(8)
-        n = int.from_bytes(head, 'little') if len(head) == 8 else -1
-        if not 0 < n <= size - 8: raise bad(f'no valid header length in a file of {size} bytes')
-        try: table = json.loads(f.read(n))
-        except ValueError as e: raise bad(f'the header is not JSON: {e}') from None
-    if not isinstance(table, dict): raise bad('the header is not a JSON object')
-    out = {}
-    for k, e in table.items():
-        if k == '__metadata__': continue
-        try: dtype, shape, (a, b) = _ST_DTYPES[e['dtype']], tuple(int(s) for s in e['shape']), e['data_offsets']
-        except (KeyError, TypeError, ValueError): raise bad(f'tensor {k!r} has an unreadable entry {e!r}') from None
-        if b - a != math.prod(shape) * dtype.itemsize: raise bad(f'tensor {k!r} of shape {shape} and dtype {e["dtype"]} spans {b - a} bytes')
-        if 8 + n + b > size: raise bad(f'tensor {k!r} ends at byte {8 + n + b} of a {size}-byte file; truncated?')
-        out[k] = (dtype, shape, 8 + n + a)
-    return out
-
-class LazySafetensors(Mapping):
-    "A read-only state dict over a safetensors file that reads tensors (or slices of them) from disk when asked and keeps nothing."
-    def __init__(self, path):
-        self.path = Path(path)
-        self._table = safetensors_table(self.path)
-        self._fd = os.open(self.path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
-    def _read(self, k, lo: int, hi: int) -> torch.Tensor:
-        dtype, _, off = self._table[k]
-        out = torch.empty(hi - lo, dtype=dtype)
-        buf, pos = memoryview(out.view(torch.uint8).numpy()), off + lo * dtype.itemsize
-        while len(buf):   # plain reads, not mmap: pages the merge is done with are not held in the process
-            n = os.preadv(self._fd, [buf], pos)
-            if n == 0: raise MergeInputError(f'{self.path} ended while reading tensor {k!r}; was it truncated?')
-            buf, pos = buf[n:], pos + n
-        return out
-    def __getitem__(self, k):
-        _, shape, _ = self._table[k]
-        return self._read(k, 0, self.numel(k)).view(shape)
-    def read_flat(self, k, lo: int, hi: int) -> torch.Tensor:
-        "Elements `lo:hi` of tensor `k` flattened, reading only those bytes."
-        return self._read(k, lo, hi)
-    def meta(self, k) -> torch.Tensor:
-        "Tensor `k` on the meta device: its shape and dtype, nothing read."
-        dtype, shape, _ = self._table[k]
-        return torch.empty(shape, dtype=dtype, device='meta')
-    def numel(self, k) -> int: return math.prod(self._table[k][1])
-    def __iter__(self): return iter(self._table)
-    def __len__(self): return len(self._table)
-
-def return_freed_memory(threshold: int = 1 << 20) -> bool:
-    "Ask glibc to map allocations over `threshold` bytes on their own, so freed tensors go back to the system at once; False where not glibc."
-    import ctypes, ctypes.util
-    try: libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-    except OSError: return False
-    mallopt = getattr(libc, 'mallopt', None)   # M_MMAP_THRESHOLD = -3; fixing it also stops glibc from raising it after large frees
-    return bool(mallopt and mallopt(-3, threshold) == 1)
-
-def available_memory() -> int:
-    "Bytes of memory available to a new allocation (Linux `MemAvailable`; total physical memory elsewhere)."
-    try:
-        for line in open('/proc/meminfo'):
-            if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
-    except OSError: pass
-    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
-
-def _size(n: float) -> str:
-    for unit, f in (('GiB', 2**30), ('MiB', 2**20), ('KiB', 2**10)):
-        if n >= f: return f'{n / f:.1f} {unit}'
-    return f'{int(n)} bytes'
-
-def _file_size(p) -> int:
-    p = Path(p)
-    return sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
-
-def plan_memory(files: list, budget: int | None = None, why_not: str | None = None) -> dict:
-    "Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose in-memory, streaming, or refuse (`why_not`: why this merge cannot stream, None if it can)."
-    sizes = [_file_size(f) for f in files]
-    T = len(files) - 1
-    streamable = why_not is None and all(str(f).endswith('.safetensors') for f in files)
-    if streamable:   # exact sizes from the header: merged coordinates and the largest single tensor
-        table = safetensors_table(files[0])
-        numels = [(math.prod(shape), dt.is_floating_point) for dt, shape, _ in table.values()]
-        P, largest = sum(n for n, fp in numels if fp), max(n for n, _ in numels)
-    else: P, largest = sizes[0] / 4, sizes[0] / 4        # fp32 coordinates, from the pretrained file
-    need = int(sum(sizes) + 4 * P * (T + 3))           # loaded models + task-vector matrix + work buffers
-    budget = budget or available_memory()
-    plan = {'need_bytes': need, 'budget_bytes': budget, 'mode': 'memory', 'chunk_size': None}
-    if need <= budget: return plan
-    fixed = int(4 * P * 3 + 8 * largest)               # θ_pre or one task vector, the merged result, its state dict; one tensor read whole
-    unit = min(BLOCK, int(P))                          # whole blocks, so every sum runs over the same blocks as in memory
-    chunk = int((budget - fixed) / (4 * (T + 4))) // unit * unit   # the [T, chunk] block, θ_pre's slice, block temporaries
-    if streamable and chunk >= unit:
-        return plan | {'mode': 'stream', 'chunk_size': chunk, 'need_bytes': fixed + 4 * (T + 4) * chunk}
-    why = why_not or 'streaming needs safetensors files and 3·P floats'
-    raise MemoryError(f'this merge needs about {_size(need)} and {_size(budget)} are available ({why}); '
-                      f'free memory, use a larger machine, or raise max_memory if the estimate is too cautious')
-
-
 # %% ../nbs/10_cli.ipynb #67548cb1
 def checkpoint_files(source: dict) -> list[Path]:
     "The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in benchmarks."
@@ -359,7 +255,7 @@ def run(config: dict, overwrite: bool = False, resume: bool = False, progress: b
             why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
                        if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
             plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
-            note(f'memory: needs about {_size(plan["need_bytes"])} of {_size(plan["budget_bytes"])} available ({plan["mode"]})')
+            note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} available ({plan["mode"]})')
         t = time.perf_counter()
         if plan and plan['mode'] == 'stream': return_freed_memory()   # otherwise the heap keeps freed chunks and the peak drifts past the budget
         bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])

@@ -12,7 +12,7 @@ import torch
 # %% auto #0
 __all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
            'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors',
-           'task_vectors', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict']
+           'task_vectors']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -271,44 +271,12 @@ def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Map
     if chunk_size == 'auto': chunk_size = AUTO_CHUNK if index.size > AUTO_CHUNK else None
     return TaskVectors(pretrained, finetuned, index, dtype, device, chunk_size)
 
-# %% ../nbs/00_core.ipynb #94607bb6
-import json, os, tempfile
-from pathlib import Path
+# %% ../nbs/00_core.ipynb #fc2da213
+_MOVED = {n: 'io' for n in ('atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict')}
 
-def atomic_write(path, write: Callable[[str], None]):
-    "Call `write(tmp_path)` and move the result onto `path` atomically; the temporary file is removed on failure."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())   # on disk before it takes the name, so a crash leaves the old file or the new one
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
-
-def write_text(path, text: str): return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-
-def write_json(path, obj, indent: int | None = 1):
-    "Write `obj` as JSON to `path` atomically (values JSON cannot hold are written as `str`)."
-    return write_text(path, json.dumps(obj, indent=indent, default=str))
-
-def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
-    "Save `state_dict` to `path` as safetensors, atomically."
-    from safetensors.torch import save_file
-    tensors, seen = {}, set()
-    for k, v in state_dict.items():   # copy only what safetensors cannot write as is: views sharing storage with another tensor
-        v = v.detach().to('cpu').contiguous()
-        ptr = v.untyped_storage().data_ptr()
-        tensors[k] = v.clone() if ptr in seen or v.untyped_storage().nbytes() != v.nbytes else v
-        seen.add(ptr)
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
-
-def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:
-    "Load a safetensors state dict, with a clear error for a missing or corrupt file."
-    from safetensors.torch import load_file
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'no checkpoint at {path}')
-    try: return load_file(str(path), device=device)
-    except Exception as e: raise MergeInputError(f'{path} is not a readable safetensors file ({type(e).__name__}: {e})') from e
+def __getattr__(name):
+    "Names that moved to another module stay importable from `calm_nb.core`."
+    if name in _MOVED:
+        import importlib
+        return getattr(importlib.import_module(f'calm_nb.{_MOVED[name]}'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

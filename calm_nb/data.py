@@ -11,11 +11,12 @@ from typing import Callable
 import numpy as np
 import torch
 from .core import *
-from .zoo import TaskData, MergeBenchmark, cache_dir
+from .io import *
+from .benchmark import *
 
 # %% auto #0
 __all__ = ['VISION_TASKS', 'NLP_TASKS', 'VisionTask', 'TextTask', 'get_task', 'eval_and_unlabeled_splits', 'take_splits',
-           'subsample', 'split_transform', 'array_cache', 'vision_benchmark', 'nlp_benchmark']
+           'subsample', 'split_transform', 'vision_benchmark', 'nlp_benchmark']
 
 # %% ../nbs/03_data.ipynb #8903b58b
 @dataclass(frozen=True)
@@ -160,30 +161,6 @@ def split_transform(preprocess) -> tuple[Callable, Callable]:
         return torch.from_numpy(a.copy()).permute(2, 0, 1)
     def prepare(x): return (x.float().div(255) - mean.to(x.device)) / std.to(x.device)
     return to_uint8, prepare
-
-def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]], root=None) -> dict[str, np.ndarray]:
-    "Memory-mapped arrays cached under `name` for `config` (rebuilt when missing, stale or corrupt)."
-    key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    d = Path(root or cache_dir()) / 'arrays' / f'{name}-{key}'
-    man = d / 'manifest.json'
-    if man.exists():
-        try:
-            m = json.loads(man.read_text())
-            if all(_sha(d / f'{k}.npy') == h for k, h in m['sha256'].items()):
-                return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in m['sha256']}
-        except Exception: pass
-        print(f'calm_nb: cache {d} is stale or corrupt; rebuilding it')
-    arrays = build()
-    d.mkdir(parents=True, exist_ok=True)
-    for k, a in arrays.items(): atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
-    write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
-    return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in arrays}
-
-def _sha(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
 
 # %% ../nbs/03_data.ipynb #206372fd
 def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable, name: str,

@@ -8,23 +8,14 @@ import inspect, json, platform, time
 from pathlib import Path
 import torch
 from .core import *
-from .merge import get_method, list_methods, method_kwargs
-from .zoo import MergeBenchmark
+from .io import *
+from .registry import get_method, list_methods, method_kwargs
+from .benchmark import *
 
 # %% auto #0
-__all__ = ['REFERENCE_ROWS', 'accuracy', 'evaluate', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
+__all__ = ['REFERENCE_ROWS', 'evaluate', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
 
 # %% ../nbs/05_evaluate.ipynb #4e671fd0
-@torch.no_grad()
-def accuracy(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, split: str = 'test', batch_size: int = 1024) -> float:
-    "Top-1 accuracy (percent) of encoder parameters `state` with task `task`'s head on its `split` split."
-    td = bench.tasks[task]
-    x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
-    if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
-    correct = sum((bench.logits(state, task, x[i:i + batch_size]).argmax(-1) == y[i:i + batch_size]).sum().item()
-                  for i in range(0, len(x), batch_size))
-    return 100.0 * correct / len(x)
-
 def evaluate(bench: MergeBenchmark, state: dict[str, torch.Tensor], split: str = 'test') -> dict:
     "Accuracy of one encoder state dict on every task: `{'per_task': {task: acc}, 'avg': mean}`."
     per = {td.name: accuracy(bench, state, t, split) for t, td in enumerate(bench.tasks)}

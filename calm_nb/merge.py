@@ -9,79 +9,13 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 import torch
 from .core import *
+from .io import *
+from .registry import *
 
 # %% auto #0
-__all__ = ['COMMON_ARGS', 'METHODS', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge', 'method_kwargs',
-           'task_blocks', 'weight_averaging', 'task_arithmetic', 'ties_thresholds', 'disjoint_merge', 'ties_merging',
+__all__ = ['task_blocks', 'weight_averaging', 'task_arithmetic', 'ties_thresholds', 'disjoint_merge', 'ties_merging',
            'block_uniform', 'dare_transform', 'dare', 'consensus_mask', 'consensus_merging', 'consensus_ta',
-           'consensus_ties', 'peak_merge_memory']
-
-# %% ../nbs/01_merge.ipynb #7d86e4a4
-COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device', 'record', 'progress')
-
-@dataclass
-class MergeMethod:
-    "A registered merging method: its function, hyper-parameter defaults, and whether it needs data."
-    name: str
-    fn: Callable
-    defaults: dict
-    needs_data: bool = False
-    paper: str = ''
-    description: str = ''
-    config: type | None = None   # a dataclass of further keyword arguments the method takes through **kw (CALM: CalmConfig)
-    def __call__(self, *args, **kwargs): return self.fn(*args, **kwargs)
-    @property
-    def accepts(self) -> set[str]:
-        "Every keyword argument the method takes: its defaults, the common ones, its signature, its config's fields."
-        return set(self.defaults) | set(COMMON_ARGS) | set(inspect.signature(self.fn).parameters) | set(getattr(self.config, '__dataclass_fields__', ()))
-    @property
-    def streams(self) -> bool:
-        "Whether the method can read task vectors in chunks (it takes `chunk_size`), so the models need not all be in memory at once."
-        return 'chunk_size' in inspect.signature(self.fn).parameters
-
-METHODS: dict[str, MergeMethod] = {}
-
-def register_method(name: str | None = None, needs_data: bool = False, paper: str = '', config: type | None = None):
-    "Decorator: add a merging function to `METHODS` under `name` (default: the function's name)."
-    def deco(fn):
-        sig = inspect.signature(fn)
-        defaults = {k: p.default for k, p in sig.parameters.items()
-                    if p.default is not inspect.Parameter.empty and k not in COMMON_ARGS}
-        doc = inspect.getdoc(fn) or ''
-        METHODS[name or fn.__name__] = MergeMethod(name or fn.__name__, fn, defaults, needs_data, paper, doc.split('\n')[0], config)
-        return fn
-    return deco
-
-_METHOD_MODULES = ('calm_nb.calm', 'calm_nb.adamerging', 'calm_nb.fisher', 'calm_nb.regmean', 'calm_nb.localize_stitch', 'calm_nb.pareto')  # modules that register data-driven methods; imported when the registry is first read
-
-def _load_method_modules():
-    import importlib
-    for m in _METHOD_MODULES: importlib.import_module(m)
-
-def get_method(name: str) -> MergeMethod:
-    "The registered method `name`; unknown names raise a `KeyError` suggesting close matches."
-    if name not in METHODS: _load_method_modules()
-    if name in METHODS: return METHODS[name]
-    close = difflib.get_close_matches(name, list(METHODS), n=3, cutoff=0.5)
-    hint = f'; did you mean {", ".join(close)}?' if close else ''
-    raise KeyError(f'unknown merging method {name!r}{hint} (registered: {", ".join(sorted(METHODS))})')
-
-def list_methods(needs_data: bool | None = None) -> list[str]:
-    "Names of the registered methods, optionally only those that do (`True`) or do not (`False`) need data."
-    _load_method_modules()
-    return [n for n, m in METHODS.items() if needs_data is None or m.needs_data == needs_data]
-
-def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tensor]:
-    "Run the registered method `method` with `hparams` overriding its defaults."
-    m = get_method(method)
-    unknown = set(hparams) - m.accepts
-    if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
-    return m.fn(pretrained, finetuned, **hparams)
-
-def method_kwargs(method: str, **context) -> dict:
-    "The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s dropped."
-    params = inspect.signature(get_method(method).fn).parameters
-    return {k: v for k, v in context.items() if k in params and v is not None}
+           'consensus_ties']
 
 # %% ../nbs/01_merge.ipynb #b6588af8
 def task_blocks(tv: TaskVectors) -> Iterator[tuple[int, int, torch.Tensor]]:
@@ -241,29 +175,3 @@ def consensus_ties(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam
     "Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction)."
     return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func,
                              include=include, exclude=exclude, chunk_size=chunk_size)
-
-# %% ../nbs/01_merge.ipynb #4320c408
-import json, os, subprocess, sys, textwrap
-
-def peak_merge_memory(method: str, T: int, P: int, chunk_size: int | None = None, **hparams) -> dict:
-    "Run `method` on T random models of P fp32 parameters in a fresh process; return its peak extra resident memory (Linux)."
-    code = textwrap.dedent(f"""
-        import json, torch
-        from calm_nb.merge import merge
-        def hwm():
-            for l in open('/proc/self/status'):
-                if l.startswith('VmHWM'): return int(l.split()[1]) * 1024
-        g = torch.Generator().manual_seed(0)
-        pre = {{'w': torch.randn({P}, generator=g)}}
-        fts = [{{'w': pre['w'] + 0.01 * torch.randn({P}, generator=g)}} for _ in range({T})]
-        merge({method!r}, pre, fts[:1], chunk_size=1024)  # warm up allocator and code paths
-        open('/proc/self/clear_refs', 'w').write('5')  # reset the peak to the current usage
-        base = hwm()
-        out = merge({method!r}, pre, fts, chunk_size={chunk_size!r}, **{hparams!r})
-        print(json.dumps({{'extra_bytes': hwm() - base}}))
-    """)
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')  # big buffers from mmap: freed memory leaves the RSS at once
-    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
-    if res.returncode: raise RuntimeError(f'memory probe failed:\n{res.stderr[-2000:]}')
-    extra = json.loads(res.stdout.strip().splitlines()[-1])['extra_bytes']
-    return {'method': method, 'T': T, 'P': P, 'chunk_size': chunk_size, 'extra_bytes': extra, 'extra_in_P_floats': extra / (4 * P)}

@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 from .core import *
+from .io import *
 
 # %% auto #0
 __all__ = ['ZeroShotHead', 'openclip_model', 'zeroshot_head', 'load_checkpoint', 'convert_checkpoint', 'visual_state_dict',
@@ -200,7 +201,7 @@ def tokenize_pairs(tokenizer, texts: list, max_length: int = 128) -> torch.Tenso
 def from_modules(name: str, pretrained: nn.Module, finetuned: list[nn.Module], heads: list[nn.Module], tasks: list, encode: Callable | None = None,
                  prepare: Callable | None = None):
     "A `MergeBenchmark` from a pretrained encoder module, fine-tuned copies of it, per-task heads and `TaskData`."
-    from calm_nb.zoo import MergeBenchmark
+    from calm_nb.benchmark import MergeBenchmark
     if not (len(finetuned) == len(heads) == len(tasks)): raise MergeInputError(f'got {len(finetuned)} fine-tuned models, {len(heads)} heads and {len(tasks)} tasks; one of each per task')
     sd = lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()}
     pre, fts = sd(pretrained), [sd(m) for m in finetuned]

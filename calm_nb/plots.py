@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import *
-from .zoo import MergeBenchmark
+from .io import *
+from .benchmark import *
 from .cbems import select_credible, task_logits, entropy
-from .calm import run_calm, load_masks
+from .methods.calm import run_calm, load_masks
 
 # %% auto #0
 __all__ = ['TABLE2_ROWS', 'SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'use_style', 'palette', 'save_figure', 'load_run',
@@ -346,7 +347,7 @@ _NOT_SETTINGS = ('checkpoint_every', 'amp')   # CalmConfig fields that do not ch
 
 def _full_config(setting: dict) -> dict:
     from dataclasses import asdict
-    from calm_nb.calm import CalmConfig
+    from calm_nb.methods.calm import CalmConfig
     return {k: v for k, v in asdict(CalmConfig(**setting)).items() if k not in _NOT_SETTINGS}
 
 def _sweep_key(bench_config: dict, config: dict) -> str: return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)

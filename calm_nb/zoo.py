@@ -12,66 +12,15 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call
 from .core import *
+from .benchmark import *
+from .io import *
 import math, os
 
 # %% auto #0
 __all__ = ['FONTS', 'LETTERS', 'GREEK', 'SHAPES', 'TEXTURES', 'COLORS', 'PROXY_CLASSES', 'ZOO_TASKS', 'ZOO_MODEL',
-           'ZOO_MODEL_CONFIG', 'ZOO_SIZES', 'ZOO_RECIPE', 'ASSETS', 'QUICK_SIZES', 'TaskData', 'MergeBenchmark',
-           'MLPEncoder', 'toy_digits', 'render_split', 'cache_dir', 'register_zoo_model', 'zoo_visual',
-           'prepare_images', 'fit', 'features', 'linear_probe', 'render_zoo_data', 'build_zoo', 'save_zoo',
-           'cached_arrays', 'load_zoo_weights', 'zoo_vit']
-
-# %% ../nbs/04_zoo.ipynb #d409ed16
-@dataclass
-class TaskData:
-    "One task: class names and train / unlabeled / test splits (inputs as float tensors, labels as int64)."
-    name: str
-    classes: list[str]
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_unlabeled: torch.Tensor
-    y_unlabeled: torch.Tensor  # ground truth kept for analyses (pseudo-label accuracy); methods must not read it
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    @property
-    def n_classes(self) -> int: return len(self.classes)
-
-@dataclass
-class MergeBenchmark:
-    "An encoder architecture, pretrained and fine-tuned encoder state dicts, per-task heads and task data."
-    name: str
-    model: nn.Module
-    pretrained: dict[str, torch.Tensor]
-    finetuned: list[dict[str, torch.Tensor]]
-    heads: list[nn.Module]
-    tasks: list[TaskData]
-    mtl: dict[str, torch.Tensor] | None = None
-    prepare: Callable | None = None  # stored inputs → model inputs (e.g. uint8 images → normalised floats)
-    config: dict = field(default_factory=dict)
-    encode: Callable | None = None   # (model, state, x) → features; default functional_call(model, state, (x,))
-    _buffers: frozenset | None = field(default=None, repr=False, compare=False)
-    @property
-    def task_names(self) -> list[str]: return [t.name for t in self.tasks]
-
-    def with_models(self, pretrained: dict, finetuned: list[dict]) -> 'MergeBenchmark':
-        "This benchmark with other pretrained / fine-tuned state dicts (itself if they are the same objects)."
-        if pretrained is self.pretrained and len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned)): return self
-        return replace(self, pretrained=pretrained, finetuned=list(finetuned))
-
-    def to(self, device) -> 'MergeBenchmark':
-        "A copy with models, state dicts and data on `device` (e.g. `'cuda'`)."
-        mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
-        tasks = [TaskData(t.name, t.classes, *[getattr(t, f).to(device) for f in ('x_train', 'y_train', 'x_unlabeled', 'y_unlabeled', 'x_test', 'y_test')]) for t in self.tasks]
-        return replace(self, model=self.model.to(device), pretrained=mv(self.pretrained), finetuned=[mv(f) for f in self.finetuned],
-                       heads=[h.to(device) for h in self.heads], tasks=tasks, mtl=mv(self.mtl) if self.mtl is not None else None)
-
-    def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
-        "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
-        if self.prepare is not None: x = self.prepare(x)
-        if self._buffers is None: object.__setattr__(self, '_buffers', frozenset(n for n, _ in self.model.named_buffers()))
-        if self._buffers: state = {k: v.detach() if k in self._buffers else v for k, v in state.items()}  # e.g. BatchNorm statistics: merged, never differentiated
-        feats = functional_call(self.model, state, (x,)) if self.encode is None else self.encode(self.model, state, x)
-        return self.heads[task](feats)
+           'ZOO_MODEL_CONFIG', 'ZOO_SIZES', 'ZOO_RECIPE', 'ASSETS', 'QUICK_SIZES', 'MLPEncoder', 'toy_digits',
+           'render_split', 'register_zoo_model', 'zoo_visual', 'prepare_images', 'fit', 'features', 'linear_probe',
+           'render_zoo_data', 'build_zoo', 'save_zoo', 'cached_arrays', 'load_zoo_weights', 'zoo_vit']
 
 # %% ../nbs/04_zoo.ipynb #683fe7c2
 _DIGIT_TASKS = {
@@ -333,11 +282,6 @@ ZOO_MODEL = 'calm-nb-vit-tiny'
 ZOO_MODEL_CONFIG = {'embed_dim': 64,
                     'vision_cfg': {'image_size': 32, 'layers': 4, 'width': 128, 'patch_size': 8, 'head_width': 32},
                     'text_cfg': {'context_length': 16, 'vocab_size': 49408, 'width': 64, 'heads': 2, 'layers': 1}}
-
-def cache_dir() -> Path:
-    "calm_nb's versioned user cache folder (`$CALM_NB_CACHE`, else `$XDG_CACHE_HOME/calm_nb/v1`, else `~/.cache/calm_nb/v1`)."
-    if os.environ.get('CALM_NB_CACHE'): return Path(os.environ['CALM_NB_CACHE'])
-    return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'calm_nb' / 'v1'
 
 def register_zoo_model() -> str:
     "Register the tiny ViT config with open_clip (idempotent); return its name."
