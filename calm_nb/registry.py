@@ -81,5 +81,6 @@ def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tens
 
 def method_kwargs(method: str, **context) -> dict:
     "The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s dropped."
-    params = inspect.signature(get_method(method).fn).parameters
+    m = get_method(method)
+    params = set(inspect.signature(m.fn).parameters) | set(getattr(m.config, '__dataclass_fields__', ()))   # CALM takes its config through **kw
     return {k: v for k, v in context.items() if k in params and v is not None}
