@@ -12,7 +12,7 @@ import torch
 # %% auto #0
 __all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
            'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors',
-           'task_vectors']
+           'task_vectors', 'task_blocks', 'assemble']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -270,6 +270,21 @@ def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Map
     index = FlatIndex.from_state_dict(pretrained, keys)
     if chunk_size == 'auto': chunk_size = AUTO_CHUNK if index.size > AUTO_CHUNK else None
     return TaskVectors(pretrained, finetuned, index, dtype, device, chunk_size)
+
+# %% ../nbs/00_core.ipynb #b6588af8
+def task_blocks(tv: TaskVectors) -> Iterator[tuple[int, int, torch.Tensor]]:
+    "Yield `(start, end, tau)` over all coordinates in blocks of at most 2^18 columns (views of the matrix in memory mode)."
+    for a, b, tau in tv.chunks():
+        for s, e in blocks(a, b): yield s, e, tau[:, s - a:e - a]
+
+def assemble(tv: TaskVectors, delta: Callable[[torch.Tensor, int, int], torch.Tensor]) -> dict[str, torch.Tensor]:
+    "θ_pre + delta(τ block, start, end) over every block, as a state dict of the pretrained model's keys (the task vectors are released)."
+    out = torch.empty(tv.size, dtype=tv.dtype, device=tv.device)
+    for a, b, tau in task_blocks(tv):
+        torch.add(tv.pre_block(a, b), delta(tau, a, b), out=out[a:b])
+    tau = None  # the last block is a view that would keep the whole matrix alive
+    tv.release()
+    return tv.to_state_dict(out)
 
 # %% ../nbs/00_core.ipynb #fc2da213
 _MOVED = {n: 'io' for n in ('atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict')}

@@ -1,3 +1,3 @@
-"""The merging methods that need data, one module per family (CALM, AdaMerging, Fisher, RegMean, Localize-and-Stitch, Pareto); the registry imports every module of this package, so a new file here is all a new method needs. The data-free methods are in `calm_nb.merge`."""
+"""calm_nb's merging methods, one module per family: data-free (task_arithmetic, ties, dare, consensus) and data-driven (calm, adamerging, fisher, regmean, localize_stitch, pareto). The registry imports every module of this package, so a new file here, written from its notebook, is all a new method needs."""
 
-ORDER = ('calm', 'adamerging', 'fisher', 'regmean', 'localize_stitch', 'pareto')  # the results tables' order; a module not listed follows, alphabetically
+ORDER = ('task_arithmetic', 'ties', 'dare', 'consensus', 'calm', 'adamerging', 'fisher', 'regmean', 'localize_stitch', 'pareto')  # the results tables' order; a module not listed follows, alphabetically
