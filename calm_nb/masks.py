@@ -5,10 +5,11 @@
 # %% ../nbs/00e_masks.ipynb #3c9bf367
 from __future__ import annotations
 import torch
-from .core import blocks
+from .core import FlatIndex, blocks
 
 # %% auto #0
-__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'mask_update', 'blocked_mask_update', 'build_theta', 'binarize']
+__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'mask_update', 'blocked_mask_update', 'build_theta', 'binarize',
+           'carried', 'FlatLeaf']
 
 # %% ../nbs/00e_masks.ipynb #78dfa233
 def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0) -> torch.Tensor:
@@ -59,3 +60,21 @@ def build_theta(theta: torch.Tensor, base: torch.Tensor, R: torch.Tensor, d: tor
 def binarize(R: torch.Tensor) -> torch.Tensor:
     "M* = round(σ(R)) as a bool tensor: True where R > 0."
     return R > 0
+
+# %% ../nbs/00e_masks.ipynb #ae4e460d
+def carried(index: FlatIndex, state: dict) -> dict:
+    "The tensors of `state` that are not merged (buffers, excluded keys): carried over as they are."
+    return {k: v for k, v in state.items() if k not in index.by_name}
+
+class FlatLeaf:
+    "A flat parameter vector θ [P] that requires grad, with the tensors carried over from `state`; `params()` is what `bench.logits` takes."
+    def __init__(self, index: FlatIndex, state: dict, theta: torch.Tensor):
+        self.index, self.extra, self.theta = index, carried(index, state), theta.requires_grad_(True)
+    def params(self) -> dict:
+        "Views of θ by name, plus the carried tensors."
+        return self.index.views(self.theta) | self.extra
+    def zero_grad(self):
+        "Clear ∂loss/∂θ before the next backward pass."
+        if self.theta.grad is not None: self.theta.grad.zero_()
+    @property
+    def grad(self) -> torch.Tensor | None: return self.theta.grad

@@ -13,13 +13,13 @@ from .io import *
 from .benchmark import *
 from .cbems import select_credible, task_logits, entropy
 from .methods.calm import run_calm, load_masks
+from .experiments import *   # the runners the figures are drawn from (kept importable from here)
 
 # %% auto #0
-__all__ = ['TABLE2_ROWS', 'SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'use_style', 'palette', 'save_figure', 'load_run',
-           'layer_groups', 'layer_density', 'per_task_runs', 'plot_layer_density', 'topk_share', 'pseudo_label_curves',
-           'plot_pseudo_label_accuracy', 'class_entropies', 'plot_class_entropy', 'plot_mask_activation', 'convergence',
-           'plot_convergence', 'mask_decomposition', 'interpolation_curve', 'plot_interpolation', 'explorer_data',
-           'plot_explorer', 'mask_explorer', 'read_records', 'calm_sweep', 'summarize_sweep', 'plot_sweep',
+__all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'save_figure', 'load_run', 'layer_groups', 'layer_density',
+           'plot_layer_density', 'topk_share', 'pseudo_label_curves', 'plot_pseudo_label_accuracy', 'class_entropies',
+           'plot_class_entropy', 'plot_mask_activation', 'convergence', 'plot_convergence', 'mask_decomposition',
+           'interpolation_curve', 'plot_interpolation', 'explorer_data', 'plot_explorer', 'mask_explorer', 'plot_sweep',
            'sweep_table', 'confusion_matrix', 'plot_confusion']
 
 # %% ../nbs/09_plots.ipynb #bbb579a6
@@ -80,16 +80,6 @@ def layer_density(index: list[dict], mask: torch.Tensor) -> dict[str, tuple[floa
     return {g: (on[g] / size[g], size[g]) for g in sorted(on, key=_layer_order)}
 
 # %% ../nbs/09_plots.ipynb #cb3bea41
-def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False, **calm_kw) -> dict[str, Path]:
-    "Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}."
-    out = {}
-    for t in tasks or bench.task_names:
-        d = Path(out_root) / t
-        if not (d / 'run_card.json').exists():
-            run_calm(bench, out_dir=d, progress=progress, **(calm_kw | {'n_seq': 1, 'seq_tasks': [t]}))
-        out[t] = d
-    return out
-
 def plot_layer_density(densities: dict[str, dict[str, tuple[float, int]]], path=None, title: str = 'Effective weights per layer (Fig. 7)'):
     "Heatmap (sequential task × layer) of the mask-on fraction, and per-layer bars averaged over tasks; saved as PNG + SVG."
     import matplotlib.pyplot as plt
@@ -335,74 +325,7 @@ def mask_explorer(data: dict, static: bool | None = None):
     display(ui)
     return ui
 
-# %% ../nbs/09_plots.ipynb #60378b31
-SWEEPS = {'ratio': [0.1, 0.3, 0.5, 0.7, 0.9, 1.0],               # Fig. 4: CB-EMS sampling ratio
-          'sampling': ['cb_ems', 'ems', 'supervised'],           # Fig. 5: sampling ablation
-          'n_seq': [1, 2, 3, 4],                                 # Fig. 6: number of sequential tasks |S̄|
-          'strategy': ['calm', 'm_only', 'one_minus_m_only']}    # Table 3: merging strategy
-SWEEP_BASE = {'iterations': 20}   # the small default grid's CALM settings on the embedded benchmark (CPU: about a minute a run)
-SWEEP_SEEDS = (0, 1)
-
-_NOT_SETTINGS = ('checkpoint_every', 'amp')   # CalmConfig fields that do not change a run's result
-
-def _full_config(setting: dict) -> dict:
-    from dataclasses import asdict
-    from calm_nb.methods.calm import CalmConfig
-    return {k: v for k, v in asdict(CalmConfig(**setting)).items() if k not in _NOT_SETTINGS}
-
-def _sweep_key(bench_config: dict, config: dict) -> str: return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)
-
-def read_records(path) -> list[dict]:
-    "The JSON-lines records of a sweep file (`[]` if it does not exist); an unreadable line is skipped with a warning."
-    import warnings
-    path = Path(path)
-    if not path.exists(): return []
-    rows = []
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip(): continue
-        try: rows.append(json.loads(line))
-        except ValueError: warnings.warn(f'{path}: line {i} is not JSON (a run killed while writing?); it is ignored and that run will be redone')
-    return rows
-
-def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=None, base: dict | None = None, progress: bool = True) -> list[dict]:
-    "Run CALM for each setting in `grid` (merged over `base`) × `seeds`; one record per run, appended to `records` and reused from it."
-    from calm_nb.evaluate import evaluate, versions
-    base = base or {}
-    todo = [(base | g | {'seed': s}) for g in grid for s in seeds]
-    configs = [_full_config(s) for s in todo]                     # every setting is checked before the first run
-    done = {_sweep_key(r['bench'], r['config']): r for r in read_records(records)} if records else {}
-    keys = [_sweep_key(bench.config, c) for c in configs]   # the full configuration: a setting spelled out or left default is the same run
-    out = []
-    from tqdm.auto import tqdm
-    for setting, config, key in tqdm(list(zip(todo, configs, keys)), desc='CALM sweep', disable=not progress or all(k in done for k in keys)):
-        if key not in done:
-            t = time.perf_counter()
-            res = run_calm(bench, progress=False, **setting)
-            seconds = time.perf_counter() - t
-            ev = evaluate(bench, res.state_dict)
-            done[key] = {'bench': bench.config, 'config': config, 'setting': setting, 'avg': ev['avg'], 'per_task': ev['per_task'], 'seconds': seconds,
-                         'sequential_tasks': res.card['sequential_tasks'], 'mask_density': res.card['mask_density'],
-                         'pseudo_label_accuracy': {s['task']: s['pseudo_label_accuracy'] for s in res.card['sampling']},
-                         'timings': res.card['seconds'], 'versions': versions()}
-            if records:
-                Path(records).parent.mkdir(parents=True, exist_ok=True)
-                with open(records, 'a') as f: f.write(json.dumps(done[key], default=str) + '\n'); f.flush(); os.fsync(f.fileno())
-        out.append(done[key])
-    return out
-
 # %% ../nbs/09_plots.ipynb #70a66994
-def summarize_sweep(rows: list[dict], by: str) -> dict:
-    "`{value of CALM setting `by`: {'mean', 'std', 'n', 'per_task': {task: mean}, 'seconds': mean}}`, in the order values first appear."
-    groups: dict = {}
-    for r in rows: groups.setdefault(r['config'][by], []).append(r)
-    out = {}
-    for v, rs in groups.items():
-        acc = np.array([r['avg'] for r in rs])
-        out[v] = {'mean': float(acc.mean()), 'std': float(acc.std(ddof=1)) if len(acc) > 1 else 0.0, 'n': len(rs),
-                  'per_task': {t: float(np.mean([r['per_task'][t] for r in rs])) for t in rs[0]['per_task']},
-                  'seconds': float(np.mean([r['seconds'] for r in rs]))}
-    return out
-
 def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, float] | None = None, title: str = '',
                labels: dict | None = None, percent: bool = False):
     "Mean ± std of the average accuracy per setting value: a line for numbers, bars for names; saved as PNG + SVG."

@@ -10,6 +10,7 @@ import torch
 from ..core import *
 from ..registry import register_method
 from ..benchmark import *
+from ..masks import FlatLeaf, carried
 from ..cbems import entropy
 
 # %% auto #0
@@ -57,10 +58,10 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
     t0 = time.perf_counter()
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index, pre, taus = tv.index, tv.pre, tv.matrix
-    extra = {k: v for k, v in bench.pretrained.items() if k not in index.by_name}
+    extra = carried(index, bench.pretrained)
     lam = torch.full((tv.n_tasks, len(index) if layerwise else 1), init, dtype=pre.dtype, device=pre.device, requires_grad=True)
     opt = torch.optim.Adam([lam], lr=lr)
-    theta = torch.empty_like(pre).requires_grad_(True)
+    leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
     g = torch.Generator().manual_seed(seed)
     data = [getattr(t, f'x_{split}') for t in bench.tasks]
     for t, x in zip(bench.tasks, data):
@@ -68,8 +69,8 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
     hist = []
     for _ in tqdm(range(iterations), desc='AdaMerging', disable=not progress, mininterval=2):
         merged_flat(pre, taus, lam.detach(), index, out=theta)
-        if theta.grad is not None: theta.grad.zero_()
-        params = index.views(theta) | extra
+        leaf.zero_grad()
+        params = leaf.params()
         total = 0.0
         for t, x in enumerate(data):
             idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=g)

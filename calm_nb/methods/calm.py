@@ -113,7 +113,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     names = bench.task_names
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index, pre, taus = tv.index, tv.pre, tv.matrix
-    extra = {k: v for k, v in bench.pretrained.items() if k not in index.by_name}   # buffers and unmerged tensors
+    extra = carried(index, bench.pretrained)   # buffers and unmerged tensors
     S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
     # CB-EMS: each fine-tuned model picks its task's credible samples (Section 4.1)
     t = time.perf_counter()
@@ -140,12 +140,12 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         R = state['R']
         hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(binarize(R))) / R.numel()], 'grad_l1': [], 'eval': []})
         t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
-        theta = torch.empty_like(pre).requires_grad_(True)
+        leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
         bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress, mininterval=2)
         for it in bar:
             build_theta(theta, b, R, d)
-            if theta.grad is not None: theta.grad.zero_()
-            params = _views(index, theta, extra)
+            leaf.zero_grad()
+            params = leaf.params()
             total = 0.0
             for v in visible:
                 cs = creds[v]

@@ -8,6 +8,7 @@ import torch
 from ..core import *
 from ..registry import register_method
 from ..benchmark import *
+from ..masks import FlatLeaf
 
 # %% auto #0
 __all__ = ['diagonal_fisher', 'fisher_weighted_average', 'fisher_merging']
@@ -22,9 +23,8 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
     x, _ = task_split(bench, task, split, allow_test_split, 'estimate Fishers on it')
     g = torch.Generator().manual_seed(seed * 1000 + task)
     pick = torch.randperm(len(x), generator=g)[:n_examples]
-    theta = index.flatten(state).requires_grad_(True)
-    extra = {k: v for k, v in state.items() if k not in index.by_name}
-    params = index.views(theta) | extra
+    leaf = FlatLeaf(index, state, index.flatten(state)); theta = leaf.theta
+    params = leaf.params()
     fisher = torch.zeros_like(theta, requires_grad=False)
     for i in tqdm(pick.tolist(), desc=f'Fisher {bench.tasks[task].name}', disable=not progress, mininterval=2):
         logp = torch.log_softmax(bench.logits(params, task, x[i:i + 1]).float(), -1)[0]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..core import *
 from ..registry import register_method
 from ..benchmark import *
-from ..masks import init_mask_logits, build_theta, blocked_mask_update
+from ..masks import init_mask_logits, build_theta, blocked_mask_update, FlatLeaf, carried
 
 # %% auto #0
 __all__ = ['BINARIZE', 'stitch', 'magnitude_masks', 'few_shot', 'localize', 'binarize_mask', 'localize_stitch',
@@ -49,14 +49,14 @@ def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Ten
     sel = few_shot(y_all, shots_per_class, seed * 1000 + task)
     x, y = x_all[sel], y_all[sel]
     R = init_mask_logits(tau, sparsity, sigmoid_bias)
-    theta = torch.empty_like(pre).requires_grad_(True)
+    leaf = FlatLeaf(index, extra, torch.empty_like(pre)); theta = leaf.theta
     g = torch.Generator().manual_seed(seed * 1000 + task + 1)
     hist = {'loss': [], 'density': [int(torch.count_nonzero(R > 0)) / R.numel()]}
     for _ in tqdm(range(iterations), desc=f'L&S {td.name}', disable=not progress, mininterval=2):
         build_theta(theta, pre, R, tau)
-        if theta.grad is not None: theta.grad.zero_()
+        leaf.zero_grad()
         b = torch.randperm(len(x), generator=g)[:batch_size]
-        loss = F.cross_entropy(bench.logits(index.views(theta) | extra, task, x[b]).float(), y[b].to(theta.device))
+        loss = F.cross_entropy(bench.logits(leaf.params(), task, x[b]).float(), y[b].to(theta.device))
         loss.backward()
         with torch.no_grad(): blocked_mask_update(R, theta.grad, tau, lr, l1, 'reference')
         hist['loss'].append(loss.item()); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
@@ -83,7 +83,7 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
     bench = bench.with_models(pretrained, finetuned)
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index, pre, taus = tv.index, tv.pre, tv.matrix
-    extra = {k: v for k, v in bench.pretrained.items() if k not in index.by_name}
+    extra = carried(index, bench.pretrained)
     masks = torch.stack([localize(bench, t, pre, taus[t], index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
                                   shots_per_class, 'train', seed, binarize, progress)[0] for t in range(tv.n_tasks)])
     return tv.to_state_dict(stitch(pre, taus, masks))

@@ -10,6 +10,7 @@ import torch
 from ..core import *
 from ..registry import register_method
 from ..benchmark import *
+from ..masks import FlatLeaf, carried
 from ..cbems import entropy
 from .adamerging import merged_flat, coefficient_grad
 
@@ -54,7 +55,7 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
     t0 = time.perf_counter()
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index, pre, taus, T = tv.index, tv.pre, tv.matrix, tv.n_tasks
-    extra = {k: v for k, v in bench.pretrained.items() if k not in index.by_name}
+    extra = carried(index, bench.pretrained)
     g = torch.Generator().manual_seed(seed)
     lam = torch.full((T, len(index)), init, dtype=pre.dtype, device=pre.device, requires_grad=True)
     factors = {}
@@ -69,15 +70,15 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
     data = [getattr(t, f'x_{split}') for t in bench.tasks]
     for t, x in zip(bench.tasks, data):
         if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
-    theta = torch.empty_like(pre).requires_grad_(True)
+    leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
     hist = []
     for _ in tqdm(range(iterations), desc='Pareto', disable=not progress, mininterval=2):
         torch.manual_seed(int(torch.randint(2 ** 31, (1,), generator=g)))   # Dirichlet sampling uses the global RNG
         pref = dirichlet.sample().to(pre.device)
         merged_flat(pre, taus, lam.detach(), index, out=theta)
-        if theta.grad is not None: theta.grad.zero_()
+        leaf.zero_grad()
         opt.zero_grad(set_to_none=False)
-        params = index.views(theta) | extra
+        params = leaf.params()
         params = params | {k: params[k] + low_rank_delta(A, B, C, pref) for k, (A, B, C) in factors.items()}
         losses = []
         for t, x in enumerate(data):
