@@ -4,303 +4,18 @@
 
 # %% ../nbs/10_cli.ipynb #ed057da7
 from __future__ import annotations
-import argparse, ast, json, math, os, shutil, sys, time, weakref
-from collections.abc import Mapping
+import argparse, json, os, sys
 from pathlib import Path
 import torch
-from .core import *
-from .io import *
-from .memory import *
-from .registry import METHODS, get_method, list_methods, merge, method_kwargs, _load_method_modules
-from .evaluate import run_methods, results_table, write_results
+from .core import MergeInputError
+from .io import write_json
+from .registry import METHODS, list_methods
+from .runs import *   # what the commands do; kept importable from here
+from .runs import parse_hparams
 from . import zoo
-_load_method_modules()  # register CALM and the data-driven baselines
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'RUN_FILES', 'EXIT_BAD_INPUT',
-           'EXIT_OUTPUT_EXISTS', 'EXIT_MEMORY', 'EXIT_INTERNAL', 'CONFIGS', 'demo', 'ConfigError', 'OutputExistsError',
-           'load_config', 'parse_bytes', 'check_config', 'checkpoint_files', 'build_source', 'run', 'evaluate_merged',
-           'main']
-
-# %% ../nbs/10_cli.ipynb #952d173c
-def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
-def _zoo_vit(quick: bool, progress: bool): return zoo.zoo_vit(quick=quick, progress=progress)
-
-BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder(quick, progress); the first is the default
-
-# Scaled settings the demo uses on a 2-core CPU, where the paper's defaults would take too long; recorded in results.json
-# (each method's `hparams`) and overridden by --set or --paper-settings. CALM at the paper's 100 iterations takes about
-# 6 minutes here; on zoo-vit it gains about 1.5 points over 20 iterations (see nbs/07_calm.ipynb).
-# AdaMerging and the preference-aware merge run 200 of their 500 iterations (about 45 s each on zoo-vit).
-# Fisher, RegMean and Localize-and-Stitch run at their defaults (about 17 s, 3 s and 90 s on zoo-vit).
-_ITER200 = {m: {'iterations': 200} for m in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank')}
-DEMO_SETTINGS = {'zoo-vit': {'calm': {'iterations': 20}} | _ITER200,
-                 'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64}} | {m: {'iterations': 100} for m in _ITER200}}
-QUICK_SETTINGS = {'calm': {'iterations': 3, 'batch_size': 32}, 'adamerging_tw': {'iterations': 3}, 'adamerging_lw': {'iterations': 3},
-                  'pareto_lowrank': {'iterations': 3}, 'fisher_merging': {'n_examples': 16}, 'regmean': {'n_examples': 16},
-                  'localize_stitch': {'iterations': 2, 'shots_per_class': 4, 'batch_size': 32}}
-
-def _parse_value(v: str):
-    try: return ast.literal_eval(v)
-    except (ValueError, SyntaxError): return v
-
-def _hparams(pairs: list[str]) -> dict:
-    "Parse `method.name=value` (or `name=value` for every method) overrides."
-    out = {}
-    for p in pairs or []:
-        if '=' not in p: raise ConfigError(f'--set expects name=value or method.name=value, got {p!r}')
-        k, v = p.split('=', 1)
-        m, k = k.split('.', 1) if '.' in k else ('*', k)
-        out.setdefault(m, {})[k] = _parse_value(v)
-    return out
-
-# %% ../nbs/10_cli.ipynb #873dafa1
-def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
-         quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False) -> dict:
-    "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`."
-    if benchmark not in BENCHMARKS: raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
-    methods = methods or list_methods()
-    for m in methods: get_method(m)
-    t = time.perf_counter()
-    print(f'building benchmark {benchmark!r}{" (quick)" if quick else ""} …', flush=True)
-    bench = BENCHMARKS[benchmark](quick, progress)
-    build_s = time.perf_counter() - t
-    overrides = overrides or {}
-    scaled = {} if paper_settings else DEMO_SETTINGS.get(benchmark, {})
-    hp = {}
-    for m in methods:
-        hp[m] = method_kwargs(m, seed=seed) | scaled.get(m, {}) | (QUICK_SETTINGS.get(m, {}) if quick else {}) \
-                | overrides.get('*', {}) | overrides.get(m, {})
-    if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))  # run card, masks, history for the analyses
-    results, merged = run_methods(bench, methods, hp, progress=progress)
-    doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s, 'overrides': overrides,
-                                                                         'scaled_settings': {} if paper_settings else scaled})
-    print(f'\n{bench.name} — test accuracy (%), seed {seed}\n')
-    print(results_table(results, bench.task_names))
-    print(f'\nwrote {Path(out) / "results.json"}, results.md, accuracy.png and merged_{doc.get("best_method")}.safetensors'
-          + (f'; CALM\'s run card, masks and history in {Path(out) / "calm"}' if 'calm' in hp else ''))
-    return doc
-
-# %% ../nbs/10_cli.ipynb #d6f71f39
-SOURCES = ('benchmark', 'checkpoints', 'vision', 'nlp')
-RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', 'exclude', 'chunk_size', 'evaluate', 'max_memory')
-
-class ConfigError(MergeInputError):
-    "A run configuration that cannot be run as written."
-
-class OutputExistsError(RuntimeError):
-    "The output folder holds a run that would be overwritten."
-
-def load_config(path) -> dict:
-    "Read a run configuration from a YAML or JSON file."
-    import yaml
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'config file {path} does not exist')
-    try: cfg = json.loads(path.read_text()) if path.suffix == '.json' else yaml.safe_load(path.read_text())
-    except Exception as e: raise ConfigError(f'{path} is not valid {"JSON" if path.suffix == ".json" else "YAML"}: {str(e).splitlines()[0]}') from None
-    if not isinstance(cfg, dict): raise ConfigError(f'{path}: expected a mapping of settings at the top level, got {type(cfg).__name__}')
-    return cfg
-
-def parse_bytes(v) -> int | None:
-    "`'8GB'`, `'512MB'`, `2e9` → bytes."
-    if v is None or isinstance(v, (int, float)): return None if v is None else int(v)
-    units = {'TB': 1 << 40, 'GB': 1 << 30, 'MB': 1 << 20, 'KB': 1 << 10, 'B': 1}
-    s = str(v).strip().upper().replace('IB', 'B')
-    if s.replace('.', '', 1).isdigit(): return int(float(s))          # plain bytes
-    for u, f in units.items():
-        if s.endswith(u):
-            try: return int(float(s[:-len(u)]) * f)
-            except ValueError: break
-    raise ConfigError(f'max_memory must look like 8GB or 512MB, got {v!r}')
-
-# %% ../nbs/10_cli.ipynb #7c741601
-def check_config(cfg: dict) -> dict:
-    "Validate a run configuration and return it completed with defaults."
-    cfg = dict(cfg)
-    unknown = sorted(set(cfg) - set(RUN_KEYS))
-    if unknown: raise ConfigError(f'unknown setting(s) {unknown}; a run configuration takes {list(RUN_KEYS)}')
-    if not cfg.get('method'): raise ConfigError('no method given: set `method` (`calm_nb methods` lists them)')
-    spec = get_method(cfg['method'])
-    hp = dict(cfg.get('hparams') or {})
-    bad = sorted(set(hp) - spec.accepts)
-    if bad: raise ConfigError(f'{spec.name} has no hyper-parameter(s) {bad}; it takes {sorted(spec.defaults)}')
-    for k, v in hp.items():
-        if isinstance(v, float) and v != v: raise ConfigError(f'hyper-parameter {k} of {spec.name} is NaN')
-    if spec.config is not None:   # e.g. CalmConfig checks ratio, lam, lr, … before anything is loaded
-        spec.config(**{k: v for k, v in hp.items() if k in spec.config.__dataclass_fields__})
-    src = cfg.get('source')
-    if isinstance(src, str): src = {'benchmark': src}
-    if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in SOURCES:
-        raise ConfigError(f'source must name exactly one of {list(SOURCES)}, got {src!r}')
-    kind, body = next(iter(src.items()))
-    if kind == 'benchmark':
-        body = {'name': body} if isinstance(body, str) else dict(body or {})
-        if body.get('name', 'zoo-vit') not in BENCHMARKS: raise ConfigError(f'unknown benchmark {body.get("name")!r}; built in: {list(BENCHMARKS)}')
-        body.setdefault('name', 'zoo-vit'); body.setdefault('quick', False)
-    elif kind == 'checkpoints':
-        if not isinstance(body, dict) or 'pretrained' not in body or not body.get('finetuned'):
-            raise ConfigError('source.checkpoints needs `pretrained: PATH` and `finetuned: {task: PATH}` (or a list of paths)')
-        if spec.needs_data: raise ConfigError(f'{spec.name} needs task data, and bare checkpoints bring none: use a `benchmark`, `vision` or `nlp` source, '
-                                              f'or a data-free method ({", ".join(list_methods(needs_data=False))})')
-    elif not isinstance(body, dict): raise ConfigError(f'source.{kind} must be a mapping of {kind}_benchmark arguments')
-    else:
-        from calm_nb.data import get_task
-        for t in body.get('tasks') or []: get_task(t)   # typos in task names fail here, before anything is loaded
-    if not cfg.get('out'): raise ConfigError('no output folder: set `out` (or --out)')
-    parse_bytes(cfg.get('max_memory'))
-    return {'method': spec.name, 'hparams': hp, 'source': {kind: body}, 'seed': int(cfg.get('seed', 0)), 'device': cfg.get('device', 'cpu'),
-            'out': str(cfg['out']), 'include': cfg.get('include'), 'exclude': cfg.get('exclude'), 'chunk_size': cfg.get('chunk_size'),
-            'evaluate': bool(cfg.get('evaluate', True)), 'max_memory': cfg.get('max_memory')}
-
-# %% ../nbs/10_cli.ipynb #67548cb1
-def checkpoint_files(source: dict) -> list[Path]:
-    "The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in benchmarks."
-    kind, body = next(iter(source.items()))
-    if kind == 'benchmark': return []
-    if kind == 'checkpoints':
-        ft = body['finetuned']; paths = [body['pretrained'], *(ft.values() if isinstance(ft, dict) else ft)]
-    else:
-        ft = body.get('finetuned') or {}
-        ck = Path(body['checkpoints']) if body.get('checkpoints') else None
-        from calm_nb.data import VISION_TASKS, NLP_TASKS
-        tasks = body.get('tasks') or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)
-        paths = ([ck / 'zeroshot.pt'] if ck is not None and (ck / 'zeroshot.pt').exists() else [])
-        paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in tasks]
-        paths = [p for p in paths if p is not None and not isinstance(p, dict)]
-    for p in paths:
-        if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
-    return [Path(p) for p in paths]
-
-def _load_datasets(spec):
-    if not spec: return None
-    import datasets as hfd
-    out = {}
-    for task, path in spec.items():
-        if not Path(path).exists(): raise FileNotFoundError(f'dataset folder {path} for task {task} does not exist')
-        try: out[task] = hfd.load_from_disk(str(path))
-        except Exception as e:   # e.g. an empty split: `datasets` saves it but cannot load it back
-            raise MergeInputError(f'dataset folder {path} for task {task} could not be read ({type(e).__name__}: {e}); is a split empty?') from None
-    return out
-
-def build_source(source: dict, device: str = 'cpu', progress: bool = True, stream_chunk: int | None = None):
-    "`(benchmark, None)` for sources with data, `(None, (pretrained, finetuned, names))` for checkpoint files."
-    kind, body = next(iter(source.items()))
-    if kind == 'benchmark':
-        bench = BENCHMARKS[body['name']](bool(body.get('quick')), progress)
-        return (bench.to(device) if device != 'cpu' else bench), None
-    if kind == 'checkpoints':
-        from calm_nb.models import load_checkpoint, check_same_architecture
-        ft = body['finetuned']
-        names, paths = (list(ft), list(ft.values())) if isinstance(ft, dict) else ([Path(p).stem for p in ft], list(ft))
-        load = LazySafetensors if stream_chunk else load_checkpoint   # both name a missing file
-        pre, fts = load(body['pretrained']), [load(p) for p in paths]
-        check_same_architecture(pre, fts, names, check_finite=not stream_chunk)   # streamed: values are read once, by the merge's own check
-        return None, (pre, fts, names)
-    kw = dict(body)
-    kw['datasets'] = _load_datasets(kw.get('datasets'))
-    if kind == 'vision':
-        from calm_nb.data import vision_benchmark
-        if kw.get('model_config'):
-            import open_clip; open_clip.add_model_config(kw.pop('model_config'))
-        return vision_benchmark(**({'device': device, 'progress': progress} | kw)), None
-    from calm_nb.data import nlp_benchmark
-    bench = nlp_benchmark(**({'progress': progress} | kw))
-    return (bench.to(device) if device != 'cpu' else bench), None
-
-# %% ../nbs/10_cli.ipynb #15502810
-RUN_FILES = ('config.yaml', 'run.json', 'log.txt', 'merged.safetensors', 'results.json', 'calm')
-
-def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> Path:
-    import yaml
-    out = Path(cfg['out'])
-    if out.exists() and not out.is_dir(): raise ConfigError(f'output folder {out} is a file')
-    status = json.loads((out / 'run.json').read_text()).get('status') if (out / 'run.json').is_file() else None
-    if overwrite:
-        for n in RUN_FILES:
-            p = out / n
-            if p.is_dir(): shutil.rmtree(p)
-            elif p.exists(): p.unlink()
-    elif status == 'finished':
-        raise OutputExistsError(f'{out} holds a finished run; pass --overwrite to replace it, or choose another --out')
-    elif status is not None and not resume:
-        raise OutputExistsError(f'{out} holds an unfinished run ({status}); pass --resume to continue it or --overwrite to start over')
-    elif status is None and out.is_dir() and any(out.iterdir()):
-        raise OutputExistsError(f'{out} is not empty and holds no calm_nb run; choose another --out')
-    elif status is not None:
-        old = yaml.safe_load((out / 'config.yaml').read_text())
-        diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
-        if diff: raise ConfigError(f'--resume with a different configuration ({", ".join(diff)} changed); resume with {out / "config.yaml"} or start a new run')
-    try: out.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise OSError(e.errno, f'cannot create the output folder {out}: {e.strerror}') from None
-    write_text(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
-    return out
-
-# %% ../nbs/10_cli.ipynb #569aabb5
-def run(config: dict, overwrite: bool = False, resume: bool = False, progress: bool = True, say=print) -> dict:
-    "Run one merge from a run configuration into its output folder; return the finished `run.json`."
-    from calm_nb.evaluate import evaluate, versions
-    cfg = check_config(config)
-    out = _prepare_out(cfg, overwrite, resume)
-    log = open(out / 'log.txt', 'a')
-    def note(msg):
-        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {msg}\n'); log.flush(); say(msg)
-    try:
-        spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
-        doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'versions': versions()}
-        write_json(out / 'run.json', doc)
-        note(f'{"resuming" if resume else "starting"} {spec.name} → {out}')
-        kind, body = next(iter(cfg['source'].items()))
-        plan, files = None, checkpoint_files(cfg['source'])
-        if files:
-            why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
-                       if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
-            plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
-            note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} available ({plan["mode"]})')
-        t = time.perf_counter()
-        if plan and plan['mode'] == 'stream': return_freed_memory()   # otherwise the heap keeps freed chunks and the peak drifts past the budget
-        bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])
-        seconds['load'] = time.perf_counter() - t
-        pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
-        names = bench.task_names if bench is not None else files[2]
-        note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
-        hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name), progress=progress, record={},
-                           chunk_size=cfg['chunk_size'] or (plan and plan['chunk_size'])) | cfg['hparams']
-        record = hp.get('record')
-        t = time.perf_counter()
-        merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], **hp)
-        seconds['merge'] = time.perf_counter() - t
-        note(f'merged in {seconds["merge"]:.1f} s')
-        meta = {'method': spec.name, 'config': json.dumps(cfg, default=str)}
-        save_state_dict(merged, out / 'merged.safetensors', metadata=meta)
-        if bench is not None and cfg['evaluate']:
-            t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
-            write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'], 'per_task': ev['per_task'],
-                                               'avg': ev['avg'], 'hparams': spec.defaults | cfg['hparams'], 'record': record, 'config': bench.config})
-            note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
-                 + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
-        seconds['total'] = time.perf_counter() - t0
-        doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds, 'memory_plan': plan,
-                'files': sorted(p.name for p in out.iterdir())}
-        write_json(out / 'run.json', doc)
-        note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
-        return doc
-    except BaseException as e:
-        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} FAILED: {type(e).__name__}: {e}\n'); log.flush()
-        try: write_json(out / 'run.json', {'status': 'failed', 'error': f'{type(e).__name__}: {e}'})
-        except OSError: pass
-        raise
-    finally: log.close()
-
-# %% ../nbs/10_cli.ipynb #ecdab8b8
-def evaluate_merged(merged_path, source: dict, device: str = 'cpu', progress: bool = True) -> dict:
-    "Per-task accuracy of a merged safetensors model on a benchmark-type source."
-    from calm_nb.evaluate import evaluate
-    merged = load_state_dict(merged_path)
-    if next(iter(source)) == 'checkpoints': raise ConfigError('evaluation needs task data: use a `benchmark`, `vision` or `nlp` source')
-    bench, _ = build_source(source, device, progress)
-    try: validate_state_dicts(bench.pretrained, [merged])   # keys, shapes, NaN/inf: the checks every merge runs
-    except MergeInputError as e: raise type(e)(f'{merged_path} does not fit {bench.name}: {e}') from None
-    return {'benchmark': bench.name, 'merged': str(merged_path)} | evaluate(bench, {k: v.to(device) for k, v in merged.items()})
+__all__ = ['EXIT_BAD_INPUT', 'EXIT_OUTPUT_EXISTS', 'EXIT_MEMORY', 'EXIT_INTERNAL', 'CONFIGS', 'main']
 
 # %% ../nbs/10_cli.ipynb #ce21a368
 EXIT_BAD_INPUT, EXIT_OUTPUT_EXISTS, EXIT_MEMORY, EXIT_INTERNAL = 2, 3, 4, 1
@@ -317,6 +32,7 @@ _EVAL_EXAMPLES = """examples:
   calm_nb eval --merged runs/calm/merged.safetensors --benchmark zoo-vit
   calm_nb eval --merged runs/vit/merged.safetensors --config runs/vit/config.yaml --out eval.json"""
 
+# %% ../nbs/10_cli.ipynb #077d1853
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     ap = argparse.ArgumentParser(prog='calm_nb', description='Model merging with CALM and its baselines.', formatter_class=fmt,
@@ -363,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     zb.add_argument('--seed', type=int, default=0); zb.add_argument('--workers', type=int, default=os.cpu_count())
     return ap
 
+# %% ../nbs/10_cli.ipynb #8fbc80a0
 def _merge_config(a) -> dict:
     cfg = load_config(a.config) if a.config else {}
     if a.benchmark: cfg['source'] = {'benchmark': {'name': a.benchmark, 'quick': a.quick}}
@@ -371,7 +88,7 @@ def _merge_config(a) -> dict:
     if a.pretrained or a.finetuned:
         if not (a.pretrained and a.finetuned): raise ConfigError('--pretrained and --finetuned go together')
         cfg['source'] = {'checkpoints': {'pretrained': a.pretrained, 'finetuned': a.finetuned}}
-    hp = _hparams(a.set)
+    hp = parse_hparams(a.set)
     if set(hp) - {'*'}: raise ConfigError('merge runs one method: write --set name=value, without a method prefix')
     cfg['hparams'] = dict(cfg.get('hparams') or {}) | hp.get('*', {})
     for k in ('method', 'out', 'seed', 'device', 'include', 'exclude', 'chunk_size', 'max_memory'):
@@ -387,12 +104,13 @@ def _cmd_methods(a):
         print(f"{r['name']:<26}{'needs data' if r['needs_data'] else 'data-free':<12}{r['paper']}")
         print(f"{'':<26}{', '.join(f'{k}={v!r}' for k, v in r['hparams'].items()) or '(no hyper-parameters)'}")
 
+# %% ../nbs/10_cli.ipynb #b3061279
 def main(argv: list[str] | None = None):
     "Entry point of the `calm_nb` command."
     a = _parser().parse_args(argv)
     try:
         if a.cmd == 'demo':
-            demo(a.benchmark, a.methods, a.seed, a.out, a.quick, _hparams(a.set), progress=not a.no_progress, paper_settings=a.paper_settings)
+            demo(a.benchmark, a.methods, a.seed, a.out, a.quick, parse_hparams(a.set), progress=not a.no_progress, paper_settings=a.paper_settings)
         elif a.cmd == 'merge':
             run(_merge_config(a), overwrite=a.overwrite, resume=a.resume, progress=not a.quiet, say=(lambda m: None) if a.quiet else print)
         elif a.cmd == 'eval':
