@@ -27,6 +27,7 @@ class TaskData:
     @property
     def n_classes(self) -> int: return len(self.classes)
 
+# %% ../nbs/00c_benchmark.ipynb #9219e6fc
 @dataclass
 class MergeBenchmark:
     "An encoder architecture, pretrained and fine-tuned encoder state dicts, per-task heads and task data."

@@ -41,6 +41,7 @@ class CredibleSet:
         return {'task': self.task, 'method': self.method, 'ratio': self.ratio, 'n_selected': len(self), 'n_unlabeled': len(self.entropies),
                 'per_class': self.per_class, 'pseudo_label_accuracy': self.accuracy, 'prediction_accuracy': self.accuracy_all}
 
+# %% ../nbs/06_cbems.ipynb #a479004b
 SAMPLING = ('cb_ems', 'ems', 'supervised')
 
 def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_ems', labels: torch.Tensor | None = None,

@@ -57,6 +57,7 @@ class ParamSpec:
     shape: tuple
     dtype: torch.dtype
 
+# %% ../nbs/00_core.ipynb #7783bf73
 @dataclass
 class FlatIndex:
     "Name → (offset, numel, shape, dtype) for the tensors of one flat buffer, in order."
@@ -131,10 +132,12 @@ def blocks(start: int, end: int, size: int = BLOCK) -> Iterator[tuple[int, int]]
 # %% ../nbs/00_core.ipynb #03eb8fd1
 def _model_name(i: int) -> str: return 'pretrained' if i < 0 else f'finetuned[{i}]'
 
+# %% ../nbs/00_core.ipynb #5bd90b74
 def _first(xs, n=8) -> str:
     xs = sorted(xs)
     return ', '.join(xs[:n]) + (f', … ({len(xs) - n} more)' if len(xs) > n else '')
 
+# %% ../nbs/00_core.ipynb #9576d0a9
 def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
                          include=None, exclude=None, check_finite: bool = True) -> list[str]:
     "Check that `pretrained` and every state dict in `finetuned` can be merged; return the merged keys."
@@ -260,6 +263,7 @@ class TaskVectors:
         merged = self.index.unflatten(merged_flat)
         return {k: merged[k] if k in merged else v.clone() for k, v in self.pretrained.items()}
 
+# %% ../nbs/00_core.ipynb #b5e0bb52
 AUTO_CHUNK = 1 << 22  # coordinates per chunk for chunk_size='auto'
 
 def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],

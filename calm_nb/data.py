@@ -94,6 +94,7 @@ class TextTask:
     label_key: str = 'label'
     splits: tuple = ('train', 'validation', 'test')   # the splits the source has with labels
 
+# %% ../nbs/03_data.ipynb #37010e53
 NLP_TASKS = {t.name: t for t in [
     TextTask('SST-2', 'nyu-mll/glue', ('sentence',), ('negative', 'positive'), 'sst2', splits=('train', 'validation')),
     TextTask('CR', 'SetFit/SentEval-CR', ('text',), ('negative', 'positive'), splits=('train', 'test')),
@@ -117,6 +118,7 @@ def get_task(name: str) -> VisionTask | TextTask:
     close = difflib.get_close_matches(name.lower(), list(low), n=3, cutoff=0.5)
     raise KeyError(f'unknown task {name!r}' + (f'; did you mean {", ".join(low[c] for c in close)}?' if close else '') + f' (known: {", ".join(every)})')
 
+# %% ../nbs/03_data.ipynb #58b1f11e
 def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
     "(evaluation split, split the unlabeled data come from) following the paper's rules (see above)."
     if isinstance(task, VisionTask): return task.test_split, task.train_split
@@ -124,6 +126,7 @@ def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
     vals = [s for s in task.splits if s.startswith('validation') and s != ev]
     return ev, vals[0] if vals else 'train'
 
+# %% ../nbs/03_data.ipynb #3327a471
 def _unlabeled_split(name: str, ev_split: str, default: str, requested: str | None, allow_eval: bool) -> str:
     "The split unlabeled data come from: `requested` (default: the rule above); the evaluation split only with `allow_eval`."
     split = requested or (ev_split if allow_eval else default)
@@ -195,16 +198,19 @@ def _classnames(task: VisionTask, ds_split) -> list[str]:
     names = ds_split.features[task.label_key].names
     return [re.sub(r'^[a-z]/', '', n).replace('_', ' ').replace('/', ' ') for n in names]
 
+# %% ../nbs/03_data.ipynb #41b77d91
 def _load_dataset(task, datasets):
     if datasets is not None and task.name in datasets: return datasets[task.name]
     import datasets as hfd
     return hfd.load_dataset(task.hf_path, task.hf_config)
 
+# %% ../nbs/03_data.ipynb #0b483bf2
 def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progress: bool) -> np.ndarray:
     from tqdm.auto import tqdm
     out = [to_uint8(split[int(i)][task.image_key]) for i in tqdm(idx, desc=desc, disable=not progress, mininterval=2)]
     return torch.stack(out).numpy() if out else np.zeros((0, 3, 1, 1), np.uint8)
 
+# %% ../nbs/03_data.ipynb #1654fac3
 def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
                      finetuned: dict | None = None, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
                      n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
@@ -245,6 +251,7 @@ def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
     cols = [split[k] for k in task.text_keys]
     return [tuple(c[int(i)] for c in cols) if len(cols) > 1 else cols[0][int(i)] for i in idx]
 
+# %% ../nbs/03_data.ipynb #b31b0d05
 def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned: dict | None = None, datasets: dict | None = None,
                   tokenizer=None, max_length: int = 128, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
                   seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, progress: bool = True) -> MergeBenchmark:

@@ -59,6 +59,7 @@ def results_table(results: dict, tasks: list[str], seconds: bool = True) -> str:
         rows.append(f'| {name} | ' + ' | '.join(cells) + ' |' + (f" {r['seconds']:.2f} |" if seconds else ''))
     return '\n'.join([head, sep] + rows)
 
+# %% ../nbs/05_evaluate.ipynb #b2413e30
 def versions() -> dict:
     "Versions of Python and the packages results depend on."
     import importlib.metadata as md
@@ -68,6 +69,7 @@ def versions() -> dict:
         except md.PackageNotFoundError: pass
     return out
 
+# %% ../nbs/05_evaluate.ipynb #f6595b6d
 def bar_chart(results: dict, tasks: list[str], path):
     "Grouped bar chart of per-task and average accuracy for every method, saved as PNG."
     import matplotlib; matplotlib.use('Agg', force=False)
@@ -88,6 +90,7 @@ def bar_chart(results: dict, tasks: list[str], path):
     plt.close(fig)
     return Path(path)
 
+# %% ../nbs/05_evaluate.ipynb #2afdcadc
 def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, seed: int, config: dict | None = None) -> dict:
     "Write results.json, results.md, accuracy.png and the best merged model (safetensors) to `out_dir`; return the JSON."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)

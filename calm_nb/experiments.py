@@ -42,8 +42,10 @@ def _full_config(setting: dict) -> dict:
     from calm_nb.methods.calm import CalmConfig
     return {k: v for k, v in asdict(CalmConfig(**setting)).items() if k not in _NOT_SETTINGS}
 
+# %% ../nbs/09a_experiments.ipynb #55cb0a17
 def _sweep_key(bench_config: dict, config: dict) -> str: return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)
 
+# %% ../nbs/09a_experiments.ipynb #ed941fed
 def read_records(path) -> list[dict]:
     "The JSON-lines records of a sweep file (`[]` if it does not exist); an unreadable line is skipped with a warning."
     import warnings
@@ -56,6 +58,7 @@ def read_records(path) -> list[dict]:
         except ValueError: warnings.warn(f'{path}: line {i} is not JSON (a run killed while writing?); it is ignored and that run will be redone')
     return rows
 
+# %% ../nbs/09a_experiments.ipynb #6909cebd
 def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=None, base: dict | None = None, progress: bool = True) -> list[dict]:
     "Run CALM for each setting in `grid` (merged over `base`) × `seeds`; one record per run, appended to `records` and reused from it."
     from calm_nb.evaluate import evaluate, versions
@@ -108,6 +111,7 @@ class AnalysisSettings:
     sweep_base: dict       # CALM settings every sweep run shares
     seeds: tuple           # the sweeps' seeds
 
+# %% ../nbs/09a_experiments.ipynb #59204378
 def analysis_settings(env=None) -> AnalysisSettings:
     "The analysis notebooks' settings from the environment (`os.environ` unless `env` is given)."
     env = os.environ if env is None else env

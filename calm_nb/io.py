@@ -30,12 +30,15 @@ def atomic_write(path, write: Callable[[str], None]):
         raise
     return path
 
+# %% ../nbs/00a_io.ipynb #97752937
 def write_text(path, text: str): return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
+# %% ../nbs/00a_io.ipynb #60338af7
 def write_json(path, obj, indent: int | None = 1):
     "Write `obj` as JSON to `path` atomically (values JSON cannot hold are written as `str`)."
     return write_text(path, json.dumps(obj, indent=indent, default=str))
 
+# %% ../nbs/00a_io.ipynb #3e13c781
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
     "Save `state_dict` to `path` as safetensors, atomically."
     from safetensors.torch import save_file
@@ -47,6 +50,7 @@ def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict
         seen.add(ptr)
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
 
+# %% ../nbs/00a_io.ipynb #61c9c1f5
 def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:
     "Load a safetensors state dict, with a clear error for a missing or corrupt file."
     from safetensors.torch import load_file
@@ -82,6 +86,7 @@ def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
         out[k] = (dtype, shape, 8 + n + a)
     return out
 
+# %% ../nbs/00a_io.ipynb #95205c0c
 class LazySafetensors(Mapping):
     "A read-only state dict over a safetensors file that reads tensors (or slices of them) from disk when asked and keeps nothing."
     def __init__(self, path):
@@ -118,6 +123,7 @@ def cache_dir() -> Path:
     if os.environ.get('CALM_NB_CACHE'): return Path(os.environ['CALM_NB_CACHE'])
     return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'calm_nb' / 'v1'
 
+# %% ../nbs/00a_io.ipynb #ad288c96
 def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]], root=None) -> dict[str, np.ndarray]:
     "Memory-mapped arrays cached under `name` for `config` (rebuilt when missing, stale or corrupt)."
     key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -136,6 +142,7 @@ def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarra
     write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
     return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in arrays}
 
+# %% ../nbs/00a_io.ipynb #63f8a5c4
 def _sha(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, 'rb') as f:

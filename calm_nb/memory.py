@@ -21,6 +21,7 @@ def return_freed_memory(threshold: int = 1 << 20) -> bool:
     mallopt = getattr(libc, 'mallopt', None)   # M_MMAP_THRESHOLD = -3; fixing it also stops glibc from raising it after large frees
     return bool(mallopt and mallopt(-3, threshold) == 1)
 
+# %% ../nbs/00b_memory.ipynb #f8097a4a
 def available_memory() -> int:
     "Bytes of memory available to a new allocation (Linux `MemAvailable`; total physical memory elsewhere)."
     try:
@@ -29,15 +30,18 @@ def available_memory() -> int:
     except OSError: pass
     return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
 
+# %% ../nbs/00b_memory.ipynb #4c6465d8
 def human_size(n: float) -> str:
     for unit, f in (('GiB', 2**30), ('MiB', 2**20), ('KiB', 2**10)):
         if n >= f: return f'{n / f:.1f} {unit}'
     return f'{int(n)} bytes'
 
+# %% ../nbs/00b_memory.ipynb #58c206de
 def _file_size(p) -> int:
     p = Path(p)
     return sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
 
+# %% ../nbs/00b_memory.ipynb #27ae9837
 def plan_memory(files: list, budget: int | None = None, why_not: str | None = None) -> dict:
     "Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose in-memory, streaming, or refuse (`why_not`: why this merge cannot stream, None if it can)."
     sizes = [_file_size(f) for f in files]

@@ -34,12 +34,14 @@ class ZeroShotHead(nn.Module):
     @property
     def n_classes(self) -> int: return self.weight.shape[0]
 
+# %% ../nbs/02_models.ipynb #ef732169
 def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', device='cpu', cache: str | None = None):
     "An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer."
     import open_clip
     model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device, cache_dir=cache)
     return model.eval(), preprocess, open_clip.get_tokenizer(name)
 
+# %% ../nbs/02_models.ipynb #bff625b9
 @torch.no_grad()
 def zeroshot_head(model, tokenizer, classnames: list[str], templates: list[str], device=None, cache_path=None) -> ZeroShotHead:
     "The zero-shot head of `classnames` × `templates` (strings with one `{}`) through `model`'s text tower, cached as safetensors."
@@ -150,6 +152,7 @@ def hf_clip_vision_to_open_clip(sd: dict[str, torch.Tensor]) -> dict[str, torch.
         out[f'transformer.resblocks.{i}.attn.in_proj_bias'] = torch.cat([sd[p + f'{x}_proj.bias'] for x in 'qkv'])
     return out
 
+# %% ../nbs/02_models.ipynb #167fdca0
 def open_clip_to_hf_clip_vision(sd: dict[str, torch.Tensor], prefix: str = 'vision_model.') -> dict[str, torch.Tensor]:
     "The inverse of `hf_clip_vision_to_open_clip` (tower keys under `prefix`: `'vision_model.'` as in hub checkpoints, `''` for transformers 5's bare `CLIPVisionModel`)."
     inv_top, inv_layer = {v: k for k, v in _HF_TOP.items()}, {v: k for k, v in _HF_LAYER.items()}

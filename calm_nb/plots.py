@@ -145,6 +145,7 @@ def class_entropies(bench: MergeBenchmark, task: int | str, by: str = 'predicted
     H = entropy(lg).cpu().numpy(); cls = (lg.argmax(-1) if by == 'predicted' else td.y_unlabeled).cpu().numpy()
     return {td.classes[c]: H[cls == c] for c in range(td.n_classes) if (cls == c).any()}
 
+# %% ../nbs/09_plots.ipynb #41904259
 def plot_class_entropy(groups: dict[str, dict[str, np.ndarray]], path=None, per_row: int = 24, log: bool = True):
     "Boxplots of entropy per class (sorted by median, in equal bins of at most `per_row` classes) for each task in `groups`; saved as PNG + SVG."
     import matplotlib.pyplot as plt
@@ -197,6 +198,7 @@ def convergence(history: dict) -> dict:
     avg = [float(np.mean([tasks[t][i] for t in tasks])) for i in range(len(its))]
     return {'iteration': its, 'boundaries': bounds[:-1], 'tasks': tasks, 'avg': avg}
 
+# %% ../nbs/09_plots.ipynb #31f1ca88
 def plot_convergence(conv: dict, path=None, references: dict[str, float] | None = None, title: str = 'Accuracy during mask optimisation (Fig. 11)'):
     "Average (thick) and per-task test accuracy against the iteration; dashed lines for `references` {label: avg %}; PNG + SVG."
     import matplotlib.pyplot as plt
@@ -270,6 +272,7 @@ def explorer_data(runs: dict[str, dict], bench: MergeBenchmark | None = None, ks
         data[t] = {'density': list(r['history'][t]['density']), 'groups': groups, 'topk': topk, 'eval': list(r['history'][t].get('eval', []))}
     return data
 
+# %% ../nbs/09_plots.ipynb #801422c1
 def plot_explorer(data: dict, task: str, group: str = 'all', iteration: int | None = None):
     "One explorer view: density over iterations, per-layer densities, top-k |τ| shares of `group`, accuracy at `iteration`."
     import matplotlib.pyplot as plt
@@ -300,6 +303,7 @@ def plot_explorer(data: dict, task: str, group: str = 'all', iteration: int | No
     fig.tight_layout()
     return fig
 
+# %% ../nbs/09_plots.ipynb #fa6eac43
 def _widgets_live() -> bool:
     if os.environ.get('CALM_NB_STATIC') == '1': return False
     try:
@@ -309,6 +313,7 @@ def _widgets_live() -> bool:
     shell = get_ipython()
     return shell is not None and type(shell).__name__ in ('ZMQInteractiveShell', 'Shell')   # Jupyter, Colab
 
+# %% ../nbs/09_plots.ipynb #95bce8a1
 def mask_explorer(data: dict, static: bool | None = None):
     "ipywidgets controls (task, layer group, iteration) over `plot_explorer`; the static view of every task where widgets cannot render."
     import matplotlib.pyplot as plt
@@ -357,6 +362,7 @@ def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, floa
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path else [])
 
+# %% ../nbs/09_plots.ipynb #7246b88e
 def sweep_table(summary: dict, tasks: list[str], labels: dict | None = None, header: str = 'setting') -> str:
     "A markdown table: one row per setting value with per-task means, the average as mean ± std, and the seed count."
     lines = [f'| {header} | ' + ' | '.join(tasks) + ' | avg | seeds |', '|' + '---|' * (len(tasks) + 3)]
@@ -375,6 +381,7 @@ def confusion_matrix(bench: MergeBenchmark, state: dict, task: int | str, split:
     C = td.n_classes
     return torch.bincount(y.long() * C + pred.long(), minlength=C * C).reshape(C, C).numpy()
 
+# %% ../nbs/09_plots.ipynb #ea5cdb72
 def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str, list[str]] | None = None, title: str = ''):
     "Row-normalised confusion matrices (true class → share of its test samples per predicted class), one panel per task."
     import matplotlib.pyplot as plt

@@ -35,6 +35,7 @@ class MergeMethod:
         "Whether the method can read task vectors in chunks (it takes `chunk_size`), so the models need not all be in memory at once."
         return 'chunk_size' in inspect.signature(self.fn).parameters
 
+# %% ../nbs/00d_registry.ipynb #0ed46df4
 METHODS: dict[str, MergeMethod] = {}
 
 def register_method(name: str | None = None, needs_data: bool = False, paper: str = '', config: type | None = None):
@@ -50,6 +51,7 @@ def register_method(name: str | None = None, needs_data: bool = False, paper: st
         return fn
     return deco
 
+# %% ../nbs/00d_registry.ipynb #74a84ba1
 def _load_method_modules():
     "Import every module that registers methods: the data-free ones in `calm_nb.merge`, and each module of the `calm_nb.methods` package, found by listing the package."
     import importlib, pkgutil
@@ -59,6 +61,7 @@ def _load_method_modules():
     found = sorted((m.name for m in pkgutil.iter_modules(pkg.__path__)), key=lambda n: (order.index(n) if n in order else len(order), n))
     for name in found: importlib.import_module(f'{pkg.__name__}.{name}')
 
+# %% ../nbs/00d_registry.ipynb #caf3f9be
 def get_method(name: str) -> MergeMethod:
     "The registered method `name`; unknown names raise a `KeyError` suggesting close matches."
     if name not in METHODS: _load_method_modules()
@@ -67,11 +70,13 @@ def get_method(name: str) -> MergeMethod:
     hint = f'; did you mean {", ".join(close)}?' if close else ''
     raise KeyError(f'unknown merging method {name!r}{hint} (registered: {", ".join(sorted(METHODS))})')
 
+# %% ../nbs/00d_registry.ipynb #69e03a71
 def list_methods(needs_data: bool | None = None) -> list[str]:
     "Names of the registered methods, optionally only those that do (`True`) or do not (`False`) need data."
     _load_method_modules()
     return [n for n, m in METHODS.items() if needs_data is None or m.needs_data == needs_data]
 
+# %% ../nbs/00d_registry.ipynb #4ca2de04
 def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tensor]:
     "Run the registered method `method` with `hparams` overriding its defaults."
     m = get_method(method)
@@ -79,6 +84,7 @@ def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tens
     if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
     return m.fn(pretrained, finetuned, **hparams)
 
+# %% ../nbs/00d_registry.ipynb #b42e2fe8
 def method_kwargs(method: str, **context) -> dict:
     "The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s dropped."
     m = get_method(method)

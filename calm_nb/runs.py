@@ -21,8 +21,11 @@ __all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS
 
 # %% ../nbs/09b_runs.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
+
+# %% ../nbs/09b_runs.ipynb #e7e87901
 def _zoo_vit(quick: bool, progress: bool): return zoo.zoo_vit(quick=quick, progress=progress)
 
+# %% ../nbs/09b_runs.ipynb #6ffd6443
 BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder(quick, progress); the first is the default
 
 # Scaled settings the demo uses on a 2-core CPU, where the paper's defaults would take too long; recorded in results.json
@@ -41,6 +44,7 @@ def _parse_value(v: str):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
+# %% ../nbs/09b_runs.ipynb #5b8f882d
 def parse_hparams(pairs: list[str]) -> dict:
     "Parse `method.name=value` (or `name=value` for every method) overrides."
     out = {}
@@ -85,9 +89,11 @@ RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', '
 class ConfigError(MergeInputError):
     "A run configuration that cannot be run as written."
 
+# %% ../nbs/09b_runs.ipynb #31e61699
 class OutputExistsError(RuntimeError):
     "The output folder holds a run that would be overwritten."
 
+# %% ../nbs/09b_runs.ipynb #ab33edc3
 def load_config(path) -> dict:
     "Read a run configuration from a YAML or JSON file."
     import yaml
@@ -98,6 +104,7 @@ def load_config(path) -> dict:
     if not isinstance(cfg, dict): raise ConfigError(f'{path}: expected a mapping of settings at the top level, got {type(cfg).__name__}')
     return cfg
 
+# %% ../nbs/09b_runs.ipynb #3acb4aff
 def parse_bytes(v) -> int | None:
     "`'8GB'`, `'512MB'`, `2e9` → bytes."
     if v is None or isinstance(v, (int, float)): return None if v is None else int(v)
@@ -168,6 +175,7 @@ def checkpoint_files(source: dict) -> list[Path]:
         if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
     return [Path(p) for p in paths]
 
+# %% ../nbs/09b_runs.ipynb #3072967a
 def _load_datasets(spec):
     if not spec: return None
     import datasets as hfd
@@ -179,6 +187,7 @@ def _load_datasets(spec):
             raise MergeInputError(f'dataset folder {path} for task {task} could not be read ({type(e).__name__}: {e}); is a split empty?') from None
     return out
 
+# %% ../nbs/09b_runs.ipynb #58f8c1bd
 def build_source(source: dict, device: str = 'cpu', progress: bool = True, stream_chunk: int | None = None):
     "`(benchmark, None)` for sources with data, `(None, (pretrained, finetuned, names))` for checkpoint files."
     kind, body = next(iter(source.items()))

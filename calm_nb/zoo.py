@@ -39,6 +39,7 @@ class MLPEncoder(nn.Module):
         self.net, self.out_dim = nn.Sequential(*layers), width
     def forward(self, x): return self.net(x)
 
+# %% ../nbs/04_zoo.ipynb #b6a06a06
 def _train(encoder: nn.Module, head: nn.Module, x, y, epochs: int, lr: float, seed: int, batch_size: int = 64):
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(list(encoder.parameters()) + list(head.parameters()), lr=lr, weight_decay=0.0)
@@ -50,6 +51,7 @@ def _train(encoder: nn.Module, head: nn.Module, x, y, epochs: int, lr: float, se
             opt.zero_grad(); loss.backward(); opt.step()
     return encoder, head
 
+# %% ../nbs/04_zoo.ipynb #ea7a16c7
 def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finetune_epochs: int = 15, lr: float = 1e-3) -> MergeBenchmark:
     "Build the toy-digits benchmark (seconds on CPU); every random choice follows `seed`."
     from sklearn.datasets import load_digits
@@ -88,6 +90,7 @@ def _font_dir() -> str:
     import matplotlib
     return os.path.join(os.path.dirname(matplotlib.__file__), 'mpl-data', 'fonts', 'ttf')
 
+# %% ../nbs/04_zoo.ipynb #3610c5c8
 FONTS = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSerif.ttf', 'DejaVuSerif-Bold.ttf', 'DejaVuSansMono.ttf',
          'DejaVuSans-Oblique.ttf', 'DejaVuSerif-Italic.ttf', 'STIXGeneral.ttf', 'STIXGeneralBol.ttf', 'DejaVuSansMono-Bold.ttf']
 _FONT_CACHE = {}
@@ -97,19 +100,23 @@ def _font(i: int, size: int):
     if (i, size) not in _FONT_CACHE: _FONT_CACHE[i, size] = ImageFont.truetype(os.path.join(_font_dir(), FONTS[i]), size)
     return _FONT_CACHE[i, size]
 
+# %% ../nbs/04_zoo.ipynb #1c447f48
 def _color(rng): return tuple(int(v) for v in rng.integers(0, 256, 3))
 
+# %% ../nbs/04_zoo.ipynb #7c3c4edf
 def _contrast_pair(rng, min_diff: int = 120):
     "Foreground/background colours that differ enough in brightness and hue to stay legible."
     while True:
         a, b = _color(rng), _color(rng)
         if abs(sum(a) - sum(b)) / 3 >= min_diff / 2 and sum(abs(x - y) for x, y in zip(a, b)) >= min_diff: return a, b
 
+# %% ../nbs/04_zoo.ipynb #619453df
 def _finish(im, rng, noise: float = 8.0) -> np.ndarray:
     from PIL import Image
     a = np.asarray(im.resize((32, 32), Image.LANCZOS), dtype=np.int16) + rng.normal(0, noise, (32, 32, 3)).round().astype(np.int16)
     return np.clip(a, 0, 255).astype(np.uint8)
 
+# %% ../nbs/04_zoo.ipynb #48f9e1c6
 def _glyph(rng, ch: str, size=(34, 50), rot: float = 20, jitter: int = 8, contrast: int = 120) -> np.ndarray:
     from PIL import Image, ImageDraw
     fg, bg = _contrast_pair(rng, contrast)
@@ -144,11 +151,13 @@ def _house_digit(rng, y: int) -> np.ndarray:
     put(str(y), _S / 2 + rng.integers(-3, 4), _S / 2 + rng.integers(-4, 5))
     return _finish(im.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 1.2)))), rng, 10)
 
+# %% ../nbs/04_zoo.ipynb #6715c9cf
 def _polygon(cx, cy, r, n, rot, inner=None):
     k = n * (2 if inner else 1)
     return [(cx + (r if not inner or i % 2 == 0 else r * inner) * math.cos(rot + 2 * math.pi * i / k),
              cy + (r if not inner or i % 2 == 0 else r * inner) * math.sin(rot + 2 * math.pi * i / k)) for i in range(k)]
 
+# %% ../nbs/04_zoo.ipynb #faf02d24
 def _shape(rng, y: int) -> np.ndarray:
     from PIL import Image, ImageDraw
     fg, bg = _contrast_pair(rng)
@@ -172,10 +181,12 @@ def _shape(rng, y: int) -> np.ndarray:
                        (cx + r * dx + w * dy, cy + r * dy - w * dx), (cx - r * dx + w * dy, cy - r * dy - w * dx)], fill=fg)
     return _finish(im, rng)
 
+# %% ../nbs/04_zoo.ipynb #2f3d4fa6
 def _smooth_noise(rng, cells: int) -> np.ndarray:
     from PIL import Image
     return np.asarray(Image.fromarray(rng.normal(0, 1, (cells, cells)).astype(np.float32)).resize((32, 32), Image.BICUBIC))
 
+# %% ../nbs/04_zoo.ipynb #cb2baf31
 def _texture(rng, y: int) -> np.ndarray:
     c1, c2 = _contrast_pair(rng, 100)
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32)
@@ -195,6 +206,7 @@ def _texture(rng, y: int) -> np.ndarray:
     a = np.asarray(c1, np.float32) * t + np.asarray(c2, np.float32) * (1 - t) + rng.normal(0, 10, (32, 32, 3))
     return np.clip(a, 0, 255).astype(np.uint8)
 
+# %% ../nbs/04_zoo.ipynb #6a831235
 def _dominant_color(rng, y: int) -> np.ndarray:
     h = (_HUES[y] + rng.uniform(-10, 10)) % 360 / 360
     base = np.array(colorsys.hsv_to_rgb(h, rng.uniform(0.55, 1), rng.uniform(0.55, 1))) * 255
@@ -202,6 +214,7 @@ def _dominant_color(rng, y: int) -> np.ndarray:
     w = 1 / (1 + np.exp(-2.5 * (_smooth_noise(rng, 6)[..., None] + 0.5)))
     return np.clip(base * w + other * (1 - w) + rng.normal(0, 12, (32, 32, 3)), 0, 255).astype(np.uint8)
 
+# %% ../nbs/04_zoo.ipynb #3597b95e
 def _count(rng, y: int) -> np.ndarray:
     from PIL import Image, ImageDraw
     fg, bg = _contrast_pair(rng)
@@ -232,6 +245,7 @@ def _proxy(rng, y: int) -> np.ndarray:
     t = ((v + 1) / 2).clip(0, 1)[..., None]
     return np.clip(np.asarray(c1) * t + np.asarray(c2) * (1 - t) + rng.normal(0, 8, (32, 32, 3)), 0, 255).astype(np.uint8)
 
+# %% ../nbs/04_zoo.ipynb #d49c2a89
 _DIGIT_SPLITS = {'train': (0, 1000), 'unlabeled': (1000, 1300), 'test': (1300, 1797)}
 
 def _sk_digits(rng, index: int, seed: int) -> tuple[np.ndarray, int]:
@@ -247,6 +261,7 @@ def _sk_digits(rng, index: int, seed: int) -> tuple[np.ndarray, int]:
     a = np.asarray(fg, np.float32) * canvas[..., None] + np.asarray(bg, np.float32) * (1 - canvas[..., None]) + rng.normal(0, 8, (32, 32, 3))
     return np.clip(a, 0, 255).astype(np.uint8), int(d.target[i])
 
+# %% ../nbs/04_zoo.ipynb #8926b89f
 ZOO_TASKS = {  # name -> (draw(rng, label) -> uint8 [32, 32, 3], class names)
     'digits': (None, [str(i) for i in range(10)]),
     'letters': (lambda rng, y: _glyph(rng, LETTERS[y]), LETTERS),
@@ -292,6 +307,7 @@ def register_zoo_model() -> str:
         open_clip.add_model_config(p)
     return ZOO_MODEL
 
+# %% ../nbs/04_zoo.ipynb #7a3704d0
 def zoo_visual(seed: int = 0) -> nn.Module:
     "A freshly initialised image tower of the zoo model, built through `open_clip.create_model`."
     import open_clip, logging
@@ -300,6 +316,7 @@ def zoo_visual(seed: int = 0) -> nn.Module:
     try: return open_clip.create_model(register_zoo_model(), pretrained=None).visual
     finally: logging.disable(logging.NOTSET)
 
+# %% ../nbs/04_zoo.ipynb #4a42228e
 _MEAN, _STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # CLIP's normalisation
 
 def prepare_images(x: torch.Tensor) -> torch.Tensor:
@@ -338,6 +355,7 @@ def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor
     visual.eval(); [h.eval() for h in heads]
     return losses
 
+# %% ../nbs/04_zoo.ipynb #40c8ad6b
 @torch.no_grad()
 def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device='cpu') -> torch.Tensor:
     "Image-tower features of uint8 images, batched, without gradients."
@@ -348,6 +366,7 @@ def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device=
             out.append(visual(prepare_images(x[i:i + batch_size].to(dev))).float())
     return torch.cat(out)
 
+# %% ../nbs/04_zoo.ipynb #707f6527
 def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> nn.Linear:
     "A linear head fitted to frozen features by full-batch AdamW (softmax regression)."
     torch.manual_seed(seed)
@@ -365,6 +384,7 @@ ZOO_RECIPE = dict(proxy_n=80_000, pretrain_epochs=40, pretrain_lr=1e-3, pretrain
 def _split_size(task: str, split: str, sizes: dict) -> int:
     return min(sizes[split], _DIGIT_SPLITS[split][1] - _DIGIT_SPLITS[split][0]) if task == 'digits' else sizes[split]
 
+# %% ../nbs/04_zoo.ipynb #af86a343
 def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1, progress: bool = False) -> dict:
     "Render every zoo task's splits: `{task: {split: (uint8 images, int64 labels)}}`."
     from tqdm.auto import tqdm
@@ -380,6 +400,7 @@ def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', '
     for (t, s, _, _), (x, y) in zip(jobs, outs): data.setdefault(t, {})[s] = (torch.from_numpy(x), torch.from_numpy(y))
     return data
 
+# %% ../nbs/04_zoo.ipynb #23fe0b58
 def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: dict | None = None, workers: int = 1, progress: bool = True) -> dict:
     "Pretrain, fine-tune every task and train the MTL model; return state dicts, heads and a report."
     r = ZOO_RECIPE | (recipe or {})
@@ -424,6 +445,7 @@ def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: di
     return {'pretrained': pretrained, 'finetuned': finetuned, 'heads': heads, 'mtl': mtl, 'report': report,
             'config': {'seed': seed, 'recipe': r, 'sizes': ZOO_SIZES | (sizes or {}), 'model': ZOO_MODEL_CONFIG}}
 
+# %% ../nbs/04_zoo.ipynb #c4e4cfea
 def save_zoo(zoo: dict, out_dir) -> list[Path]:
     "Write a built zoo as `zoo_vit_base.safetensors` (fp32 pretrained tower + heads) and `zoo_vit_deltas.safetensors` (fp16 task vectors)."
     out = Path(out_dir); pre = zoo['pretrained']
@@ -445,6 +467,7 @@ def _sha256(path) -> str:
         for b in iter(lambda: f.read(1 << 22), b''): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/04_zoo.ipynb #f0a3dfe7
 def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     "Load the arrays cached for `config` under `name`, or `build()` and cache them; corrupt caches are rebuilt."
     key = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
@@ -461,6 +484,7 @@ def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndar
     write_json(manifest, {'config': config, 'sha256': _sha256(path)}, indent=None)
     return arrays
 
+# %% ../nbs/04_zoo.ipynb #ac087608
 def load_zoo_weights(assets=None) -> dict:
     "The shipped zoo: pretrained and fine-tuned image towers, MTL tower, heads and the config they were built with."
     from safetensors import safe_open
@@ -480,6 +504,7 @@ def load_zoo_weights(assets=None) -> dict:
     return {'pretrained': pre, 'finetuned': {n: tower(n) for n in ZOO_TASKS}, 'mtl': tower('mtl'), 'heads': heads,
             'config': json.loads(meta['config']), 'report': json.loads(meta['report'])}
 
+# %% ../nbs/04_zoo.ipynb #0dcea53d
 def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, progress: bool = True) -> MergeBenchmark:
     "The embedded benchmark: 8 tasks, the shipped tiny open_clip ViT zoo, rendered splits (cached)."
     z = load_zoo_weights()

@@ -49,6 +49,7 @@ class AdaMergingResult:
     tensor_names: list
     seconds: float
 
+# %% ../../nbs/08_adamerging.ipynb #aefb0045
 def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                    batch_size: int = 16, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled',
                    allow_test_split: bool = False, progress: bool = False) -> AdaMergingResult:
@@ -85,18 +86,21 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
     final = merged_flat(pre, taus, lam.detach(), index)
     return AdaMergingResult(tv.to_state_dict(final), lam.detach().clone(), hist, index.names, time.perf_counter() - t0)
 
+# %% ../../nbs/08_adamerging.ipynb #f1e7ba57
 def _recorded(res: AdaMergingResult, record: dict | None) -> dict:
     "Fill `record` (when given) with the learned coefficients and the entropy curve; return the merged state dict."
     if record is not None:
         record.update(coefficients=res.coefficients.tolist(), tensor_names=res.tensor_names, entropy=res.history, seconds=res.seconds)
     return res.state_dict
 
+# %% ../../nbs/08_adamerging.ipynb #1ed23a28
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, task-wise)')
 def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                   batch_size: int = 16, seed: int = 0, include=None, exclude=None, record: dict | None = None):
     "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
     return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude), record)
 
+# %% ../../nbs/08_adamerging.ipynb #4636aab8
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)')
 def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                   batch_size: int = 16, seed: int = 0, include=None, exclude=None, record: dict | None = None):

@@ -83,6 +83,7 @@ class CalmConfig:
         for k, (ok, rng) in checks.items():
             if not ok: raise ValueError(f'CALM: {k} must lie in {rng}, got {getattr(self, k)!r}')
 
+# %% ../../nbs/07_calm.ipynb #a0a5902e
 @dataclass
 class CalmResult:
     "What a CALM run produces."
@@ -92,14 +93,17 @@ class CalmResult:
     card: dict
     index: FlatIndex
 
+# %% ../../nbs/07_calm.ipynb #db0e3b28
 def _views(index: FlatIndex, flat: torch.Tensor, extra: dict) -> dict:
     return index.views(flat) | extra
 
+# %% ../../nbs/07_calm.ipynb #c4b9c41c
 def _eval_flat(bench, index, flat, extra, tasks=None) -> dict:
     from calm_nb.evaluate import accuracy   # the function evaluate() uses, so a history entry equals the saved merge's score
     state = _views(index, flat, extra)
     return {bench.tasks[t].name: accuracy(bench, state, t) for t in (range(len(bench.tasks)) if tasks is None else tasks)}
 
+# %% ../../nbs/07_calm.ipynb #c3a41c83
 class CalmInterrupted(RuntimeError):
     "Raised by the test hook `_stop_after` to simulate a run killed mid-way."
 
@@ -192,6 +196,7 @@ def tensor_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
     "Fraction of mask-on coordinates in every merged tensor."
     return {s.name: float(mask[s.offset:s.offset + s.numel].float().mean()) for s in index.specs}
 
+# %% ../../nbs/07_calm.ipynb #e8214b2c
 def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclude) -> dict:
     from calm_nb.evaluate import versions
     names = bench.task_names
@@ -202,6 +207,7 @@ def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclud
             'mask_density_per_tensor': {n: tensor_density(index, m) for n, m in masks.items()},
             'seconds': timings, 'versions': versions()}
 
+# %% ../../nbs/07_calm.ipynb #e3125107
 def save_calm_outputs(res: CalmResult, out_dir) -> Path:
     "Write merged weights, bit-packed masks, the run card and the history to `out_dir` (atomically)."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -213,6 +219,7 @@ def save_calm_outputs(res: CalmResult, out_dir) -> Path:
     write_json(out / 'history.json', res.history, indent=None)
     return out
 
+# %% ../../nbs/07_calm.ipynb #0beabd59
 def load_masks(out_dir) -> dict[str, torch.Tensor]:
     "Masks saved by a CALM run, unpacked to bool tensors."
     with np.load(Path(out_dir) / 'masks.npz') as z:

@@ -24,6 +24,7 @@ def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.
         mask[a:b] = count >= k
     return mask
 
+# %% ../../nbs/01d_consensus.ipynb #c04e0bed
 def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_lam: float = 0.4, lam: float = 0.3,
                       ties_k: float = 0.2, merge_func: str = 'mean', *, include=None, exclude=None, chunk_size='auto'):
     "Consensus TA / TIES: zero the coordinates fewer than k TALL masks keep, then merge with the base method (TIES keeps ties_k)."
@@ -32,11 +33,13 @@ def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_
     tv.add_transform(lambda tau, tasks, a, b: tau.mul_(mask[a:b]))
     return assemble(tv, base_delta(tv, base, dict(lam=lam, k=ties_k, merge_func=merge_func)))
 
+# %% ../../nbs/01d_consensus.ipynb #b615674f
 @register_method(paper='Wang et al., ICML 2024 (consensus TA)')
 def consensus_ta(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, *, include=None, exclude=None, chunk_size='auto'):
     "Consensus task arithmetic (`consensus_merging` with base='ta')."
     return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, include=include, exclude=exclude, chunk_size=chunk_size)
 
+# %% ../../nbs/01d_consensus.ipynb #79f896a4
 @register_method(paper='Wang et al., ICML 2024 (consensus TIES)')
 def consensus_ties(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, ties_k: float = 0.2,
                    merge_func: str = 'mean', *, include=None, exclude=None, chunk_size='auto'):

@@ -25,6 +25,7 @@ def block_uniform(seed: int, task: int, start: int, end: int) -> torch.Tensor:
         out[lo - start:hi - start] = u[lo - blk * _RNG_BLOCK:hi - blk * _RNG_BLOCK]
     return out
 
+# %% ../../nbs/01c_dare.ipynb #ce917322
 def dare_transform(p: float, seed: int = 0):
     "In-place transform: drop entries with probability `p`, rescale the rest by 1/(1−p)."
     if not 0 <= p < 1: raise ValueError(f'DARE drop probability p must lie in [0, 1), got {p}')
@@ -34,6 +35,7 @@ def dare_transform(p: float, seed: int = 0):
             tau[r].mul_(keep).div_(1 - p)
     return f
 
+# %% ../../nbs/01c_dare.ipynb #3997eda4
 @register_method(paper='Yu et al., ICML 2024 (DARE)')
 def dare(pretrained, finetuned, p: float = 0.9, base: str = 'ta', seed: int = 0, *, include=None, exclude=None,
          chunk_size='auto', **base_hparams):

@@ -36,6 +36,7 @@ def few_shot(y: torch.Tensor, shots_per_class: int, seed: int = 0) -> torch.Tens
     out = [idx[torch.randperm(len(idx), generator=g)[:shots_per_class]] for c in torch.unique(y) for idx in [(y == c).nonzero().flatten()]]
     return torch.cat(out).sort().values
 
+# %% ../../nbs/08d_localize_stitch.ipynb #884dde16
 def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict, sparsity: float = 0.01,
              sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 80, batch_size: int = 128,
              shots_per_class: int = 64, split: str = 'train', seed: int = 0, binarize: str = 'topk', progress: bool = False) -> tuple[torch.Tensor, dict]:

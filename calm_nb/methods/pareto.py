@@ -42,6 +42,7 @@ class PreferenceMerge:
         "The merged state dict for `preference` (default uniform)."
         return self.tv.to_state_dict(self.flat(preference))
 
+# %% ../../nbs/08e_pareto.ipynb #0fa46227
 def low_rank_delta(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     "A diag(C γ) B: the preference-dependent update of one weight matrix."
     return (A * (C @ g)) @ B
@@ -93,6 +94,7 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
     fac = {k: tuple(p.detach() for p in f) for k, f in factors.items()}
     return PreferenceMerge(tv, lam.detach().clone(), fac, hist, time.perf_counter() - t0)
 
+# %% ../../nbs/08e_pareto.ipynb #28c193c9
 @register_method(needs_data=True, paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction')
 def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3,
                    batch_size: int = 16, concentration: float = 1.0, seed: int = 0, preference=None, include=None, exclude=None):

@@ -18,6 +18,7 @@ __all__ = ['GramCollector', 'regmean_grams', 'regmean_solve', 'regmean']
 # %% ../../nbs/08c_regmean.ipynb #00c001e5
 def _rows(x: torch.Tensor) -> torch.Tensor: return x.detach().reshape(-1, x.shape[-1]).float()
 
+# %% ../../nbs/08c_regmean.ipynb #39ece87d
 def _mha_context(mod: nn.MultiheadAttention, q, k, v, kwargs) -> torch.Tensor:
     "The input of `mod.out_proj`: the attention with an identity output projection."
     if mod.batch_first: q, k, v = (t.transpose(0, 1) for t in (q, k, v))
@@ -28,6 +29,7 @@ def _mha_context(mod: nn.MultiheadAttention, q, k, v, kwargs) -> torch.Tensor:
         need_weights=False, attn_mask=kwargs.get('attn_mask'), is_causal=kwargs.get('is_causal', False))
     return ctx
 
+# %% ../../nbs/08c_regmean.ipynb #90cee4d2
 class GramCollector:
     "Forward hooks that accumulate Σ xᵀx (and the row count) of the inputs of every linear map of `model`, keyed by weight name."
     def __init__(self, model: nn.Module, keys=None):

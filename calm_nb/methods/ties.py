@@ -29,6 +29,7 @@ def _kth_largest(x: torch.Tensor, n_keep: int) -> torch.Tensor:
         if below <= kth < below + cand.numel(): return torch.kthvalue(cand, kth - below + 1).values
     return torch.kthvalue(x, kth + 1).values  # small inputs, or an unlucky bracket
 
+# %% ../../nbs/01b_ties.ipynb #3152ba3d
 def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Tensor:
     "Magnitude thresholds of TIES's trim step: `[T, 1]` (global) or `[T, n_tensors]` (per tensor)."
     if not 0 <= k <= 1: raise ValueError(f'k is the fraction of entries kept and must lie in [0, 1], got {k}')
@@ -42,6 +43,7 @@ def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Te
         del r
     return torch.stack(rows)
 
+# %% ../../nbs/01b_ties.ipynb #c2e4f91a
 def disjoint_merge(tau: torch.Tensor, merge_func: str = 'mean') -> torch.Tensor:
     "TIES's elect + disjoint merge of a `[T, c]` block of trimmed task vectors (modified in place)."
     if merge_func not in ('mean', 'sum', 'max'): raise ValueError(f"merge_func must be 'mean', 'sum' or 'max', got {merge_func!r}")
@@ -57,6 +59,7 @@ def disjoint_merge(tau: torch.Tensor, merge_func: str = 'mean') -> torch.Tensor:
     for row in tau: torch.maximum(m, row.abs(), out=m)
     return m.mul_(gamma)
 
+# %% ../../nbs/01b_ties.ipynb #3c0d102f
 def ties_delta(tv: TaskVectors, k, lam, merge_func, trim):
     "TIES as a block delta for `assemble`: trim each row below its threshold, elect signs, disjoint-merge, scale by `lam`."
     thr = ties_thresholds(tv, k, trim)
@@ -66,6 +69,7 @@ def ties_delta(tv: TaskVectors, k, lam, merge_func, trim):
         return disjoint_merge(tau, merge_func).mul_(lam)
     return delta
 
+# %% ../../nbs/01b_ties.ipynb #fc62a2d4
 @register_method(paper='Yadav et al., NeurIPS 2023 (TIES-merging)')
 def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_func: str = 'mean', trim: str = 'global',
                  *, include=None, exclude=None, chunk_size='auto'):
@@ -73,6 +77,7 @@ def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     return assemble(tv, ties_delta(tv, k, lam, merge_func, trim))
 
+# %% ../../nbs/01b_ties.ipynb #c01fffee
 def base_delta(tv: TaskVectors, base: str, base_hparams: dict):
     "The block delta of a base method for DARE and Consensus: task arithmetic (`'ta'`, λ Σ τ) or TIES (`'ties'`, with TIES's defaults)."
     if base == 'ta': return lambda tau, a, b: tau.sum(0).mul_(base_hparams.get('lam', 0.3))
