@@ -10,7 +10,7 @@ import torch, torch.nn as nn
 from torch.func import functional_call
 
 # %% auto #0
-__all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'batched_logits', 'accuracy']
+__all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'batched_logits', 'accuracy', 'autocast_mode']
 
 # %% ../nbs/00c_benchmark.ipynb #d409ed16
 @dataclass
@@ -51,14 +51,16 @@ class MergeBenchmark:
         return replace(self, pretrained=pretrained, finetuned=list(finetuned))
 
     def to(self, device) -> 'MergeBenchmark':
-        "A copy with models, state dicts and data on `device` (e.g. `'cuda'`)."
+        "A copy with the model, heads and state dicts on `device` (e.g. `'cuda'`); task data stays where it is (host memory), batches move in `logits`."
         mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
-        tasks = [TaskData(t.name, t.classes, *[getattr(t, f).to(device) for f in ('x_train', 'y_train', 'x_unlabeled', 'y_unlabeled', 'x_test', 'y_test')]) for t in self.tasks]
         return replace(self, model=self.model.to(device), pretrained=mv(self.pretrained), finetuned=[mv(f) for f in self.finetuned],
-                       heads=[h.to(device) for h in self.heads], tasks=tasks, mtl=mv(self.mtl) if self.mtl is not None else None)
+                       heads=[h.to(device) for h in self.heads], mtl=mv(self.mtl) if self.mtl is not None else None)
 
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
+        dev = next((v.device for v in state.values() if torch.is_tensor(v)), x.device)
+        if x.device != dev:   # stored inputs live on the host; one batch at a time goes to the device
+            x = (x.pin_memory() if dev.type == 'cuda' and x.device.type == 'cpu' else x).to(dev, non_blocking=True)
         if self.prepare is not None: x = self.prepare(x)
         if self._buffers is None: object.__setattr__(self, '_buffers', frozenset(n for n, _ in self.model.named_buffers()))
         if self._buffers: state = {k: v.detach() if k in self._buffers else v for k, v in state.items()}  # e.g. BatchNorm statistics: merged, never differentiated
@@ -86,14 +88,23 @@ def task_split(bench, task: int, split: str, allow_test_split: bool = False, use
 # %% ../nbs/00c_benchmark.ipynb #b58cc8a3
 @torch.no_grad()
 def batched_logits(bench, state: dict, task: int, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    "Logits `[N, classes]` of task `task` for stored inputs `x` under encoder `state`, in batches, without gradients."
+    "Logits `[N, classes]` (on the host) of task `task` for stored inputs `x` under encoder `state`, in batches, without gradients."
     if len(x) == 0: return torch.zeros(0, bench.tasks[task].n_classes)
-    return torch.cat([bench.logits(state, task, x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    return torch.cat([bench.logits(state, task, x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)])
 
 def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'test', batch_size: int = 1024) -> float:
     "Top-1 accuracy (percent) of encoder parameters `state` with task `task`'s head on its `split` split."
     td = bench.tasks[task]
     x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
     if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
-    correct = (batched_logits(bench, state, task, x, batch_size).argmax(-1).cpu() == y.cpu()).sum().item()
+    correct = (batched_logits(bench, state, task, x, batch_size).argmax(-1) == y.cpu()).sum().item()
     return 100.0 * correct / len(x)
+
+# %% ../nbs/00c_benchmark.ipynb #3ca885be
+def autocast_mode(device, amp: bool = True) -> str | None:
+    "`'bf16'` where `device` is a GPU with native bf16 and `amp` is on, else `None` (fp32)."
+    device = torch.device(device)
+    if not amp or device.type != 'cuda': return None
+    try: native = torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError: native = torch.cuda.get_device_capability(device)[0] >= 8   # torch without the argument
+    return 'bf16' if native else None

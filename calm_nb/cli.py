@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument('--set', nargs='*', default=[], metavar='[METHOD.]NAME=VALUE', help='hyper-parameter overrides, e.g. ties_merging.k=0.1')
     d.add_argument('--no-progress', action='store_true')
     d.add_argument('--paper-settings', action='store_true', help="use every method's library defaults (the papers' settings) instead of the demo's scaled ones")
+    d.add_argument('--resume', action='store_true', help='reuse the results of methods an interrupted demo in --out already finished (same settings)')
     m = sub.add_parser('merge', help='merge models with one method, from a run configuration or flags', formatter_class=fmt, epilog=_MERGE_EXAMPLES)
     m.add_argument('--config', help='run configuration (YAML or JSON); flags below override its settings')
     m.add_argument('--method'); m.add_argument('--out', help='run folder')
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None):
     a = _parser().parse_args(argv)
     try:
         if a.cmd == 'demo':
-            demo(a.benchmark, a.methods, a.seed, a.out, a.quick, parse_hparams(a.set), progress=not a.no_progress, paper_settings=a.paper_settings)
+            demo(a.benchmark, a.methods, a.seed, a.out, a.quick, parse_hparams(a.set), progress=not a.no_progress, paper_settings=a.paper_settings,
+                 resume=a.resume)
         elif a.cmd == 'merge':
             run(_merge_config(a), overwrite=a.overwrite, resume=a.resume, progress=not a.quiet, say=(lambda m: None) if a.quiet else print)
         elif a.cmd == 'eval':

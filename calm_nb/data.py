@@ -93,6 +93,7 @@ class TextTask:
     hf_config: str | None = None
     label_key: str = 'label'
     splits: tuple = ('train', 'validation', 'test')   # the splits the source has with labels
+    hf_revision: str | None = None                      # e.g. the hub's parquet conversion of a loading-script dataset
 
 # %% ../nbs/03_data.ipynb #37010e53
 NLP_TASKS = {t.name: t for t in [
@@ -100,7 +101,8 @@ NLP_TASKS = {t.name: t for t in [
     TextTask('CR', 'SetFit/SentEval-CR', ('text',), ('negative', 'positive'), splits=('train', 'test')),
     TextTask('MR', 'cornell-movie-review-data/rotten_tomatoes', ('text',), ('negative', 'positive')),
     TextTask('MPQA', 'jxm/mpqa', ('sentence',), ('negative', 'positive'), splits=('train', 'test')),
-    TextTask('TREC', 'CogComp/trec', ('text',), ('abbreviation', 'entity', 'description', 'human', 'location', 'numeric'), label_key='coarse_label', splits=('train', 'test')),
+    TextTask('TREC', 'CogComp/trec', ('text',), ('abbreviation', 'entity', 'description', 'human', 'location', 'numeric'), label_key='coarse_label', splits=('train', 'test'),
+             hf_revision='refs/convert/parquet'),   # CogComp/trec is a loading script, which datasets ≥ 4 refuses; the hub's parquet copy has the same columns
     TextTask('SUBJ', 'SetFit/subj', ('text',), ('objective', 'subjective'), splits=('train', 'test')),
     TextTask('QNLI', 'nyu-mll/glue', ('question', 'sentence'), ('entailment', 'not_entailment'), 'qnli', splits=('train', 'validation')),
     TextTask('SNLI', 'stanfordnlp/snli', ('premise', 'hypothesis'), ('entailment', 'neutral', 'contradiction')),
@@ -167,18 +169,33 @@ def split_transform(preprocess) -> tuple[Callable, Callable]:
 
 # %% ../nbs/03_data.ipynb #206372fd
 def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable, name: str,
-                      classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int) -> TaskData:
+                      classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int, train_split: str | None = None) -> TaskData:
     "Draw the splits, encode their inputs with `encode(split, idx)` once (cached), check the labels against `classes`, return `TaskData`."
+    train_split = train_split or src_split   # labelled examples: the train split; drawn apart from the unlabeled ones when it is the same split
+    for s in dict.fromkeys((src_split, ev_split, train_split)):
+        if s not in ds: raise MergeInputError(f'{name}: the dataset has no {s!r} split (it has {list(ds)})')
     if len(ds[src_split]) == 0: raise MergeInputError(f'{name}: the {src_split!r} split, where the unlabeled data come from, is empty')
     if n_unlabeled < 1: raise MergeInputError(f'{name}: n_unlabeled={n_unlabeled}, but merging needs unlabeled data (at least one sample per task)')
+    labels = {s: np.asarray(ds[s][label_key], dtype=np.int64) for s in dict.fromkeys((src_split, ev_split, train_split))}   # without decoding inputs
+    rows = {s: np.flatnonzero(l >= 0) for s, l in labels.items()}   # -1: no gold label (SNLI's unresolved pairs, GLUE test sets)
+    dropped = {s: len(l) - len(rows[s]) for s, l in labels.items() if len(l) > len(rows[s])}
+    if dropped: warnings.warn(f'{name}: rows without a gold label (-1) left out: ' + ', '.join(f'{n} of {len(labels[s])} in {s!r}' for s, n in dropped.items()))
+    for s in dict.fromkeys((src_split, ev_split)):
+        if len(rows[s]) == 0: raise MergeInputError(f'{name}: the {s!r} split has no labelled rows (all {len(labels[s])} are -1)')
+    def enc(split, idx):   # an empty draw still has the inputs' shape
+        return encode(split, idx) if len(idx) else encode(split, rows[split][:1])[:0]
     def build():
-        u, tr = take_splits(len(ds[src_split]), n_unlabeled, n_train, seed)
-        te = subsample(len(ds[ev_split]), n_test, seed)
-        lab = lambda split, idx: np.asarray(ds[split][label_key], dtype=np.int64)[idx]   # the label column, without decoding inputs
-        return {'x_unlabeled': encode(src_split, u), 'y_unlabeled': lab(src_split, u), 'x_train': encode(src_split, tr), 'y_train': lab(src_split, tr),
-                'x_test': encode(ev_split, te), 'y_test': lab(ev_split, te)}
-    cfg = cfg | {'sizes': [len(ds[s]) for s in (src_split, ev_split)],   # the data themselves, not only their sizes, key the cache
-                 'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in (src_split, ev_split)]}
+        if train_split == src_split:
+            u, tr = take_splits(len(rows[src_split]), n_unlabeled, n_train, seed); u, tr = rows[src_split][u], rows[src_split][tr]
+        else:
+            u = rows[src_split][take_splits(len(rows[src_split]), n_unlabeled, 0, seed)[0]]
+            tr = rows[train_split][subsample(len(rows[train_split]), n_train, seed)] if len(rows[train_split]) else rows[train_split]
+        te = rows[ev_split][subsample(len(rows[ev_split]), n_test, seed)]
+        return {'x_unlabeled': enc(src_split, u), 'y_unlabeled': labels[src_split][u], 'x_train': enc(train_split, tr), 'y_train': labels[train_split][tr],
+                'x_test': enc(ev_split, te), 'y_test': labels[ev_split][te]}
+    used = list(dict.fromkeys((src_split, ev_split, train_split)))
+    cfg = cfg | {'sizes': [len(ds[s]) for s in used], 'train_split': train_split,   # the data themselves, not only their sizes, key the cache
+                 'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in used]}
     arr = array_cache(cache_name, cfg, build)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # read-only memory maps
@@ -196,19 +213,31 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
 def _classnames(task: VisionTask, ds_split) -> list[str]:
     if task.classnames is not None: return list(task.classnames)
     names = ds_split.features[task.label_key].names
-    return [re.sub(r'^[a-z]/', '', n).replace('_', ' ').replace('/', ' ') for n in names]
+    def clean(n: str) -> str:   # SUN397-style paths ('c/church/outdoor') lose their letter folder; a '/' inside a name ('Ram C/V …') stays
+        if re.match(r'^/?[a-z]/', n): n = re.sub(r'^/?[a-z]/', '', n).replace('/', ' ')
+        return n.replace('_', ' ')
+    return [clean(n) for n in names]
 
 # %% ../nbs/03_data.ipynb #41b77d91
-def _load_dataset(task, datasets):
+def _load_dataset(task, datasets, splits):
+    "The task's dataset: given in `datasets`, else from the hub, only the `splits` calm_nb reads (no SVHN `extra`, no corruption splits)."
     if datasets is not None and task.name in datasets: return datasets[task.name]
     import datasets as hfd
-    return hfd.load_dataset(task.hf_path, task.hf_config)
+    splits = list(dict.fromkeys(splits))
+    parts = hfd.load_dataset(task.hf_path, getattr(task, 'hf_config', None), split=splits, revision=getattr(task, 'hf_revision', None))
+    return hfd.DatasetDict(dict(zip(splits, parts)))
 
 # %% ../nbs/03_data.ipynb #0b483bf2
 def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progress: bool) -> np.ndarray:
     from tqdm.auto import tqdm
-    out = [to_uint8(split[int(i)][task.image_key]) for i in tqdm(idx, desc=desc, disable=not progress, mininterval=2)]
-    return torch.stack(out).numpy() if out else np.zeros((0, 3, 1, 1), np.uint8)
+    if len(idx) == 0: return np.zeros((0, 3, 1, 1), np.uint8)
+    out = None
+    for k, i in enumerate(tqdm(idx, desc=desc, disable=not progress, mininterval=2)):
+        im = to_uint8(split[int(i)][task.image_key]).numpy()
+        if out is None: out = np.empty((len(idx),) + im.shape, np.uint8)   # one preallocated array, never a list of images plus a stacked copy
+        elif im.shape != out.shape[1:]: raise MergeInputError(f'{task.name}: image {int(i)} preprocesses to {im.shape}, the first to {out.shape[1:]}')
+        out[k] = im
+    return out
 
 # %% ../nbs/03_data.ipynb #1654fac3
 def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
@@ -230,9 +259,9 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
     check_same_architecture(pre, fts, [t.name for t in tasks])
     heads, tdata = [], []
     for t in tasks:
-        ds = _load_dataset(t, datasets)
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
+        ds = _load_dataset(t, datasets, (src_split, ev_split))
         names = _classnames(t, ds[src_split])
         hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}.safetensors'
         heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
@@ -276,14 +305,15 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         except RuntimeError as e: raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels ({str(e).splitlines()[-1].strip()})') from None
     check_same_architecture(pre, fts, [t.name for t in tasks])
     for t in tasks:
-        ds = _load_dataset(t, datasets)
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
+        train_split = 'train' if 'train' in t.splits and 'train' not in (src_split, ev_split) else src_split   # labelled examples from the train split
+        ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
         cfg = {'task': t.name, 'tokenizer': getattr(tokenizer, 'name_or_path', repr(tokenizer)), 'vocab': len(tokenizer), 'max_length': max_length,
                'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
         tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
-                                       n_unlabeled, n_train, n_test, seed))
+                                       n_unlabeled, n_train, n_test, seed, train_split))
     name = model if isinstance(model, str) else type(model).__name__
     config = {'benchmark': f'{name}-{len(tasks)}tasks', 'model': name, 'tasks': [t.name for t in tasks], 'seed': seed, 'max_length': max_length,
               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled}

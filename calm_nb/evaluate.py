@@ -16,14 +16,28 @@ from .benchmark import *
 __all__ = ['REFERENCE_ROWS', 'evaluate', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
 
 # %% ../nbs/05_evaluate.ipynb #4e671fd0
-def evaluate(bench: MergeBenchmark, state: dict[str, torch.Tensor], split: str = 'test') -> dict:
-    "Accuracy of one encoder state dict on every task: `{'per_task': {task: acc}, 'avg': mean}`."
-    per = {td.name: accuracy(bench, state, t, split) for t, td in enumerate(bench.tasks)}
+def evaluate(bench: MergeBenchmark, state: dict[str, torch.Tensor], split: str = 'test', batch_size: int = 1024) -> dict:
+    "Accuracy of one encoder state dict on every task: `{'per_task': {task: acc}, 'avg': mean}`; inputs go to the device `batch_size` at a time."
+    per = {td.name: accuracy(bench, state, t, split, batch_size) for t, td in enumerate(bench.tasks)}
     return {'per_task': per, 'avg': sum(per.values()) / len(per)}
 
 # %% ../nbs/05_evaluate.ipynb #d2321ad8
-def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None, progress: bool = True) -> tuple[dict, dict]:
-    "Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts)."
+def _record_key(bench: MergeBenchmark, method: str, shown: dict) -> str:
+    return json.dumps({'bench': bench.config, 'method': method, 'hparams': shown}, sort_keys=True, default=str)
+
+def _kept(records, method: str, key: str):
+    "The result (and merged weights, if saved) of `method` from an earlier run with the same key, else None."
+    p = Path(records) / f'{method}.json'
+    if not p.exists(): return None
+    try: r = json.loads(p.read_text())
+    except ValueError: return None   # a torn file: run the method again
+    if r.get('key') != key: return None
+    w = Path(records) / f'{method}.safetensors'
+    return r['result'], (load_state_dict(w) if w.exists() else None)
+
+def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None, progress: bool = True,
+                records=None, resume: bool = False, save_merged: bool = False) -> tuple[dict, dict]:
+    "Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts, on the CPU)."
     from tqdm.auto import tqdm
     methods = list_methods() if methods is None else methods
     for m in methods: get_method(m)  # fail early on unknown names
@@ -36,13 +50,22 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
     for m in tqdm(methods, desc='merging', disable=not progress):
         spec = get_method(m)
         shown = spec.defaults | hparams.get(m, {})
+        key = _record_key(bench, m, shown)
+        kept = _kept(records, m, key) if records is not None and resume else None
+        if kept is not None:   # finished in an earlier run with the same benchmark and settings
+            results[m], state = kept
+            if state is not None: merged[m] = state
+            continue
         kw = method_kwargs(m, bench=bench, record={}) | hparams.get(m, {})
         record = kw.get('record')
         t = time.perf_counter()
         state = spec(bench.pretrained, bench.finetuned, **kw)
         sec = time.perf_counter() - t
         results[m] = evaluate(bench, state) | {'seconds': sec, 'hparams': shown} | ({'record': record} if record else {})
-        merged[m] = state
+        merged[m] = {k: v.cpu() for k, v in state.items()}   # kept for later: off the device
+        if records is not None:   # kept the moment it exists: a crash or a disconnect later loses nothing
+            if save_merged: save_state_dict(merged[m], Path(records) / f'{m}.safetensors', metadata={'method': m})
+            write_json(Path(records) / f'{m}.json', {'key': key, 'result': results[m]})
     return results, merged
 
 # %% ../nbs/05_evaluate.ipynb #454bf788

@@ -15,9 +15,10 @@ from .core import *
 from .io import *
 
 # %% auto #0
-__all__ = ['ZeroShotHead', 'openclip_model', 'zeroshot_head', 'load_checkpoint', 'convert_checkpoint', 'visual_state_dict',
-           'check_same_architecture', 'hf_clip_vision_to_open_clip', 'open_clip_to_hf_clip_vision', 'hf_clip_encode',
-           'split_sequence_classifier', 'roberta_encode', 'roberta_head', 'tokenize_pairs', 'from_modules']
+__all__ = ['ZeroShotHead', 'needs_quick_gelu', 'openclip_model', 'zeroshot_head', 'load_checkpoint', 'convert_checkpoint',
+           'visual_state_dict', 'check_same_architecture', 'hf_clip_vision_to_open_clip', 'open_clip_to_hf_clip_vision',
+           'hf_clip_encode', 'split_sequence_classifier', 'roberta_encode', 'roberta_head', 'tokenize_pairs',
+           'from_modules']
 
 # %% ../nbs/02_models.ipynb #9b3a73d9
 class ZeroShotHead(nn.Module):
@@ -35,10 +36,19 @@ class ZeroShotHead(nn.Module):
     def n_classes(self) -> int: return self.weight.shape[0]
 
 # %% ../nbs/02_models.ipynb #ef732169
-def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', device='cpu', cache: str | None = None):
-    "An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer."
+def needs_quick_gelu(name: str, pretrained: str | None) -> bool:
+    "Whether open_clip's weights `pretrained` for `name` were trained with QuickGELU (OpenAI's CLIP, and every tag whose config says so)."
+    if not pretrained: return False
+    from open_clip.pretrained import get_pretrained_cfg
+    try: return bool(get_pretrained_cfg(name, pretrained).get('quick_gelu', False))
+    except Exception: return pretrained == 'openai'
+
+def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', device='cpu', cache: str | None = None,
+                   quick_gelu: bool | None = None):
+    "An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer; QuickGELU where the weights need it."
     import open_clip
-    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device, cache_dir=cache)
+    qg = needs_quick_gelu(name, pretrained) if quick_gelu is None else quick_gelu
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device, cache_dir=cache, force_quick_gelu=qg)
     return model.eval(), preprocess, open_clip.get_tokenizer(name)
 
 # %% ../nbs/02_models.ipynb #bff625b9

@@ -379,7 +379,7 @@ def confusion_matrix(bench: MergeBenchmark, state: dict, task: int | str, split:
     x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
     pred = task_logits(bench, state, t, x).argmax(-1)
     C = td.n_classes
-    return torch.bincount(y.long() * C + pred.long(), minlength=C * C).reshape(C, C).numpy()
+    return torch.bincount(y.long().cpu() * C + pred.long().cpu(), minlength=C * C).reshape(C, C).numpy()
 
 # %% ../nbs/09_plots.ipynb #ea5cdb72
 def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str, list[str]] | None = None, title: str = ''):

@@ -57,8 +57,9 @@ def parse_hparams(pairs: list[str]) -> dict:
 
 # %% ../nbs/09b_runs.ipynb #873dafa1
 def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
-         quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False) -> dict:
-    "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`."
+         quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False,
+         resume: bool = False) -> dict:
+    "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`; each method's result is kept in `out/methods` as it finishes, and `resume` reuses those of an interrupted run."
     if benchmark not in BENCHMARKS: raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
     methods = methods or list_methods()
     for m in methods: get_method(m)
@@ -73,7 +74,7 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
         hp[m] = method_kwargs(m, seed=seed) | scaled.get(m, {}) | (QUICK_SETTINGS.get(m, {}) if quick else {}) \
                 | overrides.get('*', {}) | overrides.get(m, {})
     if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))  # run card, masks, history for the analyses
-    results, merged = run_methods(bench, methods, hp, progress=progress)
+    results, merged = run_methods(bench, methods, hp, progress=progress, records=Path(out) / 'methods', resume=resume, save_merged=True)
     doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s, 'overrides': overrides,
                                                                          'scaled_settings': {} if paper_settings else scaled})
     print(f'\n{bench.name} — test accuracy (%), seed {seed}\n')

@@ -71,7 +71,7 @@ class CalmConfig:
     seed: int = 0
     eval_every: int = 0              # evaluate on the test splits every k iterations (0: never; for Fig. 11)
     checkpoint_every: int = 10
-    amp: bool = True                 # bf16 autocast for the forward passes on CUDA (no effect on CPU)
+    amp: bool = True                 # bf16 autocast for the forward passes where the GPU has native bf16 (none on CPU or a T4; recorded in the run card)
 
     def __post_init__(self):
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
@@ -119,6 +119,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     index, pre, taus = tv.index, tv.pre, tv.matrix
     extra = carried(index, bench.pretrained)   # buffers and unmerged tensors
     S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
+    amp = autocast_mode(pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
     # CB-EMS: each fine-tuned model picks its task's credible samples (Section 4.1)
     t = time.perf_counter()
     creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed) if Sbar else []
@@ -157,7 +158,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                 for bi in range(0, len(order), cfg.batch_size):
                     sel = order[bi:bi + cfg.batch_size]
                     x = bench.tasks[v].x_unlabeled[cs.indices[sel]]
-                    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=cfg.amp and theta.is_cuda):
+                    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp == 'bf16'):
                         logits = bench.logits(params, v, x)
                     loss = F.cross_entropy(logits.float(), cs.labels[sel].to(logits.device))
                     loss.backward(); total += loss.item()
@@ -184,7 +185,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     merged_flat = pre + state['tau']                                    # Eq. 9
     merged = tv.to_state_dict(merged_flat)
     timings.update({f'seq_{n}': s for n, s in state['timings'].items()}); timings['total'] = time.perf_counter() - t_start
-    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude)
+    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude) | {'amp': amp}
     res = CalmResult(merged, state['masks'], state['history'], card, index)
     if out_dir is not None:
         save_calm_outputs(res, out_dir)
@@ -212,7 +213,7 @@ def save_calm_outputs(res: CalmResult, out_dir) -> Path:
     "Write merged weights, bit-packed masks, the run card and the history to `out_dir` (atomically)."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     save_state_dict(res.state_dict, out / 'merged.safetensors', metadata={'method': 'calm', 'config': json.dumps(res.card['config'])})
-    packed = {n: np.packbits(m.numpy().astype(np.uint8)) for n, m in res.masks.items()}
+    packed = {n: np.packbits(m.cpu().numpy().astype(np.uint8)) for n, m in res.masks.items()}
     atomic_write(out / 'masks.npz', lambda tmp: np.savez(open(tmp, 'wb'), n_coordinates=np.int64(res.index.size), **packed))
     write_json(out / 'parameter_index.json', [[s.name, s.offset, s.numel, list(s.shape)] for s in res.index.specs], indent=None)
     write_json(out / 'run_card.json', res.card)

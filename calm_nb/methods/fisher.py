@@ -28,7 +28,7 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
     fisher = torch.zeros_like(theta, requires_grad=False)
     for i in tqdm(pick.tolist(), desc=f'Fisher {bench.tasks[task].name}', disable=not progress, mininterval=2):
         logp = torch.log_softmax(bench.logits(params, task, x[i:i + 1]).float(), -1)[0]
-        y = torch.multinomial(logp.detach().exp(), 1, generator=g)[0] if labels == 'sample' else logp.argmax()
+        y = int(torch.multinomial(logp.detach().exp().cpu(), 1, generator=g)[0]) if labels == 'sample' else int(logp.argmax())   # sampled on the CPU, where the generator is
         (gr,) = torch.autograd.grad(logp[y], theta)
         fisher.addcmul_(gr, gr)
     return fisher.div_(len(pick))
