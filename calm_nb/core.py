@@ -245,6 +245,16 @@ class TaskVectors:
             out[a:b] = self._block([t], a, b)[0]
         return out
 
+    def rows_sum(self, tasks: Sequence[int]) -> torch.Tensor:
+        "Σ_{t ∈ tasks} τ_t as a 1-D tensor, without building the `[T, P]` matrix in chunked mode."
+        out = torch.zeros(self.size, dtype=self.dtype, device=self.device)
+        if not len(tasks): return out
+        if self.chunk_size is None: return torch.sum(self.matrix[list(tasks)], 0, out=out)
+        for a in range(0, self.size, self.chunk_size):
+            b = min(a + self.chunk_size, self.size)
+            torch.sum(self._block(list(tasks), a, b), 0, out=out[a:b])
+        return out
+
     def chunks(self) -> Iterator[tuple[int, int, torch.Tensor]]:
         "Yield `(start, end, tau)` with `tau` the `[T, end-start]` block (in memory mode the whole matrix, so in-place changes persist)."
         if self.chunk_size is None:

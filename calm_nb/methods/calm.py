@@ -115,8 +115,9 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     cfg = CalmConfig(**(asdict(config) if config else {}) | overrides)
     t_start = time.perf_counter(); timings = {}
     names = bench.task_names
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
-    index, pre, taus = tv.index, tv.pre, tv.matrix
+    # lean: no [T, P] matrix; τ⁽⁰⁾ is summed chunk by chunk and each sequential τ_j is built when its turn comes
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=AUTO_CHUNK)
+    index, pre = tv.index, tv.pre
     extra = carried(index, bench.pretrained)   # buffers and unmerged tensors
     S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
     amp = autocast_mode(pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
@@ -131,7 +132,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         try: state = torch.load(ckpt, weights_only=False)
         except Exception: print(f'calm_nb: checkpoint {ckpt} is unreadable; starting over')
     if state is None:
-        tau = taus[S].sum(0).mul_(cfg.lam) if S else torch.zeros_like(pre)   # τ⁽⁰⁾ = λ Σ_{t∈S} τ_t
+        tau = tv.rows_sum(S).mul_(cfg.lam)   # τ⁽⁰⁾ = λ Σ_{t∈S} τ_t
         state = {'k': 0, 'it': 0, 'tau': tau, 'R': None, 'rng': torch.Generator().manual_seed(cfg.seed).get_state(),
                  'history': {}, 'masks': {}, 'timings': {}}
     rng = torch.Generator(); rng.set_state(state['rng'])  # on the CPU: the same batches on every device
@@ -139,9 +140,11 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     while state['k'] < len(Sbar):
         k = state['k']; j = Sbar[k]; jname = names[j]
         visible = S + Sbar[:k + 1]
-        b, d = merge_direction(state['tau'], taus[j], cfg.strategy)
+        tau_j = tv.row(j)
+        b, d = merge_direction(state['tau'], tau_j, cfg.strategy)
         b = b + pre  # θ(M) = θ_pre + b + M ⊙ d
-        if state['R'] is None: state['R'] = init_mask_logits(taus[j], cfg.init_active, cfg.init_logit)
+        if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit)
+        del tau_j
         R = state['R']
         hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(binarize(R))) / R.numel()], 'grad_l1': [], 'eval': []})
         t0 = time.perf_counter() - state['timings'].get(jname, 0.0)

@@ -56,6 +56,9 @@ def fisher_merging(pretrained, finetuned, *, bench: MergeBenchmark, n_examples: 
     bench = bench.with_models(pretrained, finetuned)
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index = tv.index
-    thetas = torch.stack([index.flatten(f, device=tv.pre.device) for f in bench.finetuned])
-    fishers = torch.stack([diagonal_fisher(bench, f, t, index, n_examples, labels, split, seed, progress=progress) for t, f in enumerate(bench.finetuned)])
+    T, dev = len(bench.finetuned), tv.pre.device
+    thetas, fishers = torch.empty(T, index.size, device=dev), torch.empty(T, index.size, device=dev)   # preallocated: no list plus a stacked copy
+    for t, f in enumerate(bench.finetuned):
+        index.flatten(f, out=thetas[t])
+        fishers[t] = diagonal_fisher(bench, f, t, index, n_examples, labels, split, seed, progress=progress)
     return tv.to_state_dict(fisher_weighted_average(thetas, fishers, weights, floor, normalize))
