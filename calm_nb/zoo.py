@@ -461,28 +461,10 @@ ASSETS = Path(calm_nb.__file__).parent / 'assets'  # weights shipped inside the 
 QUICK_SIZES = {'train': 64, 'unlabeled': 64, 'test': 64}
 _DATA_VERSION = 1
 
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 22), b''): h.update(b)
-    return h.hexdigest()
-
 # %% ../nbs/04_zoo.ipynb #f0a3dfe7
 def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    "Load the arrays cached for `config` under `name`, or `build()` and cache them; corrupt caches are rebuilt."
-    key = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-    path, manifest = cache_dir() / f'{name}-{key}.npz', cache_dir() / f'{name}-{key}.json'
-    if path.exists() and manifest.exists():
-        try:
-            if json.loads(manifest.read_text())['sha256'] == _sha256(path):
-                with np.load(path) as z: return {k: z[k] for k in z.files}
-        except Exception: pass
-        print(f'calm_nb: cache {path} is corrupt or incomplete; rebuilding it')
-    for p in (path, manifest): p.unlink(missing_ok=True)
-    arrays = build()
-    atomic_write(path, lambda tmp: np.savez(open(tmp, 'wb'), **arrays))
-    write_json(manifest, {'config': config, 'sha256': _sha256(path)}, indent=None)
-    return arrays
+    "The arrays cached for `config` under `name` (built once by `build()`), read into memory from the one array cache, `io.array_cache`."
+    return {k: np.array(v) for k, v in array_cache(name, config, build).items()}
 
 # %% ../nbs/04_zoo.ipynb #ac087608
 def load_zoo_weights(assets=None) -> dict:
