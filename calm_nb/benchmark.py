@@ -10,7 +10,8 @@ import torch, torch.nn as nn
 from torch.func import functional_call
 
 # %% auto #0
-__all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'batched_logits', 'accuracy', 'autocast_mode']
+__all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'batched_logits', 'accuracy', 'world',
+           'rank_share', 'all_reduce_', 'batch_backward', 'autocast_mode']
 
 # %% ../nbs/00c_benchmark.ipynb #d409ed16
 @dataclass
@@ -50,11 +51,22 @@ class MergeBenchmark:
         if pretrained is self.pretrained and len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned)): return self
         return replace(self, pretrained=pretrained, finetuned=list(finetuned))
 
-    def to(self, device) -> 'MergeBenchmark':
-        "A copy with the model, heads and state dicts on `device` (e.g. `'cuda'`); task data stays where it is (host memory), batches move in `logits`."
+    def to(self, device, finetuned: bool = False) -> 'MergeBenchmark':
+        "A copy with the model, heads and pretrained state dict on `device` (e.g. `'cuda'`); the fine-tuned state dicts too only with `finetuned=True` (else each goes to the device when it is used, see `place`); task data stays in host memory, batches move in `logits`."
         mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
-        return replace(self, model=self.model.to(device), pretrained=mv(self.pretrained), finetuned=[mv(f) for f in self.finetuned],
+        return replace(self, model=self.model.to(device), pretrained=mv(self.pretrained),
+                       finetuned=[mv(f) for f in self.finetuned] if finetuned else list(self.finetuned),
                        heads=[h.to(device) for h in self.heads], mtl=mv(self.mtl) if self.mtl is not None else None)
+
+    @property
+    def device(self) -> torch.device:
+        "Where the computation runs: the device of the pretrained state dict."
+        return next((v.device for v in self.pretrained.values() if torch.is_tensor(v)), torch.device('cpu'))
+
+    def place(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        "`state` with every tensor on the benchmark's device (tensors already there are not copied)."
+        dev = self.device
+        return {k: v.to(dev, non_blocking=True) if torch.is_tensor(v) and v.device != dev else v for k, v in state.items()}
 
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
@@ -90,6 +102,7 @@ def task_split(bench, task: int, split: str, allow_test_split: bool = False, use
 def batched_logits(bench, state: dict, task: int, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     "Logits `[N, classes]` (on the host) of task `task` for stored inputs `x` under encoder `state`, in batches, without gradients."
     if len(x) == 0: return torch.zeros(0, bench.tasks[task].n_classes)
+    if hasattr(bench, 'place'): state = bench.place(state)   # e.g. a fine-tuned model kept on the host: one copy on the device for this call
     return torch.cat([bench.logits(state, task, x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)])
 
 def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'test', batch_size: int = 1024) -> float:
@@ -99,6 +112,42 @@ def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'tes
     if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
     correct = (batched_logits(bench, state, task, x, batch_size).argmax(-1) == y.cpu()).sum().item()
     return 100.0 * correct / len(x)
+
+# %% ../nbs/00c_benchmark.ipynb #ddaeac29
+def world() -> tuple[int, int]:
+    "(rank, world size) of this process under `torch.distributed`; (0, 1) when it is not initialised."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def rank_share(n: int) -> tuple[int, int]:
+    "This process's contiguous share `[lo, hi)` of `n` rows (all of them without `torch.distributed`)."
+    r, w = world()
+    return n * r // w, n * (r + 1) // w
+
+def all_reduce_(*tensors: torch.Tensor) -> None:
+    "Sum `tensors` in place over the processes of `torch.distributed` (nothing without it)."
+    if world()[1] == 1: return
+    import torch.distributed as dist
+    for t in tensors: dist.all_reduce(t, op=dist.ReduceOp.SUM)
+
+# %% ../nbs/00c_benchmark.ipynb #316db27b
+def batch_backward(bench, params: dict, task: int, x: torch.Tensor, loss_fn: Callable, y: torch.Tensor | None = None,
+                   micro_batch: int | None = None, amp: str | None = None, distributed: bool = True) -> float:
+    "Backpropagate the mean `loss_fn(logits[, y])` over the batch `x` in micro-batches of `micro_batch` rows (this process's share under `torch.distributed`); return this process's part of the loss."
+    n = len(x)
+    lo, hi = rank_share(n) if distributed else (0, n)
+    m = micro_batch or max(1, hi - lo)
+    if m < 1: raise ValueError(f'micro_batch must be a positive integer, got {micro_batch}')
+    total = 0.0
+    for a in range(lo, hi, m):
+        b = min(a + m, hi)
+        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp == 'bf16'):
+            logits = bench.logits(params, task, x[a:b])
+        args = (logits.float(),) if y is None else (logits.float(), y[a:b].to(logits.device))
+        loss = loss_fn(*args) * ((b - a) / n)   # a micro-batch's share of the batch mean
+        loss.backward(); total += loss.item()
+    return total
 
 # %% ../nbs/00c_benchmark.ipynb #3ca885be
 def autocast_mode(device, amp: bool = True) -> str | None:

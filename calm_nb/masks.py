@@ -8,8 +8,8 @@ import torch
 from .core import FlatIndex, blocks
 
 # %% auto #0
-__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'mask_update', 'blocked_mask_update', 'build_theta', 'binarize',
-           'carried', 'FlatLeaf']
+__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'mask_update', 'blocked_mask_update', 'build_theta',
+           'build_merge', 'binarize', 'carried', 'FlatLeaf']
 
 # %% ../nbs/00e_masks.ipynb #78dfa233
 def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0) -> torch.Tensor:
@@ -50,11 +50,21 @@ def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tens
     if stats is not None: stats['grad_l1'] = l1
     return R
 
-def build_theta(theta: torch.Tensor, base: torch.Tensor, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    "θ = base + σ(R) ⊙ d, written into `theta` block by block."
+def _base(base, a: int, b: int) -> torch.Tensor:
+    "Coordinates `[a, b)` of `base`: a tensor, or a pair of tensors summed here (so their P-sized sum is never held)."
+    return base[0][a:b] + base[1][a:b] if isinstance(base, tuple) else base[a:b]
+
+def build_theta(theta: torch.Tensor, base, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    "θ = base + σ(R) ⊙ d, written into `theta` block by block (`base` a tensor or a pair summed block by block)."
     with torch.no_grad():
-        for a, b in blocks(0, R.numel()): torch.addcmul(base[a:b], torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
+        for a, b in blocks(0, R.numel()): torch.addcmul(_base(base, a, b), torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
     return theta
+
+def build_merge(out: torch.Tensor, base, mask: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    "base + M ⊙ d for a binary `mask`, written into `out` block by block (`out` may be `base` itself)."
+    with torch.no_grad():
+        for a, b in blocks(0, mask.numel()): torch.addcmul(_base(base, a, b), mask[a:b].to(d.dtype), d[a:b], out=out[a:b])
+    return out
 
 # %% ../nbs/00e_masks.ipynb #f195026a
 def binarize(R: torch.Tensor) -> torch.Tensor:

@@ -14,29 +14,36 @@ from ..masks import FlatLeaf, carried
 from ..cbems import entropy
 
 # %% auto #0
-__all__ = ['expand_coefficients', 'merged_flat', 'coefficient_grad', 'AdaMergingResult', 'run_adamerging', 'adamerging_tw',
-           'adamerging_lw']
+__all__ = ['segment_blocks', 'expand_coefficients', 'merged_flat', 'coefficient_grad', 'AdaMergingResult', 'run_adamerging',
+           'adamerging_tw', 'adamerging_lw']
 
 # %% ../../nbs/08_adamerging.ipynb #51d3cd5e
-def expand_coefficients(lam: torch.Tensor, index: FlatIndex, start: int, end: int) -> torch.Tensor:
-    "Per-coordinate coefficients `[T, end-start]` from task-wise `[T, 1]` or layer-wise `[T, n_tensors]` coefficients."
-    return lam if lam.shape[1] == 1 else lam[:, index.segment_ids(start, end).long()]
+def segment_blocks(index: FlatIndex, device=None) -> dict[int, torch.Tensor]:
+    "The tensor id of every coordinate, block by block (`{block start: int64 ids}` on `device`): built once, reused every iteration."
+    return {a: index.segment_ids(a, b).long().to(device) for a, b in blocks(0, index.size)}
 
-def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index: FlatIndex, out: torch.Tensor | None = None) -> torch.Tensor:
+def expand_coefficients(lam: torch.Tensor, index: FlatIndex, start: int, end: int, segments: dict | None = None) -> torch.Tensor:
+    "Per-coordinate coefficients `[T, end-start]` from task-wise `[T, 1]` or layer-wise `[T, n_tensors]` coefficients."
+    if lam.shape[1] == 1: return lam
+    ids = segments[start] if segments is not None and start in segments else index.segment_ids(start, end).long().to(lam.device)
+    return lam[:, ids]
+
+def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index: FlatIndex, out: torch.Tensor | None = None,
+                segments: dict | None = None) -> torch.Tensor:
     "θ = θ_pre + Σ_t λ_t ⊙ τ_t (coefficients expanded per coordinate), block by block."
     out = torch.empty_like(pre) if out is None else out
     with torch.no_grad():
         for a, b in blocks(0, pre.numel()):
-            out[a:b] = pre[a:b] + (expand_coefficients(lam, index, a, b) * taus[:, a:b]).sum(0)
+            out[a:b] = pre[a:b] + (expand_coefficients(lam, index, a, b, segments) * taus[:, a:b].to(pre.dtype)).sum(0)
     return out
 
-def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIndex, layerwise: bool) -> torch.Tensor:
+def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIndex, layerwise: bool, segments: dict | None = None) -> torch.Tensor:
     "∂L/∂λ from ∂L/∂θ: `[T, 1]` dot products or `[T, n_tensors]` segment sums."
     T = taus.shape[0]
-    g = torch.zeros(T, len(index) if layerwise else 1, dtype=taus.dtype, device=taus.device)
+    g = torch.zeros(T, len(index) if layerwise else 1, dtype=grad_theta.dtype, device=grad_theta.device)
     for a, b in blocks(0, grad_theta.numel()):
-        prod = taus[:, a:b] * grad_theta[a:b]
-        if layerwise: g.index_add_(1, index.segment_ids(a, b).long().to(taus.device), prod)
+        prod = taus[:, a:b].to(grad_theta.dtype) * grad_theta[a:b]
+        if layerwise: g.index_add_(1, segments[a] if segments is not None else index.segment_ids(a, b).long().to(g.device), prod)
         else: g[:, 0] += prod.sum(1)
     return g
 
@@ -52,14 +59,20 @@ class AdaMergingResult:
 # %% ../../nbs/08_adamerging.ipynb #aefb0045
 def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                    batch_size: int = 16, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled',
-                   allow_test_split: bool = False, progress: bool = False) -> AdaMergingResult:
+                   allow_test_split: bool = False, progress: bool = False, micro_batch: int | None = None,
+                   matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
     "AdaMerging on a benchmark-like object: learn task-wise or layer-wise coefficients by entropy minimisation."
     from tqdm.auto import tqdm
     check_split(split, allow_test_split, 'adapt on it (the original AdaMerging setting)')
     t0 = time.perf_counter()
+    if iterations < 0 or batch_size < 1: raise ValueError(f'AdaMerging: iterations ≥ 0 and batch_size ≥ 1 are required, got {iterations}, {batch_size}')
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
-    index, pre, taus = tv.index, tv.pre, tv.matrix
+    index, pre = tv.index, tv.pre
+    taus = tv.matrix if matrix_dtype == torch.float32 else tv.matrix.to(matrix_dtype)   # [T, P], optionally in bf16/fp16 to halve it
+    tv.release()
+    segments = segment_blocks(index, pre.device) if layerwise else None
     extra = carried(index, bench.pretrained)
+    rank, n_proc = world()
     lam = torch.full((tv.n_tasks, len(index) if layerwise else 1), init, dtype=pre.dtype, device=pre.device, requires_grad=True)
     opt = torch.optim.Adam([lam], lr=lr)
     leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
@@ -68,22 +81,24 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
     for t, x in zip(bench.tasks, data):
         if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
     hist = []
-    for _ in tqdm(range(iterations), desc='AdaMerging', disable=not progress, mininterval=2):
-        merged_flat(pre, taus, lam.detach(), index, out=theta)
+    mean_entropy = lambda lg: entropy(lg).mean()
+    for _ in tqdm(range(iterations), desc='AdaMerging', disable=not progress or rank > 0, mininterval=2):
+        merged_flat(pre, taus, lam.detach(), index, out=theta, segments=segments)
         leaf.zero_grad()
         params = leaf.params()
         total = 0.0
         for t, x in enumerate(data):
             idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=g)
-            loss = entropy(bench.logits(params, t, x[idx])).mean()
-            loss.backward(); total += loss.item()
+            total += batch_backward(bench, params, t, x[idx], mean_entropy, micro_batch=micro_batch)
         del params
+        if n_proc > 1:   # torchrun: sum the shares' gradients and losses
+            tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(theta.grad, tot); total = float(tot)
         opt.zero_grad(set_to_none=False)
-        lam.grad = coefficient_grad(taus, theta.grad, index, layerwise)
+        lam.grad = coefficient_grad(taus, theta.grad, index, layerwise, segments)
         opt.step()
         with torch.no_grad(): lam.clamp_(0, 1)
         hist.append(total)
-    final = merged_flat(pre, taus, lam.detach(), index)
+    final = merged_flat(pre, taus, lam.detach(), index, segments=segments)
     return AdaMergingResult(tv.to_state_dict(final), lam.detach().clone(), hist, index.names, time.perf_counter() - t0)
 
 # %% ../../nbs/08_adamerging.ipynb #f1e7ba57
@@ -96,13 +111,13 @@ def _recorded(res: AdaMergingResult, record: dict | None) -> dict:
 # %% ../../nbs/08_adamerging.ipynb #1ed23a28
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, task-wise)')
 def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, record: dict | None = None):
+                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | None = None, record: dict | None = None):
     "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
-    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude), record)
+    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)
 
 # %% ../../nbs/08_adamerging.ipynb #4636aab8
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)')
 def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, record: dict | None = None):
+                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | None = None, record: dict | None = None):
     "Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation."
-    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude), record)
+    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)

@@ -61,6 +61,7 @@ class CalmConfig:
     iterations: int = 100
     batch_size: int = 128
     batches_per_task: int = 2
+    micro_batch: int | None = None   # rows per forward/backward pass (None: the whole batch); gradients accumulate, so the result is the batch's up to float rounding
     lr: float = 1e7
     alpha: float = 1.0
     init_active: float = 1e-5
@@ -77,6 +78,8 @@ class CalmConfig:
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
         if self.strategy not in STRATEGIES: raise ValueError(f'strategy must be one of {STRATEGIES}, got {self.strategy!r}')
         if self.iterations < 0 or self.batch_size < 1 or self.batches_per_task < 1: raise ValueError('iterations ≥ 0, batch_size ≥ 1 and batches_per_task ≥ 1 are required')
+        if self.micro_batch is not None and self.micro_batch < 1: raise ValueError(f'CALM: micro_batch must be a positive integer or None, got {self.micro_batch!r}')
+        if self.checkpoint_every < 1: raise ValueError(f'CALM: checkpoint_every must be a positive integer, got {self.checkpoint_every!r}')
         checks = {'ratio': (0 < self.ratio <= 1, '(0, 1]'), 'lam': (0 <= self.lam <= 1, '[0, 1]'), 'lr': (self.lr > 0, '(0, ∞)'),
                   'alpha': (self.alpha >= 0, '[0, ∞)'), 'init_active': (0 <= self.init_active <= 1, '[0, 1]'), 'n_seq': (self.n_seq >= 0, '[0, T]'),
                   'ref_size': (self.ref_size is None or self.ref_size > 0, 'a positive parameter count or None')}
@@ -137,21 +140,25 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                  'history': {}, 'masks': {}, 'timings': {}}
     rng = torch.Generator(); rng.set_state(state['rng'])  # on the CPU: the same batches on every device
     steps_done = 0
+    rank, n_proc = world()
     while state['k'] < len(Sbar):
         k = state['k']; j = Sbar[k]; jname = names[j]
         visible = S + Sbar[:k + 1]
+        tau_prev = state['tau']
+        # θ(M) = θ_pre + b + M ⊙ d with b, d from merge_direction, held in place (no P-sized b: θ_pre + b is formed block by block)
         tau_j = tv.row(j)
-        b, d = merge_direction(state['tau'], tau_j, cfg.strategy)
-        b = b + pre  # θ(M) = θ_pre + b + M ⊙ d
         if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit)
+        if cfg.strategy == 'calm': base, d = tau_prev, tau_j.sub_(tau_prev)
+        elif cfg.strategy == 'm_only': base, d = tau_prev, tau_j
+        else: base, d = tau_j.add_(tau_prev), -tau_prev          # one_minus_m_only
         del tau_j
         R = state['R']
         hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(binarize(R))) / R.numel()], 'grad_l1': [], 'eval': []})
         t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
         leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
-        bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress, mininterval=2)
+        bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress or rank > 0, mininterval=2)
         for it in bar:
-            build_theta(theta, b, R, d)
+            build_theta(theta, (pre, base), R, d)
             leaf.zero_grad()
             params = leaf.params()
             total = 0.0
@@ -160,37 +167,37 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                 order = torch.randperm(len(cs), generator=rng)[:cfg.batch_size * cfg.batches_per_task]
                 for bi in range(0, len(order), cfg.batch_size):
                     sel = order[bi:bi + cfg.batch_size]
-                    x = bench.tasks[v].x_unlabeled[cs.indices[sel]]
-                    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp == 'bf16'):
-                        logits = bench.logits(params, v, x)
-                    loss = F.cross_entropy(logits.float(), cs.labels[sel].to(logits.device))
-                    loss.backward(); total += loss.item()
+                    total += batch_backward(bench, params, v, bench.tasks[v].x_unlabeled[cs.indices[sel]], F.cross_entropy,
+                                            cs.labels[sel], cfg.micro_batch, amp)
             del params
+            if n_proc > 1:   # torchrun: every process took its share of each batch; sum the gradients and the loss
+                tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(theta.grad, tot); total = float(tot)
             stats = {}
             with torch.no_grad(): blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
             hist['loss'].append(total); hist['grad_l1'].append(stats['grad_l1']); hist['density'].append(int(torch.count_nonzero(binarize(R))) / R.numel())
             if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
-                with torch.no_grad():
-                    flat = b + binarize(R).to(d.dtype) * d
+                with torch.no_grad():   # the binarised merge, written into θ's storage (rebuilt at the next iteration)
+                    flat = build_merge(theta.detach(), (pre, base), binarize(R), d)
                     hist['eval'].append({'iteration': it + 1} | _eval_flat(bench, index, flat, extra))
             state['it'] = it + 1; steps_done += 1
-            if ckpt is not None and (state['it'] % cfg.checkpoint_every == 0 or state['it'] == cfg.iterations):
+            if ckpt is not None and rank == 0 and (state['it'] % cfg.checkpoint_every == 0 or state['it'] == cfg.iterations):
                 state['rng'] = rng.get_state(); state['timings'][jname] = time.perf_counter() - t0
                 atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
             if _stop_after is not None and steps_done >= _stop_after: raise CalmInterrupted(f'stopped after {steps_done} iterations')
+        del leaf, theta
         mask = binarize(R)                                                  # M* = round(σ(R))
         state['masks'][jname] = mask
-        state['tau'] = (b - pre) + mask.to(d.dtype) * d                # Eq. 8 (or its ablation)
+        state['tau'] = build_merge(base, base, mask, d)                     # Eq. 8 (or its ablation), in place: τ⁽ʲ⁾ = b + M* ⊙ d
+        del base, d, tau_prev
         state['timings'][jname] = time.perf_counter() - t0
         state.update(k=k + 1, it=0, R=None)
-        if ckpt is not None:
+        if ckpt is not None and rank == 0:
             state['rng'] = rng.get_state(); atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
-    merged_flat = pre + state['tau']                                    # Eq. 9
-    merged = tv.to_state_dict(merged_flat)
+    merged = tv.to_state_dict(state['tau'].add_(pre))                   # Eq. 9: θ_pre + τ⁽ᵏ⁾ (in place; the run is over)
     timings.update({f'seq_{n}': s for n, s in state['timings'].items()}); timings['total'] = time.perf_counter() - t_start
     card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude) | {'amp': amp}
     res = CalmResult(merged, state['masks'], state['history'], card, index)
-    if out_dir is not None:
+    if out_dir is not None and rank == 0:
         save_calm_outputs(res, out_dir)
         ckpt.unlink(missing_ok=True)
     return res

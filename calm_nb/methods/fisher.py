@@ -21,6 +21,7 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
     from tqdm.auto import tqdm
     if labels not in ('sample', 'predicted'): raise ValueError(f"labels must be 'sample' or 'predicted', got {labels!r}")
     x, _ = task_split(bench, task, split, allow_test_split, 'estimate Fishers on it')
+    state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its Fisher
     g = torch.Generator().manual_seed(seed * 1000 + task)
     pick = torch.randperm(len(x), generator=g)[:n_examples]
     leaf = FlatLeaf(index, state, index.flatten(state)); theta = leaf.theta

@@ -39,7 +39,8 @@ def few_shot(y: torch.Tensor, shots_per_class: int, seed: int = 0) -> torch.Tens
 # %% ../../nbs/08d_localize_stitch.ipynb #884dde16
 def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict, sparsity: float = 0.01,
              sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 80, batch_size: int = 128,
-             shots_per_class: int = 64, split: str = 'train', seed: int = 0, binarize: str = 'topk', progress: bool = False) -> tuple[torch.Tensor, dict]:
+             shots_per_class: int = 64, split: str = 'train', seed: int = 0, binarize: str = 'topk', progress: bool = False,
+             micro_batch: int | None = None) -> tuple[torch.Tensor, dict]:
     "Learn task `task`'s binary mask (`binarize_mask` of the logits S) on labelled examples of its `split` split."
     if binarize not in BINARIZE: raise ValueError(f'binarize must be one of {BINARIZE}, got {binarize!r}')
     from tqdm.auto import tqdm
@@ -57,10 +58,9 @@ def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Ten
         build_theta(theta, pre, R, tau)
         leaf.zero_grad()
         b = torch.randperm(len(x), generator=g)[:batch_size]
-        loss = F.cross_entropy(bench.logits(leaf.params(), task, x[b]).float(), y[b].to(theta.device))
-        loss.backward()
+        loss = batch_backward(bench, leaf.params(), task, x[b], F.cross_entropy, y[b], micro_batch, distributed=False)
         with torch.no_grad(): blocked_mask_update(R, theta.grad, tau, lr, l1, 'reference')
-        hist['loss'].append(loss.item()); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
+        hist['loss'].append(loss); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
     return binarize_mask(R, binarize, sparsity), hist
 
 # %% ../../nbs/08d_localize_stitch.ipynb #9feaa2fa
@@ -79,14 +79,14 @@ def binarize_mask(R: torch.Tensor, how: str = 'topk', sparsity: float = 0.01) ->
 @register_method(needs_data=True, paper='He et al., 2024 (Localize-and-Stitch)')
 def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 0.01, sigmoid_bias: float = 5.0, lr: float = 1e7,
                     l1: float = 1.0, iterations: int = 80, batch_size: int = 128, shots_per_class: int = 64, binarize: str = 'topk',
-                    seed: int = 0, include=None, exclude=None, progress: bool = False):
+                    seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | None = None):
     "Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps averaged."
     bench = bench.with_models(pretrained, finetuned)
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index, pre, taus = tv.index, tv.pre, tv.matrix
     extra = carried(index, bench.pretrained)
     masks = torch.stack([localize(bench, t, pre, taus[t], index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
-                                  shots_per_class, 'train', seed, binarize, progress)[0] for t in range(tv.n_tasks)])
+                                  shots_per_class, 'train', seed, binarize, progress, micro_batch)[0] for t in range(tv.n_tasks)])
     return tv.to_state_dict(stitch(pre, taus, masks))
 
 @register_method(paper='He et al., 2024 (Localize-and-Stitch, dataless)')

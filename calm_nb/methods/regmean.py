@@ -72,6 +72,7 @@ def regmean_grams(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: i
     "Row-normalised Gram matrices `{weight name: [in, in]}` of every linear map's inputs in `state` on `n_examples` of task `task`."
     x, _ = task_split(bench, task, split, allow_test_split, 'collect Gram matrices on it')
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + task))[:n_examples]
+    state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its forward passes
     gc = GramCollector(bench.model, keys)
     try:
         for i in range(0, len(pick), batch_size): bench.logits(state, task, x[pick[i:i + batch_size]])
@@ -100,8 +101,10 @@ def regmean(pretrained, finetuned, *, bench: MergeBenchmark, alpha: float = 0.9,
     index = tv.index
     thetas = [{k: v for k, v in f.items() if k in index.by_name} for f in bench.finetuned]
     grams = [regmean_grams(bench, f, t, index.names, n_examples, batch_size, split, seed) for t, f in enumerate(bench.finetuned)]
-    merged = {k: torch.stack([th[k].float() for th in thetas]).mean(0) for k in index.names}
+    dev = tv.pre.device   # one tensor of the T models at a time on the device
+    stacked = lambda k: torch.stack([th[k].to(dev).float() for th in thetas])
+    merged = {k: stacked(k).mean(0) for k in index.names}
     for k in set.intersection(*(set(g) for g in grams)):
         if merged[k].ndim != 2: continue
-        merged[k] = regmean_solve(torch.stack([th[k].float() for th in thetas]), torch.stack([g[k] for g in grams]), alpha)
+        merged[k] = regmean_solve(stacked(k), torch.stack([g[k] for g in grams]), alpha)
     return tv.to_state_dict(index.flatten(merged, device=tv.pre.device))
