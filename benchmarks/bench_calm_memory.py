@@ -1,7 +1,7 @@
 """Peak host memory of one CALM run against the number of tasks T (fresh process per run; Linux).
 
-CALM keeps about 8 P-sized buffers (θ_pre, τ⁽ʲ⁻¹⁾, τ_j, b, d, R, θ and its gradient), not the [T, P] task-vector matrix,
-so its peak above the loaded models should not grow with T. Prints the peak beyond the process's resident memory once
+CALM keeps 6 P-sized buffers (θ_pre, τ⁽ʲ⁻¹⁾, d, R, θ and its flat gradient), not the [T, P] task-vector matrix,
+plus the backward pass's largest single-tensor gradient, so its peak above the loaded models should not grow with T. Prints the peak beyond the process's resident memory once
 the models are loaded, in units of P fp32 floats, for T = 4 and T = 8 side by side.
 
     python benchmarks/bench_calm_memory.py [--width 3072] [--repo PATH]

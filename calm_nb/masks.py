@@ -8,7 +8,7 @@ import torch
 from .core import FlatIndex, blocks
 
 # %% auto #0
-__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'mask_update', 'blocked_mask_update', 'build_theta',
+__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'top_abs', 'mask_update', 'blocked_mask_update', 'build_theta',
            'build_merge', 'binarize', 'carried', 'FlatLeaf']
 
 # %% ../nbs/00e_masks.ipynb #78dfa233
@@ -16,8 +16,18 @@ def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit:
     "R: +init_logit on the top-`init_active` fraction of |τⱼ| (at least one coordinate), −init_logit elsewhere."
     n = max(1, round(init_active * tau_j.numel())) if init_active > 0 else 0
     R = torch.full_like(tau_j, -init_logit)
-    if n: R[torch.topk(tau_j.abs(), n, sorted=False).indices] = init_logit
+    if n: R[top_abs(tau_j, n)] = init_logit
     return R
+
+def top_abs(x: torch.Tensor, n: int) -> torch.Tensor:
+    "Indices of the `n` largest |x|, block by block: each block's top n are candidates, then the top n of the candidates (no P-sized |x| or sort buffers)."
+    if n >= x.numel(): return torch.arange(x.numel(), device=x.device)
+    vals, idx = [], []
+    for a, b in blocks(0, x.numel()):
+        v, i = torch.topk(x[a:b].abs(), min(n, b - a), sorted=False)
+        vals.append(v); idx.append(i + a)
+    vals, idx = torch.cat(vals), torch.cat(idx)
+    return idx[torch.topk(vals, n, sorted=False).indices]
 
 # %% ../nbs/00e_masks.ipynb #d23d6cf8
 UPDATES = ('reference', 'paper')
@@ -77,14 +87,21 @@ def carried(index: FlatIndex, state: dict) -> dict:
     return {k: v for k, v in state.items() if k not in index.by_name}
 
 class FlatLeaf:
-    "A flat parameter vector θ [P] that requires grad, with the tensors carried over from `state`; `params()` is what `bench.logits` takes."
-    def __init__(self, index: FlatIndex, state: dict, theta: torch.Tensor):
-        self.index, self.extra, self.theta = index, carried(index, state), theta.requires_grad_(True)
+    "A flat parameter vector θ [P] whose gradient lands in one flat buffer `grad` [P], with the tensors carried over from `state`; `params()` is what `bench.logits` takes."
+    def __init__(self, index: FlatIndex, state: dict, theta: torch.Tensor, leaves: bool = True):
+        self.index, self.extra, self.theta, self.leaves = index, carried(index, state), theta, leaves
+        if leaves:   # one leaf per tensor, a view of θ, whose .grad is a view of the flat gradient: backward adds into it in place
+            self._grad = torch.zeros_like(theta)
+            self._params = {}
+            for (k, v), g in zip(index.views(theta).items(), index.views(self._grad).values()):
+                leaf = v.detach().requires_grad_(True); leaf.grad = g; self._params[k] = leaf
+        else: theta.requires_grad_(True)   # θ itself is the leaf (for torch.autograd.grad with respect to θ)
     def params(self) -> dict:
-        "Views of θ by name, plus the carried tensors."
-        return self.index.views(self.theta) | self.extra
+        "The parameters by name (views of θ), plus the carried tensors."
+        return (self._params if self.leaves else self.index.views(self.theta)) | self.extra
     def zero_grad(self):
         "Clear ∂loss/∂θ before the next backward pass."
-        if self.theta.grad is not None: self.theta.grad.zero_()
+        g = self.grad
+        if g is not None: g.zero_()
     @property
-    def grad(self) -> torch.Tensor | None: return self.theta.grad
+    def grad(self) -> torch.Tensor | None: return self._grad if self.leaves else self.theta.grad

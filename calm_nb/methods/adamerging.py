@@ -92,9 +92,9 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
             total += batch_backward(bench, params, t, x[idx], mean_entropy, micro_batch=micro_batch)
         del params
         if n_proc > 1:   # torchrun: sum the shares' gradients and losses
-            tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(theta.grad, tot); total = float(tot)
+            tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(leaf.grad, tot); total = float(tot)
         opt.zero_grad(set_to_none=False)
-        lam.grad = coefficient_grad(taus, theta.grad, index, layerwise, segments)
+        lam.grad = coefficient_grad(taus, leaf.grad, index, layerwise, segments)
         opt.step()
         with torch.no_grad(): lam.clamp_(0, 1)
         hist.append(total)

@@ -171,9 +171,9 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                                             cs.labels[sel], cfg.micro_batch, amp)
             del params
             if n_proc > 1:   # torchrun: every process took its share of each batch; sum the gradients and the loss
-                tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(theta.grad, tot); total = float(tot)
+                tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(leaf.grad, tot); total = float(tot)
             stats = {}
-            with torch.no_grad(): blocked_mask_update(R, theta.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
+            with torch.no_grad(): blocked_mask_update(R, leaf.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
             hist['loss'].append(total); hist['grad_l1'].append(stats['grad_l1']); hist['density'].append(int(torch.count_nonzero(binarize(R))) / R.numel())
             if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
                 with torch.no_grad():   # the binarised merge, written into θ's storage (rebuilt at the next iteration)

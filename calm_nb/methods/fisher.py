@@ -24,7 +24,7 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
     state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its Fisher
     g = torch.Generator().manual_seed(seed * 1000 + task)
     pick = torch.randperm(len(x), generator=g)[:n_examples]
-    leaf = FlatLeaf(index, state, index.flatten(state)); theta = leaf.theta
+    leaf = FlatLeaf(index, state, index.flatten(state), leaves=False); theta = leaf.theta
     params = leaf.params()
     fisher = torch.zeros_like(theta, requires_grad=False)
     for i in tqdm(pick.tolist(), desc=f'Fisher {bench.tasks[task].name}', disable=not progress, mininterval=2):

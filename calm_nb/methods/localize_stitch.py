@@ -59,7 +59,7 @@ def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Ten
         leaf.zero_grad()
         b = torch.randperm(len(x), generator=g)[:batch_size]
         loss = batch_backward(bench, leaf.params(), task, x[b], F.cross_entropy, y[b], micro_batch, distributed=False)
-        with torch.no_grad(): blocked_mask_update(R, theta.grad, tau, lr, l1, 'reference')
+        with torch.no_grad(): blocked_mask_update(R, leaf.grad, tau, lr, l1, 'reference')
         hist['loss'].append(loss); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
     return binarize_mask(R, binarize, sparsity), hist
 

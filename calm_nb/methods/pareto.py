@@ -87,7 +87,7 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
             losses.append(entropy(bench.logits(params, t, x[idx])).mean())
         loss = (torch.stack(losses) * pref).sum()
         loss.backward()
-        lam.grad = coefficient_grad(taus, theta.grad, index, True)
+        lam.grad = coefficient_grad(taus, leaf.grad, index, True)
         opt.step()
         with torch.no_grad(): lam.clamp_(0, 1)
         hist.append({'loss': loss.item(), 'preference': pref.tolist()})
