@@ -54,7 +54,13 @@ class MergeBenchmark:
     def to(self, device, finetuned: bool = False) -> 'MergeBenchmark':
         "A copy with the model, heads and pretrained state dict on `device` (e.g. `'cuda'`); the fine-tuned state dicts too only with `finetuned=True` (else each goes to the device when it is used, see `place`); task data stays in host memory, batches move in `logits`."
         mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
-        return replace(self, model=self.model.to(device), pretrained=mv(self.pretrained),
+        own = self.model.state_dict(keep_vars=False)
+        same = {k for k, v in self.pretrained.items() if k in own and own[k].shape == v.shape and own[k].dtype == v.dtype
+                and own[k].device == v.device and torch.equal(own[k], v)}   # the module's own tensors hold the pretrained values
+        model = self.model.to(device)
+        moved = model.state_dict(keep_vars=False)
+        pretrained = {k: moved[k].detach() if k in same else v.to(device) for k, v in self.pretrained.items()}   # shared: one copy on the device, not two
+        return replace(self, model=model, pretrained=pretrained,
                        finetuned=[mv(f) for f in self.finetuned] if finetuned else list(self.finetuned),
                        heads=[h.to(device) for h in self.heads], mtl=mv(self.mtl) if self.mtl is not None else None)
 

@@ -59,20 +59,26 @@ class AdaMergingResult:
 # %% ../../nbs/08_adamerging.ipynb #aefb0045
 def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
                    batch_size: int = 16, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled',
-                   allow_test_split: bool = False, progress: bool = False, micro_batch: int | None = None,
+                   allow_test_split: bool = False, progress: bool = False, micro_batch: int | str | None = 'auto',
                    matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
     "AdaMerging on a benchmark-like object: learn task-wise or layer-wise coefficients by entropy minimisation."
     from tqdm.auto import tqdm
     check_split(split, allow_test_split, 'adapt on it (the original AdaMerging setting)')
     t0 = time.perf_counter()
     if iterations < 0 or batch_size < 1: raise ValueError(f'AdaMerging: iterations ≥ 0 and batch_size ≥ 1 are required, got {iterations}, {batch_size}')
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=None if matrix_dtype == torch.float32 else AUTO_CHUNK)
     index, pre = tv.index, tv.pre
-    taus = tv.matrix if matrix_dtype == torch.float32 else tv.matrix.to(matrix_dtype)   # [T, P], optionally in bf16/fp16 to halve it
+    if matrix_dtype == torch.float32: taus = tv.matrix
+    else:   # [T, P] in bf16/fp16 (half the memory), filled chunk by chunk: no fp32 [T, P] on the way
+        taus = torch.empty(tv.n_tasks, index.size, dtype=matrix_dtype, device=pre.device)
+        for a, b, blk in tv.chunks(): taus[:, a:b] = blk
     tv.release()
     segments = segment_blocks(index, pre.device) if layerwise else None
     extra = carried(index, bench.pretrained)
     rank, n_proc = world()
+    from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (with the [T, P] matrix on the device)
+    micro_batch = choose_micro_batch(bench, 'adamerging_lw' if layerwise else 'adamerging_tw', batch_size, micro_batch, progress and rank == 0,
+                                     include=include, exclude=exclude, matrix_bytes=taus.element_size())
     lam = torch.full((tv.n_tasks, len(index) if layerwise else 1), init, dtype=pre.dtype, device=pre.device, requires_grad=True)
     opt = torch.optim.Adam([lam], lr=lr)
     leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
@@ -98,7 +104,8 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
         opt.step()
         with torch.no_grad(): lam.clamp_(0, 1)
         hist.append(total)
-    final = merged_flat(pre, taus, lam.detach(), index, segments=segments)
+    final = merged_flat(pre, taus, lam.detach(), index, out=leaf.theta, segments=segments)   # into θ's buffer
+    del taus, leaf
     return AdaMergingResult(tv.to_state_dict(final), lam.detach().clone(), hist, index.names, time.perf_counter() - t0)
 
 # %% ../../nbs/08_adamerging.ipynb #f1e7ba57
@@ -111,13 +118,13 @@ def _recorded(res: AdaMergingResult, record: dict | None) -> dict:
 # %% ../../nbs/08_adamerging.ipynb #1ed23a28
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, task-wise)')
 def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | None = None, record: dict | None = None):
+                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
     "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
     return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)
 
 # %% ../../nbs/08_adamerging.ipynb #4636aab8
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)')
 def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | None = None, record: dict | None = None):
+                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
     "Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation."
     return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)

@@ -61,7 +61,7 @@ class CalmConfig:
     iterations: int = 100
     batch_size: int = 128
     batches_per_task: int = 2
-    micro_batch: int | None = None   # rows per forward/backward pass (None: the whole batch); gradients accumulate, so the result is the batch's up to float rounding
+    micro_batch: int | str | None = 'auto'   # rows per forward/backward pass: 'auto' (on a GPU the memory planner's choice, else the whole batch), an int, or None (the whole batch); gradients accumulate, so the result is the batch's up to float rounding
     lr: float = 1e7
     alpha: float = 1.0
     init_active: float = 1e-5
@@ -78,7 +78,7 @@ class CalmConfig:
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
         if self.strategy not in STRATEGIES: raise ValueError(f'strategy must be one of {STRATEGIES}, got {self.strategy!r}')
         if self.iterations < 0 or self.batch_size < 1 or self.batches_per_task < 1: raise ValueError('iterations ≥ 0, batch_size ≥ 1 and batches_per_task ≥ 1 are required')
-        if self.micro_batch is not None and self.micro_batch < 1: raise ValueError(f'CALM: micro_batch must be a positive integer or None, got {self.micro_batch!r}')
+        if not (self.micro_batch in (None, 'auto') or (isinstance(self.micro_batch, int) and self.micro_batch >= 1)): raise ValueError(f"CALM: micro_batch must be a positive integer, 'auto' or None, got {self.micro_batch!r}")
         if self.checkpoint_every < 1: raise ValueError(f'CALM: checkpoint_every must be a positive integer, got {self.checkpoint_every!r}')
         checks = {'ratio': (0 < self.ratio <= 1, '(0, 1]'), 'lam': (0 <= self.lam <= 1, '[0, 1]'), 'lr': (self.lr > 0, '(0, ∞)'),
                   'alpha': (self.alpha >= 0, '[0, ∞)'), 'init_active': (0 <= self.init_active <= 1, '[0, 1]'), 'n_seq': (self.n_seq >= 0, '[0, T]'),
@@ -141,6 +141,8 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     rng = torch.Generator(); rng.set_state(state['rng'])  # on the CPU: the same batches on every device
     steps_done = 0
     rank, n_proc = world()
+    from calm_nb.device import choose_micro_batch   # prints the memory plan on a GPU; refuses before the loop if nothing fits
+    micro = choose_micro_batch(bench, 'calm', cfg.batch_size, cfg.micro_batch, verbose=progress and rank == 0, include=include, exclude=exclude, amp=amp) if Sbar else None
     while state['k'] < len(Sbar):
         k = state['k']; j = Sbar[k]; jname = names[j]
         visible = S + Sbar[:k + 1]
@@ -168,7 +170,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                 for bi in range(0, len(order), cfg.batch_size):
                     sel = order[bi:bi + cfg.batch_size]
                     total += batch_backward(bench, params, v, bench.tasks[v].x_unlabeled[cs.indices[sel]], F.cross_entropy,
-                                            cs.labels[sel], cfg.micro_batch, amp)
+                                            cs.labels[sel], micro, amp)
             del params
             if n_proc > 1:   # torchrun: every process took its share of each batch; sum the gradients and the loss
                 tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(leaf.grad, tot); total = float(tot)
@@ -195,7 +197,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
             state['rng'] = rng.get_state(); atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
     merged = tv.to_state_dict(state['tau'].add_(pre))                   # Eq. 9: θ_pre + τ⁽ᵏ⁾ (in place; the run is over)
     timings.update({f'seq_{n}': s for n, s in state['timings'].items()}); timings['total'] = time.perf_counter() - t_start
-    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude) | {'amp': amp}
+    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude) | {'amp': amp, 'micro_batch': micro, 'processes': n_proc}
     res = CalmResult(merged, state['masks'], state['history'], card, index)
     if out_dir is not None and rank == 0:
         save_calm_outputs(res, out_dir)

@@ -79,12 +79,14 @@ def binarize_mask(R: torch.Tensor, how: str = 'topk', sparsity: float = 0.01) ->
 @register_method(needs_data=True, paper='He et al., 2024 (Localize-and-Stitch)')
 def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 0.01, sigmoid_bias: float = 5.0, lr: float = 1e7,
                     l1: float = 1.0, iterations: int = 80, batch_size: int = 128, shots_per_class: int = 64, binarize: str = 'topk',
-                    seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | None = None):
+                    seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
     "Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps averaged."
     bench = bench.with_models(pretrained, finetuned)
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index, pre, taus = tv.index, tv.pre, tv.matrix
     extra = carried(index, bench.pretrained)
+    from calm_nb.device import choose_micro_batch   # the memory plan on a GPU
+    micro_batch = choose_micro_batch(bench, 'localize_stitch', batch_size, micro_batch, progress, include=include, exclude=exclude)
     masks = torch.stack([localize(bench, t, pre, taus[t], index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
                                   shots_per_class, 'train', seed, binarize, progress, micro_batch)[0] for t in range(tv.n_tasks)])
     return tv.to_state_dict(stitch(pre, taus, masks))
