@@ -18,7 +18,7 @@ __all__ = ['BUFFERS', 'MICRO_BATCHED', 'DEVICES', 'CONTEXT_BYTES', 'PROBE', 'Pea
 
 # %% ../nbs/00g_device.ipynb #2883934c
 BUFFERS = {   # method -> (a, b): a + b·T flat fp32 buffers of P coordinates on the device (see above)
-    'calm': (6, 0), 'adamerging_tw': (3, 1), 'adamerging_lw': (3, 1), 'pareto_lowrank': (3, 1),
+    'calm': (6.5, 0), 'adamerging_tw': (3, 1), 'adamerging_lw': (3, 1), 'pareto_lowrank': (3, 1),
     'localize_stitch': (6, 1.125), 'fisher_merging': (4, 2), 'regmean': (3, 0)}
 MICRO_BATCHED = ('calm', 'adamerging_tw', 'adamerging_lw', 'localize_stitch')   # methods that accept micro_batch
 
@@ -43,6 +43,7 @@ class PeakMeter:
             torch.cuda.synchronize(self.device); torch.cuda.reset_peak_memory_stats(self.device)
             self.base = torch.cuda.memory_allocated(self.device)
         else:
+            import gc; gc.collect()   # garbage of earlier work would be freed during the measurement and hide part of its peak
             with open('/proc/self/clear_refs', 'w') as f: f.write('5')   # VmHWM := VmRSS
             self.base = self._status('VmRSS')
         return self
@@ -55,24 +56,42 @@ class PeakMeter:
 def _merged_index(bench, include=None, exclude=None) -> FlatIndex:
     return FlatIndex.from_state_dict(bench.pretrained, mergeable_keys(bench.pretrained, include, exclude))
 
+def _saved_bytes(bench, leaf, task, x, fn, amp) -> int:
+    "Bytes of the activations autograd saves for one forward pass of `x` (parameters and their views left out), plus the batch itself on the device."
+    own = {leaf.theta.untyped_storage().data_ptr(), leaf.grad.untyped_storage().data_ptr()}
+    own |= {v.untyped_storage().data_ptr() for v in bench.pretrained.values() if torch.is_tensor(v)}
+    own |= {v.untyped_storage().data_ptr() for m in [bench.model, *bench.heads] for v in m.state_dict().values()}
+    saved = {}
+    def pack(t):
+        s = t.untyped_storage()
+        if s.data_ptr() not in own and t.device == bench.device: saved[s.data_ptr()] = s.nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        batch_backward(bench, leaf.params(), task, x, fn, micro_batch=len(x), amp=amp, distributed=False)
+    return sum(saved.values()) + x.element_size() * x.numel()
+
 def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), split: str = 'unlabeled', amp: str | None = None,
                     loss: str = 'ce') -> dict:
-    "Measured device memory of one forward + backward pass of `bench.logits` beyond θ and its gradient: `{'per_sample', 'fixed'}` bytes, from two batch sizes."
+    "Device memory of one forward + backward pass of `bench.logits` beyond θ and its gradient, `{'per_sample', 'fixed'}` bytes from two batch sizes: the allocator's peak on a GPU; on the CPU the activations autograd saves, plus the largest parameter tensor's gradient."
     index = _merged_index(bench)
     x = getattr(bench.tasks[task], f'x_{split}')
     if len(x) == 0: raise ValueError(f'task {bench.tasks[task].name!r} has an empty {split} split: nothing to measure the activations on')
     lo, hi = min(sizes[0], len(x)), min(sizes[1], len(x))
     leaf = FlatLeaf(index, bench.pretrained, index.flatten(bench.pretrained, device=bench.device))
-    meter = PeakMeter(bench.device)
     fn = (lambda lg: lg.logsumexp(-1).mean()) if loss == 'ce' else (lambda lg: -(lg.softmax(-1) * lg.log_softmax(-1)).sum(-1).mean())
+    cuda = bench.device.type == 'cuda'
+    meter = PeakMeter(bench.device) if cuda else None
     peaks = []
-    for n in (lo, lo, hi):   # the first pass warms up (allocator caches, kernels); it is not measured
-        leaf.zero_grad(); meter.start()
-        batch_backward(bench, leaf.params(), task, x[torch.arange(n)], fn, micro_batch=n, amp=amp, distributed=False)
-        peaks.append(meter.peak())
+    for n in (lo, lo, hi):   # the first pass warms up (allocator caches, kernels); it is not counted
+        leaf.zero_grad()
+        xb = x[torch.arange(n)]   # a gathered copy, as the methods draw their batches
+        if cuda:
+            meter.start(); batch_backward(bench, leaf.params(), task, xb, fn, micro_batch=n, amp=amp, distributed=False); peaks.append(meter.peak())
+        else: peaks.append(_saved_bytes(bench, leaf, task, xb, fn, amp) + 4 * max(s.numel for s in index.specs))
     _, p_lo, p_hi = peaks
     per = max(0.0, (p_hi - p_lo) / (hi - lo)) if hi > lo else p_lo / max(lo, 1)
-    return {'per_sample': per, 'fixed': max(0.0, p_lo - per * lo), 'sizes': (lo, hi), 'device': str(bench.device)}
+    return {'per_sample': per, 'fixed': max(0.0, p_lo - per * lo), 'sizes': (lo, hi), 'device': str(bench.device),
+            'how': 'allocator peak' if cuda else 'saved activations'}
 
 # %% ../nbs/00g_device.ipynb #6ce2426f
 def resident_bytes(bench) -> int:
@@ -180,17 +199,17 @@ b = from_modules('probe', enc, fts, [nn.Linear(width, 2) for _ in range(T)], tas
 del fts, m
 method, kw = {method!r}, {kw!r}
 plan = plan_for(b, method, kw['batch_size'], kw.get('micro_batch') or kw['batch_size'], budget=None)
-get_method(method)(b.pretrained, b.finetuned, bench=b, **kw)   # warm-up: kernels, thread pools, allocator
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # its first use imports torch._dynamo (~150 MiB of host memory, once per process): not the method's
 meter = PeakMeter('cpu').start()
 get_method(method)(b.pretrained, b.finetuned, bench=b, **kw)
 print(json.dumps({{'predicted': plan['need_bytes'] - plan['resident_bytes'], 'measured': meter.peak(), 'P': plan['P']}}))
 """
 
-def probe_peak(method: str, T: int = 4, width: int = 512, d_in: int = 2048, n: int = 2048, **kw) -> dict:
+def probe_peak(method: str, T: int = 4, width: int = 1024, d_in: int = 4096, n: int = 2048, **kw) -> dict:
     "Planner prediction and measured peak (bytes above the resident benchmark) of `method` in a fresh CPU process (Linux)."
     import os, subprocess, sys
     code = PROBE.format(T=T, width=width, d_in=d_in, n=n, method=method, kw=kw)
-    env = dict(os.environ, OMP_NUM_THREADS='2')
+    env = dict(os.environ, OMP_NUM_THREADS='2', MALLOC_MMAP_THRESHOLD_='65536')   # big buffers mapped on their own from the start
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if res.returncode: raise RuntimeError(f'memory probe failed:\n{res.stderr[-2000:]}')
     return json.loads(res.stdout.strip().splitlines()[-1])

@@ -19,12 +19,12 @@ def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit:
     if n: R[top_abs(tau_j, n)] = init_logit
     return R
 
-def top_abs(x: torch.Tensor, n: int) -> torch.Tensor:
-    "Indices of the `n` largest |x|, block by block: each block's top n are candidates, then the top n of the candidates (no P-sized |x| or sort buffers)."
+def top_abs(x: torch.Tensor, n: int, absolute: bool = True) -> torch.Tensor:
+    "Indices of the `n` largest |x| (or x), block by block: each block's top n are candidates, then the top n of the candidates (no P-sized |x| or sort buffers)."
     if n >= x.numel(): return torch.arange(x.numel(), device=x.device)
     vals, idx = [], []
     for a, b in blocks(0, x.numel()):
-        v, i = torch.topk(x[a:b].abs(), min(n, b - a), sorted=False)
+        v, i = torch.topk(x[a:b].abs() if absolute else x[a:b], min(n, b - a), sorted=False)
         vals.append(v); idx.append(i + a)
     vals, idx = torch.cat(vals), torch.cat(idx)
     return idx[torch.topk(vals, n, sorted=False).indices]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..core import *
 from ..registry import register_method
 from ..benchmark import *
-from ..masks import init_mask_logits, build_theta, blocked_mask_update, FlatLeaf, carried
+from ..masks import init_mask_logits, build_theta, blocked_mask_update, FlatLeaf, carried, top_abs
 
 # %% auto #0
 __all__ = ['BINARIZE', 'stitch', 'magnitude_masks', 'few_shot', 'localize', 'binarize_mask', 'localize_stitch',
@@ -71,7 +71,7 @@ def binarize_mask(R: torch.Tensor, how: str = 'topk', sparsity: float = 0.01) ->
     if how == 'round': return R > 0
     if how == 'topk':
         m = torch.zeros_like(R, dtype=torch.bool)
-        m[torch.topk(R, max(1, round(sparsity * R.numel())), sorted=False).indices] = True
+        m[top_abs(R, max(1, round(sparsity * R.numel())), absolute=False)] = True   # block by block: no P-sized sort buffers
         return m
     raise ValueError(f'binarize must be one of {BINARIZE}, got {how!r}')
 
