@@ -116,8 +116,11 @@ def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'tes
     td = bench.tasks[task]
     x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
     if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
-    correct = (batched_logits(bench, state, task, x, batch_size).argmax(-1) == y.cpu()).sum().item()
-    return 100.0 * correct / len(x)
+    lo, hi = rank_share(len(x))   # under torch.distributed each process scores its share; the counts are summed
+    correct = torch.tensor([(batched_logits(bench, state, task, x[lo:hi], batch_size).argmax(-1) == y[lo:hi].cpu()).sum().item()], dtype=torch.float64)
+    if world()[1] > 1:
+        correct = correct.to(bench.device if hasattr(bench, 'device') else 'cpu'); all_reduce_(correct)
+    return 100.0 * float(correct) / len(x)
 
 # %% ../nbs/00c_benchmark.ipynb #ddaeac29
 def world() -> tuple[int, int]:

@@ -13,8 +13,9 @@ from .benchmark import batch_backward
 from .masks import FlatLeaf
 
 # %% auto #0
-__all__ = ['BUFFERS', 'MICRO_BATCHED', 'DEVICES', 'CONTEXT_BYTES', 'PROBE', 'PeakMeter', 'activation_cost', 'resident_bytes',
-           'plan_device_memory', 'format_plan', 'device_budget', 'plan_for', 'choose_micro_batch', 'probe_peak']
+__all__ = ['BUFFERS', 'MICRO_BATCHED', 'DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DISTRIBUTED_PROBE', 'PeakMeter', 'activation_cost',
+           'resident_bytes', 'plan_device_memory', 'format_plan', 'device_budget', 'plan_for', 'choose_micro_batch',
+           'probe_peak', 'init_distributed', 'distributed_probe']
 
 # %% ../nbs/00g_device.ipynb #2883934c
 BUFFERS = {   # method -> (a, b): a + b·T flat fp32 buffers of P coordinates on the device (see above)
@@ -213,3 +214,52 @@ def probe_peak(method: str, T: int = 4, width: int = 1024, d_in: int = 4096, n: 
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if res.returncode: raise RuntimeError(f'memory probe failed:\n{res.stderr[-2000:]}')
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+# %% ../nbs/00g_device.ipynb #b7bede6b
+def init_distributed(backend: str | None = None) -> torch.device:
+    "Join the process group `torchrun` describes (`RANK`, `WORLD_SIZE`, ...) and return this process's device: its `LOCAL_RANK` GPU with NCCL, or the CPU with gloo; without torchrun, the default device and no group."
+    import os
+    import torch.distributed as dist
+    cuda = torch.cuda.is_available()
+    if 'WORLD_SIZE' not in os.environ: return torch.device('cuda' if cuda else 'cpu')
+    device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if cuda else torch.device('cpu')
+    if cuda: torch.cuda.set_device(device)
+    if not dist.is_initialized(): dist.init_process_group(backend or ('nccl' if cuda else 'gloo'))
+    return device
+
+# %% ../nbs/00g_device.ipynb #09d22725
+DISTRIBUTED_PROBE = """
+import json, sys, torch
+from calm_nb.device import init_distributed
+from calm_nb.benchmark import world
+from calm_nb.zoo import zoo_vit
+from calm_nb.methods.calm import run_calm
+from calm_nb.methods.adamerging import run_adamerging
+from calm_nb.evaluate import accuracy
+torch.set_num_threads(1)
+dev = init_distributed()
+bench = zoo_vit(quick=True, progress=False).to(dev)
+c = run_calm(bench, iterations={iterations}, batch_size=32, lr=1e6, progress=False)
+a = run_adamerging(bench, iterations={iterations}, batch_size=16)
+acc = [accuracy(bench, c.state_dict, t) for t in range(len(bench.tasks))]
+if world()[0] == 0:
+    json.dump({{'masks': {{k: m.nonzero().flatten().tolist() for k, m in c.masks.items()}}, 'loss': {{k: h['loss'] for k, h in c.history.items()}},
+               'coefficients': a.coefficients.flatten().tolist(), 'entropy': a.history, 'accuracy': acc, 'world': world()[1]}}, open(sys.argv[1], 'w'))
+"""
+
+def distributed_probe(n_proc: int, iterations: int = 4) -> dict:
+    "Run CALM, AdaMerging and evaluation on the quick benchmark in `n_proc` CPU processes (gloo, through torchrun); return process 0's results."
+    import os, socket, subprocess, sys, tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        script, out = Path(d) / 'probe.py', Path(d) / 'out.json'
+        script.write_text(DISTRIBUTED_PROBE.format(iterations=iterations))
+        if n_proc == 1: cmd = [sys.executable, str(script), str(out)]
+        else:
+            with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+            cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={n_proc}', '--master_addr=127.0.0.1',
+                   f'--master_port={port}', str(script), str(out)]
+        env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        if res.returncode: raise RuntimeError(f'distributed probe ({n_proc} processes) failed:\n{res.stderr[-3000:]}')
+        return json.loads(out.read_text())
