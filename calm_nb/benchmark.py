@@ -10,8 +10,8 @@ import torch, torch.nn as nn
 from torch.func import functional_call
 
 # %% auto #0
-__all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'batched_logits', 'accuracy', 'world',
-           'rank_share', 'all_reduce_', 'batch_backward', 'autocast_mode']
+__all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'world', 'rank_share', 'all_reduce_',
+           'batched_logits', 'accuracy', 'batch_backward', 'autocast_mode']
 
 # %% ../nbs/00c_benchmark.ipynb #d409ed16
 @dataclass
@@ -103,6 +103,24 @@ def task_split(bench, task: int, split: str, allow_test_split: bool = False, use
     if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
     return x, y
 
+# %% ../nbs/00c_benchmark.ipynb #ddaeac29
+def world() -> tuple[int, int]:
+    "(rank, world size) of this process under `torch.distributed`; (0, 1) when it is not initialised."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def rank_share(n: int) -> tuple[int, int]:
+    "This process's contiguous share `[lo, hi)` of `n` rows (all of them without `torch.distributed`)."
+    r, w = world()
+    return n * r // w, n * (r + 1) // w
+
+def all_reduce_(*tensors: torch.Tensor) -> None:
+    "Sum `tensors` in place over the processes of `torch.distributed` (nothing without it)."
+    if world()[1] == 1: return
+    import torch.distributed as dist
+    for t in tensors: dist.all_reduce(t, op=dist.ReduceOp.SUM)
+
 # %% ../nbs/00c_benchmark.ipynb #b58cc8a3
 @torch.no_grad()
 def batched_logits(bench, state: dict, task: int, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
@@ -121,24 +139,6 @@ def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'tes
     if world()[1] > 1:
         correct = correct.to(bench.device if hasattr(bench, 'device') else 'cpu'); all_reduce_(correct)
     return 100.0 * float(correct) / len(x)
-
-# %% ../nbs/00c_benchmark.ipynb #ddaeac29
-def world() -> tuple[int, int]:
-    "(rank, world size) of this process under `torch.distributed`; (0, 1) when it is not initialised."
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-def rank_share(n: int) -> tuple[int, int]:
-    "This process's contiguous share `[lo, hi)` of `n` rows (all of them without `torch.distributed`)."
-    r, w = world()
-    return n * r // w, n * (r + 1) // w
-
-def all_reduce_(*tensors: torch.Tensor) -> None:
-    "Sum `tensors` in place over the processes of `torch.distributed` (nothing without it)."
-    if world()[1] == 1: return
-    import torch.distributed as dist
-    for t in tensors: dist.all_reduce(t, op=dist.ReduceOp.SUM)
 
 # %% ../nbs/00c_benchmark.ipynb #316db27b
 def batch_backward(bench, params: dict, task: int, x: torch.Tensor, loss_fn: Callable, y: torch.Tensor | None = None,
