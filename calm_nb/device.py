@@ -139,7 +139,7 @@ def format_plan(plan: dict) -> str:
              f"  flat buffers: {h(plan['buffer_bytes'])} ({plan['buffer_bytes'] / (4 * plan['P']):.2f}·P fp32)",
              f"  activations: {h(plan['activation_bytes'])}",
              f"  peak: {h(plan['need_bytes'])}" + (f" of {h(plan['budget_bytes'])}" if plan['budget_bytes'] else '')
-             + ('' if plan['fits'] else '  — does NOT fit')]
+             + ('' if plan['fits'] else '  — does NOT fit' + (' even in micro-batches of one' if micro < 1 else ''))]
     return '\n'.join(lines)
 
 # %% ../nbs/00g_device.ipynb #b1f7d902
@@ -175,7 +175,8 @@ def choose_micro_batch(bench, method: str, batch_size: int, micro_batch: int | s
     if not plan['fits']:
         raise MemoryError(f"{method} does not fit on {plan['device']}: it needs about {human_size(plan['need_bytes'])} even in micro-batches "
                           f"of one, and {human_size(plan['budget_bytes'])} are free. Use a GPU with more memory, merge fewer "
-                          f"coordinates (include=/exclude=), or free memory (other models, cached tensors)\n{format_plan(plan)}")
+                          f"coordinates (include=/exclude=), hold the task-vector matrix in bf16 where the method allows it (AdaMerging: matrix_dtype=torch.bfloat16), "
+                          f"or free memory (other models, cached tensors)\n{format_plan(plan)}")
     return None if plan['micro_batch'] >= batch_size else plan['micro_batch']
 
 # %% ../nbs/00g_device.ipynb #aaba721b
