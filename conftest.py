@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).parent
 _cfg = ConfigParser(delimiters=['=']); _cfg.read(ROOT / 'settings.ini')
 TEST_FLAGS = set(_cfg['DEFAULT'].get('tst_flags', '').split('|')) - {''}
-SKIP_NOTEBOOKS = set()  # Colab tutorials run too: their network and GPU cells are flagged and skipped
+SKIP_NOTEBOOKS = {'tutorials'}  # the Colab tutorials run whole, against simulated hubs, in tests/test_tutorials.py (calm_nb.rehearsal)
 os.environ.setdefault('CALM_NB_QUICK', '1')  # analysis notebooks: quick splits and few iterations under test (full when run by hand)
 
 
