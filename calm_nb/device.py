@@ -20,7 +20,7 @@ __all__ = ['BUFFERS', 'MICRO_BATCHED', 'DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DIS
 # %% ../nbs/00g_device.ipynb #2883934c
 BUFFERS = {   # method -> (a, b): a + b·T flat fp32 buffers of P coordinates on the device (see above)
     'calm': (6.5, 0), 'adamerging_tw': (3, 1), 'adamerging_lw': (3, 1), 'pareto_lowrank': (3, 1),
-    'localize_stitch': (6, 1.125), 'fisher_merging': (4, 2), 'regmean': (3, 0)}
+    'localize_stitch': (6, 0.25), 'fisher_merging': (4, 2), 'regmean': (3, 0)}
 MICRO_BATCHED = ('calm', 'adamerging_tw', 'adamerging_lw', 'localize_stitch')   # methods that accept micro_batch
 
 # %% ../nbs/00g_device.ipynb #ef82295b
@@ -114,7 +114,7 @@ def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample:
     "Peak device memory of `method` for P coordinates, T tasks and a batch of `batch_size` (micro-batches of `micro_batch`, or the largest that fits in `budget` with `'auto'`)."
     if method not in BUFFERS: raise ValueError(f'no memory model for {method!r}; known: {sorted(BUFFERS)}')
     a, b = BUFFERS[method]
-    if method in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank', 'localize_stitch'): b = b * matrix_bytes / 4
+    if method in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank'): b = b * matrix_bytes / 4
     buffers = int(4 * P * (a + b * T))
     need = lambda m: int(context + resident + buffers + fixed + per_sample * m)
     micro = batch_size if micro_batch in (None, 'auto') else int(micro_batch)

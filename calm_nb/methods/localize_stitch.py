@@ -82,14 +82,19 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
                     seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
     "Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps averaged."
     bench = bench.with_models(pretrained, finetuned)
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
-    index, pre, taus = tv.index, tv.pre, tv.matrix
+    # lean: no [T, P] matrix; each τ_t is built in its turn, and the stitch reads the task vectors chunk by chunk
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=AUTO_CHUNK)
+    index, pre = tv.index, tv.pre
     extra = carried(index, bench.pretrained)
     from calm_nb.device import choose_micro_batch   # the memory plan on a GPU
     micro_batch = choose_micro_batch(bench, 'localize_stitch', batch_size, micro_batch, progress, include=include, exclude=exclude)
-    masks = torch.stack([localize(bench, t, pre, taus[t], index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
-                                  shots_per_class, 'train', seed, binarize, progress, micro_batch)[0] for t in range(tv.n_tasks)])
-    return tv.to_state_dict(stitch(pre, taus, masks))
+    masks = torch.empty(tv.n_tasks, index.size, dtype=torch.bool, device=pre.device)
+    for t in range(tv.n_tasks):
+        masks[t] = localize(bench, t, pre, tv.row(t), index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
+                            shots_per_class, 'train', seed, binarize, progress, micro_batch)[0]
+    out = torch.empty_like(pre)
+    for a, b, taus in tv.chunks(): out[a:b] = stitch(pre[a:b], taus, masks[:, a:b])   # chunks are whole blocks: the same sums as on [T, P]
+    return tv.to_state_dict(out)
 
 @register_method(paper='He et al., 2024 (Localize-and-Stitch, dataless)')
 def localize_stitch_dataless(pretrained, finetuned, sparsity: float = 0.01, *, include=None, exclude=None):
