@@ -10,7 +10,62 @@ from typing import Callable
 import torch
 
 # %% auto #0
-__all__ = ['COMMON_ARGS', 'METHODS', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge', 'method_kwargs']
+__all__ = ['HPARAM_RULES', 'METHOD_HPARAM_RULES', 'COMMON_ARGS', 'METHODS', 'HyperParameterError', 'check_hparams', 'MergeMethod',
+           'register_method', 'get_method', 'list_methods', 'merge', 'method_kwargs']
+
+# %% ../nbs/00d_registry.ipynb #625e4899
+class HyperParameterError(ValueError):
+    "A hyper-parameter of the wrong type or out of range."
+
+# (kind, low, high, low open, high open): kind 'real' (finite int or float), 'int', 'bool', 'micro' (None, 'auto' or int ≥ 1); 'T': the number of tasks
+_ANY = float('-inf'), float('inf')
+HPARAM_RULES = {
+    'lam': ('real', *_ANY, False, False), 'tall_lam': ('real', 0, float('inf'), False, False), 'init_logit': ('real', 0, float('inf'), True, False),
+    'sigmoid_bias': ('real', *_ANY, False, False), 'floor': ('real', 0, float('inf'), False, False),
+    'k': ('real', 0, 1, False, False), 'ties_k': ('real', 0, 1, False, False), 'p': ('real', 0, 1, False, True),
+    'seed': ('int', 0, float('inf'), False, False), 'iterations': ('int', 0, float('inf'), False, False),
+    'batch_size': ('int', 1, float('inf'), False, False), 'batches_per_task': ('int', 1, float('inf'), False, False),
+    'n_examples': ('int', 1, float('inf'), False, False), 'shots_per_class': ('int', 1, float('inf'), False, False),
+    'rank': ('int', 1, float('inf'), False, False), 'n_seq': ('int', 0, 'T', False, False),
+    'checkpoint_every': ('int', 1, float('inf'), False, False), 'eval_every': ('int', 0, float('inf'), False, False),
+    'micro_batch': ('micro', 1, float('inf'), False, False), 'lr': ('real', 0, float('inf'), True, False),
+    'alpha': ('real', 0, float('inf'), False, False), 'l1': ('real', 0, float('inf'), False, False),
+    'init': ('real', 0, 1, False, False), 'ratio': ('real', 0, 1, True, False), 'init_active': ('real', 0, 1, False, False),
+    'sparsity': ('real', 0, 1, True, False), 'concentration': ('real', 0, float('inf'), True, False),
+    'amp': ('bool',), 'normalize': ('bool',)}
+METHOD_HPARAM_RULES = {('consensus_ta', 'k'): ('int', 1, 'T', False, False), ('consensus_ties', 'k'): ('int', 1, 'T', False, False),
+                       ('regmean', 'alpha'): ('real', 0, 1, False, False)}
+
+# %% ../nbs/00d_registry.ipynb #50be9810
+def _describe(rule, T) -> str:
+    kind, *r = rule
+    if kind == 'bool': return 'true or false'
+    lo, hi, lo_open, hi_open = r
+    hi = T if hi == 'T' else hi
+    what = {'real': 'a finite number', 'int': 'an integer', 'micro': "'auto', None or an integer"}[kind]
+    if hi == 'T' or hi is None: return f'{what} ≥ {lo} and at most the number of tasks'
+    if lo == float('-inf') and hi == float('inf'): return what
+    if hi == float('inf'): return f"{what} {'>' if lo_open else '≥'} {lo:g}"
+    return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+def check_hparams(method: str, hparams: dict, n_tasks: int | None = None) -> None:
+    "Raise `HyperParameterError` for a hyper-parameter of `method` of the wrong type or out of range (see `HPARAM_RULES`); the number of tasks bounds `n_seq` and consensus `k`."
+    import math, numbers
+    for name, v in hparams.items():
+        rule = METHOD_HPARAM_RULES.get((method, name)) or HPARAM_RULES.get(name)
+        if rule is None: continue
+        kind = rule[0]
+        bad = lambda: HyperParameterError(f'{method}: {name} must be {_describe(rule, n_tasks)}, got {v!r} ({type(v).__name__})')
+        if kind == 'bool':
+            if not isinstance(v, (bool, type(None))) and not (hasattr(v, 'dtype') and v.dtype == bool): raise bad()
+            continue
+        if kind == 'micro' and (v is None or v == 'auto'): continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Real): raise bad()
+        if kind in ('int', 'micro') and not isinstance(v, numbers.Integral): raise bad()
+        if not math.isfinite(v): raise bad()
+        _, lo, hi, lo_open, hi_open = rule
+        if hi == 'T': hi = n_tasks if n_tasks is not None else float('inf')
+        if v < lo or (lo_open and v == lo) or v > hi or (hi_open and v == hi): raise bad()
 
 # %% ../nbs/00d_registry.ipynb #7d86e4a4
 COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device', 'record', 'progress', 'out_dir')   # run context, not hyper-parameters
@@ -25,7 +80,9 @@ class MergeMethod:
     paper: str = ''
     description: str = ''
     config: type | None = None   # a dataclass of further keyword arguments the method takes through **kw (CALM: CalmConfig)
-    def __call__(self, *args, **kwargs): return self.fn(*args, **kwargs)
+    def __call__(self, pretrained, finetuned, **kwargs):
+        check_hparams(self.name, kwargs, n_tasks=len(finetuned) if hasattr(finetuned, '__len__') else None)   # types and ranges, before any work
+        return self.fn(pretrained, finetuned, **kwargs)
     @property
     def accepts(self) -> set[str]:
         "Every keyword argument the method takes: its defaults, the common ones, its signature, its config's fields."
@@ -82,7 +139,7 @@ def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tens
     m = get_method(method)
     unknown = set(hparams) - m.accepts
     if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
-    return m.fn(pretrained, finetuned, **hparams)
+    return m(pretrained, finetuned, **hparams)
 
 # %% ../nbs/00d_registry.ipynb #b42e2fe8
 def method_kwargs(method: str, **context) -> dict:
