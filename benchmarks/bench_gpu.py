@@ -24,10 +24,10 @@ from calm_nb.masks import FlatLeaf
 from calm_nb.core import FlatIndex, mergeable_keys
 from calm_nb.methods.calm import run_calm
 from calm_nb.memory import human_size
+from calm_nb.zoo import prepare_images   # uint8 NHWC → CLIP-normalised NCHW floats, on the batch's device
 
 TINY = dict(embed_dim=32, vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=32),
             text_cfg=dict(context_length=16, vocab_size=100, width=32, heads=2, layers=1))
-MEAN, STD = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1), torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
 
 
 def tower(name: str) -> nn.Module:
@@ -47,13 +47,12 @@ def synthetic_bench(name: str, T: int, n_unlabeled: int, n_test: int, classes: i
     fts = [{k: (v + 1e-3 * torch.randn(v.shape, generator=g)) if perturb and v.is_floating_point() else v for k, v in pre.items()}
            for _ in range(T)] if perturb else [pre] * T
     dim = visual.output_dim
-    img = lambda n: torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    img = lambda n: torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8, generator=g)   # stored as the zoo stores images
     lab = lambda n: torch.randint(0, classes, (n,), generator=g)
     tasks = [TaskData(f'task{t}', [f'c{i}' for i in range(classes)], img(0), lab(0), img(n_unlabeled), lab(n_unlabeled),
                       img(n_test), lab(n_test)) for t in range(T)]
     heads = [nn.Linear(dim, classes).requires_grad_(False) for _ in range(T)]
-    prepare = lambda x: (x.float().div(255) - MEAN.to(x.device)) / STD.to(x.device)
-    return MergeBenchmark(name, visual, pre, fts, heads, tasks, prepare=prepare).to(device)
+    return MergeBenchmark(name, visual, pre, fts, heads, tasks, prepare=prepare_images).to(device)
 
 
 def plans(args) -> list[dict]:
