@@ -12,6 +12,7 @@ from .io import write_json
 from .registry import METHODS, list_methods
 from .runs import *   # what the commands do; kept importable from here
 from .runs import parse_hparams
+from .schema import ConfigError, config_keys
 from . import zoo
 
 # %% auto #0
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--out', help='write the accuracies to this JSON file'); e.add_argument('--quiet', action='store_true')
     cf = sub.add_parser('config', help='list the example run configurations, or print one', formatter_class=fmt,
                         epilog='examples:\n  calm_nb config\n  calm_nb config vit_b32_8tasks > run.yaml')
-    cf.add_argument('name', nargs='?')
+    cf.add_argument('name', nargs='?'); cf.add_argument('--keys', action='store_true', help='print every key a run configuration takes, by level')
     ms = sub.add_parser('methods', help='list the registered methods, their hyper-parameters and whether they need data')
     ms.add_argument('--json', action='store_true')
     zb = sub.add_parser('zoo-build', help='rebuild the embedded benchmark\'s models from a seed (minutes on a GPU)')
@@ -114,7 +115,8 @@ def main(argv: list[str] | None = None):
             demo(a.benchmark, a.methods, a.seed, a.out, a.quick, parse_hparams(a.set), progress=not a.no_progress, paper_settings=a.paper_settings,
                  resume=a.resume)
         elif a.cmd == 'merge':
-            run(_merge_config(a), overwrite=a.overwrite, resume=a.resume, progress=not a.quiet, say=(lambda m: None) if a.quiet else print)
+            run(_merge_config(a), overwrite=a.overwrite, resume=a.resume, progress=not a.quiet, say=(lambda m: None) if a.quiet else print,
+                quiet_warnings=a.quiet)
         elif a.cmd == 'eval':
             if a.benchmark: src = {'benchmark': {'name': a.benchmark, 'quick': a.quick}}
             elif a.config: src = check_config(load_config(a.config) | {'out': '-'})['source']
@@ -128,7 +130,8 @@ def main(argv: list[str] | None = None):
             print(json.dumps(z['report'], indent=1)); print('wrote', *zoo.save_zoo(z, a.out))
         elif a.cmd == 'config':
             names = sorted(p.stem for p in CONFIGS.glob('*.yaml'))
-            if not a.name: print('\n'.join(f"{n:<20} {(CONFIGS / f'{n}.yaml').read_text().splitlines()[0].lstrip('# ')}" for n in names))
+            if a.keys: print(config_keys())
+            elif not a.name: print('\n'.join(f"{n:<20} {(CONFIGS / f'{n}.yaml').read_text().splitlines()[0].lstrip('# ')}" for n in names))
             elif a.name in names: print((CONFIGS / f'{a.name}.yaml').read_text(), end='')
             else: raise ConfigError(f'no example configuration {a.name!r}; there are {names}')
         else: _cmd_methods(a)

@@ -11,8 +11,8 @@ import torch
 
 # %% auto #0
 __all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
-           'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts', 'TaskVectors',
-           'task_vectors', 'task_blocks', 'assemble']
+           'SanityWarning', 'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts',
+           'sanity_warnings', 'TaskVectors', 'task_vectors', 'task_blocks', 'assemble']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -26,6 +26,9 @@ class ShapeMismatchError(MergeInputError):
 
 class NonFiniteError(MergeInputError):
     "A tensor holds NaN or infinite values."
+
+class SanityWarning(UserWarning):
+    "Inputs that merge without error but are probably not what was meant (all-zero task vectors, norm outliers, one-class splits, …); `calm_nb merge --quiet` silences them."
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def _as_patterns(p) -> list[str]:
@@ -180,6 +183,40 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
                     n = (~torch.isfinite(sd[k])).sum().item()
                     raise NonFiniteError(f'tensor {k!r} of {_model_name(i)} has {n} non-finite value(s) (NaN/inf)')
     return keys
+
+# %% ../nbs/00_core.ipynb #b871670d
+def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]], names: Sequence[str] | None = None,
+                    bench=None, outlier: float = 100.0) -> list[str]:
+    "Warn (`SanityWarning`) about zero task vectors, task-vector norm outliers and one-class splits; return the messages."
+    import warnings
+    names = list(names) if names is not None else [f'finetuned[{t}]' for t in range(len(finetuned))]
+    msgs = []
+    lazy = lambda sd: not isinstance(sd, dict) and type(sd).__name__ == 'LazySafetensors'
+    if finetuned and not lazy(pretrained) and not any(lazy(f) for f in finetuned):
+        keys = [k for k in pretrained if torch.is_tensor(pretrained[k]) and pretrained[k].is_floating_point()
+                and all(k in f and torch.is_tensor(f[k]) and f[k].shape == pretrained[k].shape for f in finetuned)]
+        if keys:
+            with torch.no_grad():
+                norms = torch.stack([torch.stack([(f[k].float() - pretrained[k].float()).norm() for k in keys]) for f in finetuned]).cpu()   # [T, K]
+            sizes = torch.tensor([pretrained[k].numel() for k in keys], dtype=torch.float32).sqrt()
+            for t, n in enumerate(norms):
+                if float(n.max()) == 0: msgs.append(f'{names[t]}: its task vector is zero (the fine-tuned weights equal the pretrained ones: the same file twice?)')
+            rms = norms / sizes                                              # per-coordinate size of each tensor's change
+            if len(finetuned) >= 3:
+                med = rms.median(0).values
+                for t, k in (rms > outlier * med.clamp_min(1e-12)).nonzero().tolist():
+                    if med[k] > 0: msgs.append(f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med[k]):.3g}× more than the same tensor in the other tasks' median (scaled weights?)")
+            med_t = rms.median(1).values
+            for t, k in (rms > outlier ** 2 * med_t[:, None].clamp_min(1e-12)).nonzero().tolist():
+                if med_t[t] > 0 and not any(keys[k] in m and names[t] in m for m in msgs):
+                    msgs.append(f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med_t[t]):.3g}× more than the task's median tensor")
+    if bench is not None:
+        for td in bench.tasks:
+            for split, y in (('evaluation', td.y_test), ('unlabeled', td.y_unlabeled)):
+                if y is not None and len(y) > 1 and td.n_classes > 1 and (y >= 0).all() and y.unique().numel() == 1:
+                    msgs.append(f'{td.name}: the {split} data hold one class only ({td.classes[int(y[0])]!r} of {td.n_classes})')
+    for m in msgs: warnings.warn(m, SanityWarning, stacklevel=2)
+    return msgs
 
 # %% ../nbs/00_core.ipynb #b161ef0a
 Transform = Callable[[torch.Tensor, Sequence[int], int, int], None]

@@ -15,8 +15,9 @@ from .io import *
 from .benchmark import *
 
 # %% auto #0
-__all__ = ['VISION_TASKS', 'NLP_TASKS', 'VisionTask', 'TextTask', 'get_task', 'eval_and_unlabeled_splits', 'take_splits',
-           'subsample', 'split_transform', 'vision_benchmark', 'nlp_benchmark']
+__all__ = ['VISION_TASKS', 'NLP_TASKS', 'LOCAL_LOADERS', 'LOADERS', 'DATA_SOURCE_KEYS', 'VisionTask', 'TextTask', 'get_task',
+           'eval_and_unlabeled_splits', 'declare_task', 'describe_source', 'check_data_source', 'load_data_source',
+           'take_splits', 'subsample', 'split_transform', 'vision_benchmark', 'nlp_benchmark']
 
 # %% ../nbs/03_data.ipynb #8903b58b
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class VisionTask:
     train_split: str = 'train'
     test_split: str = 'test'
     hf_model: str | None = None            # a per-task fine-tuned CLIPVisionModel on the hub (ViT-B/32)
+    labelled_split: str | None = None      # labelled examples (n_train) come from here; None: train_split, drawn apart from the unlabeled ones
+    data: dict | None = None               # a data source (see `load_data_source`); None: the hub dataset hf_path
+    head: str | None = None                # None: the zero-shot head of classnames × templates; else a head checkpoint (tensors weight [C, D], bias [C])
+    head_normalize: bool = True            # a checkpoint head applied to L2-normalised features, as the task-vector heads are
 
 _photo = ('a photo of a {}.', 'a photo of the {}.')
 _EUROSAT = ('annual crop land', 'forest', 'brushland or shrubland', 'highway or road', 'industrial buildings or commercial buildings',
@@ -94,6 +99,8 @@ class TextTask:
     label_key: str = 'label'
     splits: tuple = ('train', 'validation', 'test')   # the splits the source has with labels
     hf_revision: str | None = None                      # e.g. the hub's parquet conversion of a loading-script dataset
+    roles: tuple | None = None                          # (evaluation, unlabeled, labelled) splits; None: the paper's rule on `splits`
+    data: dict | None = None                            # a data source (see `load_data_source`); None: the hub dataset hf_path
 
 # %% ../nbs/03_data.ipynb #37010e53
 NLP_TASKS = {t.name: t for t in [
@@ -124,6 +131,7 @@ def get_task(name: str) -> VisionTask | TextTask:
 def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
     "(evaluation split, split the unlabeled data come from) following the paper's rules (see above)."
     if isinstance(task, VisionTask): return task.test_split, task.train_split
+    if task.roles: return task.roles[0], task.roles[1]
     ev = 'test' if 'test' in task.splits else [s for s in task.splits if s.startswith('validation')][0]
     vals = [s for s in task.splits if s.startswith('validation') and s != ev]
     return ev, vals[0] if vals else 'train'
@@ -136,6 +144,110 @@ def _unlabeled_split(name: str, ev_split: str, default: str, requested: str | No
         raise MergeInputError(f'{name}: unlabeled_split={split!r} is the evaluation split; merging on it leaks test inputs into the merge. '
                               f'Use {default!r}, or pass allow_test_as_unlabeled=True to do it anyway (it is recorded)')
     return split
+
+# %% ../nbs/03_data.ipynb #c1de7e49
+def declare_task(spec, kind: str):
+    "A `VisionTask` (`kind='vision'`) or `TextTask` (`kind='nlp'`) from a registry name or a declaration mapping (see the table above)."
+    import dataclasses
+    if isinstance(spec, (VisionTask, TextTask)): return spec
+    if isinstance(spec, str): return get_task(spec)
+    if kind not in ('vision', 'nlp'): raise ValueError(f"kind must be 'vision' or 'nlp', got {kind!r}")
+    spec = dict(spec); name = spec.pop('name', None)
+    if not isinstance(name, str) or not name: raise MergeInputError(f'a task declaration needs a `name`, got {name!r}')
+    known = {'classes', 'templates', 'head', 'head_normalize', 'input', 'label', 'splits', 'data'}
+    if set(spec) - known: raise MergeInputError(f'task {name}: unknown key(s) {sorted(set(spec) - known)}; a task takes {sorted(known | {"name"})}')
+    reg = (VISION_TASKS if kind == 'vision' else NLP_TASKS)
+    base = next((t for k, t in reg.items() if k.lower() == name.lower()), None)
+    roles = dict(spec.get('splits') or {})
+    if set(roles) - {'eval', 'unlabeled', 'train'}: raise MergeInputError(f'task {name}: splits takes eval, unlabeled and train, got {sorted(roles)}')
+    classes = spec.get('classes')
+    if classes is not None and (isinstance(classes, str) or len(classes) < 2 or len(set(classes)) != len(classes)):
+        raise MergeInputError(f'task {name}: classes must be a list of at least two distinct names, got {classes!r}')
+    inp = spec.get('input')
+    if kind == 'vision':
+        if isinstance(inp, (list, tuple)): raise MergeInputError(f'task {name}: a vision task reads one image column, got input={inp!r}')
+        if spec.get('head') == 'own': raise MergeInputError(f"task {name}: head 'own' is for NLP tasks; a vision task takes 'zeroshot' or a head checkpoint")
+        t = base or VisionTask(name, '', ('a photo of a {}.',))
+        ch = {'classnames': tuple(classes) if classes is not None else (t.classnames if base else None), 'templates': tuple(spec.get('templates') or t.templates),
+              'image_key': inp or t.image_key, 'label_key': spec.get('label') or t.label_key,
+              'test_split': roles.get('eval', t.test_split), 'train_split': roles.get('unlabeled', t.train_split),
+              'labelled_split': roles.get('train', t.labelled_split), 'data': spec.get('data', t.data),
+              'head': None if spec.get('head') in (None, 'zeroshot') else str(spec['head']), 'head_normalize': bool(spec.get('head_normalize', True))}
+    else:
+        if spec.get('templates'): raise MergeInputError(f'task {name}: templates are for vision zero-shot heads; an NLP task uses its own classifier')
+        if spec.get('head') not in (None, 'own'): raise MergeInputError(f"task {name}: an NLP task's head is its fine-tuned classifier ('own'), got {spec['head']!r}")
+        if base is None and classes is None: raise MergeInputError(f'task {name}: give `classes`, the label names in label-index order (the classifier has one output per class)')
+        t = base or TextTask(name, '', ('text',), tuple(classes), splits=('train', 'test'))
+        keys = (inp,) if isinstance(inp, str) else tuple(inp) if inp else t.text_keys
+        if not 1 <= len(keys) <= 2: raise MergeInputError(f'task {name}: input takes one text column or two (a sentence pair), got {inp!r}')
+        ev, un = eval_and_unlabeled_splits(t)
+        tr = 'train' if 'train' in t.splits and 'train' not in (un, ev) else un
+        ch = {'label_names': tuple(classes) if classes is not None else t.label_names, 'text_keys': keys, 'label_key': spec.get('label') or t.label_key,
+              'roles': (roles.get('eval', ev), roles.get('unlabeled', un), roles.get('train', tr)) if roles or base is None else t.roles,
+              'data': spec.get('data', t.data)}
+    return dataclasses.replace(t, **ch)
+
+# %% ../nbs/03_data.ipynb #5915bc2d
+LOCAL_LOADERS = ('csv', 'json', 'parquet', 'text', 'arrow', 'imagefolder', 'audiofolder')
+LOADERS = LOCAL_LOADERS + ('save_to_disk', 'hub')
+DATA_SOURCE_KEYS = ('loader', 'path', 'data_files', 'data_dir', 'name', 'revision')
+
+def describe_source(src) -> str:
+    "A short description of a data source for messages and records."
+    if src is None: return 'the hub'
+    if isinstance(src, (str, Path)): return str(src)
+    if not isinstance(src, dict): return type(src).__name__
+    where = src.get('path') or src.get('data_dir') or src.get('data_files')
+    return f"{src.get('loader')}: {where}"
+
+def check_data_source(src, task: str = '?') -> dict:
+    "The data source as a mapping, checked without reading anything: known loader, known keys, local files and folders that exist."
+    import difflib, glob
+    if isinstance(src, (str, Path)): src = {'loader': 'save_to_disk', 'path': str(src)}
+    if not isinstance(src, dict): raise MergeInputError(f'task {task}: a data source is a folder path or a mapping with `loader`, got {type(src).__name__}')
+    bad = sorted(set(src) - set(DATA_SOURCE_KEYS))
+    if bad: raise MergeInputError(f'task {task}: unknown data-source key(s) {bad}; a data source takes {list(DATA_SOURCE_KEYS)}')
+    loader = src.get('loader')
+    if loader not in LOADERS:
+        close = difflib.get_close_matches(str(loader), LOADERS, n=2)
+        raise MergeInputError(f'task {task}: unknown loader {loader!r}' + (f'; did you mean {" or ".join(close)}?' if close else '') + f' (loaders: {", ".join(LOADERS)})')
+    if loader in ('save_to_disk', 'hub') and not src.get('path'): raise MergeInputError(f'task {task}: a {loader} source needs `path`')
+    if loader == 'save_to_disk' and not Path(src['path']).is_dir():
+        raise FileNotFoundError(f'task {task}: dataset folder {src["path"]} does not exist (save_to_disk source)')
+    if loader in LOCAL_LOADERS:
+        if not src.get('data_files') and not src.get('data_dir'): raise MergeInputError(f'task {task}: a {loader} source needs `data_files` or `data_dir`')
+        if src.get('data_dir') and not Path(src['data_dir']).is_dir(): raise FileNotFoundError(f'task {task}: data folder {src["data_dir"]} does not exist ({loader} source)')
+        files = src.get('data_files') or []
+        files = files.values() if isinstance(files, dict) else [files]
+        for f in files:
+            for one in ([f] if isinstance(f, str) else f):
+                base = Path(src['data_dir']) / one if src.get('data_dir') else Path(one)
+                if not (glob.has_magic(str(one)) and glob.glob(str(base))) and not base.exists():
+                    raise FileNotFoundError(f'task {task}: data file {base} does not exist ({loader} source)')
+    if loader == 'hub' and Path(src['path']).exists(): raise MergeInputError(f'task {task}: {src["path"]} is a local path; give it with loader save_to_disk or a file loader, not hub')
+    return src
+
+def load_data_source(src, splits, task: str = '?'):
+    "A `DatasetDict` with at least `splits` from a data source (see above)."
+    import datasets as hfd
+    src = check_data_source(src, task); loader = src['loader']; where = describe_source(src)
+    splits = list(dict.fromkeys(splits))
+    try:
+        if loader == 'save_to_disk': ds = hfd.load_from_disk(src['path'])
+        elif loader == 'hub':
+            parts = hfd.load_dataset(src['path'], src.get('name'), split=splits, revision=src.get('revision'))
+            ds = hfd.DatasetDict(dict(zip(splits, parts)))
+        else: ds = hfd.load_dataset(loader, data_files=src.get('data_files'), data_dir=src.get('data_dir'))
+    except (FileNotFoundError, MergeInputError): raise
+    except Exception as e:
+        hint = '; is a split empty? datasets saves an empty split but cannot read it back' if loader == 'save_to_disk' and isinstance(e, IndexError) else ''
+        raise MergeInputError(f'task {task}: could not read {where} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}){hint}') from None
+    if isinstance(ds, hfd.Dataset):
+        raise MergeInputError(f'task {task}: {where} holds one split (a Dataset of {len(ds)} rows), not a DatasetDict with the splits {splits}; '
+                              'save a DatasetDict, or give data_files per split')
+    missing = [s for s in splits if s not in ds]
+    if missing: raise MergeInputError(f'task {task}: {where} has no {" or ".join(map(repr, missing))} split (it has {list(ds)}); name the splits with the task\'s `splits`')
+    return ds
 
 # %% ../nbs/03_data.ipynb #b57a8398
 def take_splits(n_source: int, n_unlabeled: int, n_train: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -169,14 +281,21 @@ def split_transform(preprocess) -> tuple[Callable, Callable]:
 
 # %% ../nbs/03_data.ipynb #206372fd
 def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable, name: str,
-                      classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int, train_split: str | None = None) -> TaskData:
+                      classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int, train_split: str | None = None,
+                      input_keys: tuple = (), where: str = 'the dataset') -> TaskData:
     "Draw the splits, encode their inputs with `encode(split, idx)` once (cached), check the labels against `classes`, return `TaskData`."
     train_split = train_split or src_split   # labelled examples: the train split; drawn apart from the unlabeled ones when it is the same split
-    for s in dict.fromkeys((src_split, ev_split, train_split)):
-        if s not in ds: raise MergeInputError(f'{name}: the dataset has no {s!r} split (it has {list(ds)})')
-    if len(ds[src_split]) == 0: raise MergeInputError(f'{name}: the {src_split!r} split, where the unlabeled data come from, is empty')
+    used = list(dict.fromkeys((src_split, ev_split, train_split)))
+    for s in used:
+        if s not in ds: raise MergeInputError(f'{name}: {where} has no {s!r} split (it has {list(ds)})')
+        cols = ds[s].column_names
+        for c in (*input_keys, label_key):
+            if c not in cols: raise MergeInputError(f"{name}: split {s!r} of {where} has no column {c!r} (it has {', '.join(cols)}); "
+                                                    f"set the task's {'`label`' if c == label_key else '`input`'}")
+    if len(ds[src_split]) == 0: raise MergeInputError(f'{name}: the {src_split!r} split of {where}, where the unlabeled data come from, is empty')
+    if len(ds[ev_split]) == 0: raise MergeInputError(f'{name}: the {ev_split!r} split of {where}, the evaluation split, is empty')
     if n_unlabeled < 1: raise MergeInputError(f'{name}: n_unlabeled={n_unlabeled}, but merging needs unlabeled data (at least one sample per task)')
-    labels = {s: np.asarray(ds[s][label_key], dtype=np.int64) for s in dict.fromkeys((src_split, ev_split, train_split))}   # without decoding inputs
+    labels = {s: _label_array(ds[s], label_key, classes, name, s, where) for s in used}   # without decoding inputs
     rows = {s: np.flatnonzero(l >= 0) for s, l in labels.items()}   # -1: no gold label (SNLI's unresolved pairs, GLUE test sets)
     dropped = {s: len(l) - len(rows[s]) for s, l in labels.items() if len(l) > len(rows[s])}
     if dropped: warnings.warn(f'{name}: rows without a gold label (-1) left out: ' + ', '.join(f'{n} of {len(labels[s])} in {s!r}' for s, n in dropped.items()))
@@ -193,7 +312,6 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
         te = rows[ev_split][subsample(len(rows[ev_split]), n_test, seed)]
         return {'x_unlabeled': enc(src_split, u), 'y_unlabeled': labels[src_split][u], 'x_train': enc(train_split, tr), 'y_train': labels[train_split][tr],
                 'x_test': enc(ev_split, te), 'y_test': labels[ev_split][te]}
-    used = list(dict.fromkeys((src_split, ev_split, train_split)))
     cfg = cfg | {'sizes': [len(ds[s]) for s in used], 'train_split': train_split,   # the data themselves, not only their sizes, key the cache
                  'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in used]}
     arr = array_cache(cache_name, cfg, build)
@@ -205,9 +323,25 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
             raise MergeInputError(f'{name}: {k[2:]} labels outside 0..{len(classes) - 1} (the head has {len(classes)} classes; '
                                   'unlabelled rows such as GLUE test labels of -1 must not be used for evaluation)')
     if len(classes) > 1 and len(T['y_unlabeled']) > 1 and T['y_unlabeled'].unique().numel() == 1:
-        raise MergeInputError(f'{name}: the unlabeled data hold one class only ({classes[int(T["y_unlabeled"][0])]!r} of {len(classes)}); '
+        raise MergeInputError(f'{name}: the unlabeled data ({src_split!r} of {where}) hold one class only ({classes[int(T["y_unlabeled"][0])]!r} of {len(classes)}); '
                               'credible samples of one class cannot represent the task (is the source split sorted or filtered by label?)')
+    if len(classes) > 1 and len(T['y_test']) > 1 and T['y_test'].unique().numel() == 1:
+        warnings.warn(f'{name}: the evaluation split {ev_split!r} of {where} holds one class only ({classes[int(T["y_test"][0])]!r}); '
+                      'its accuracy says little', SanityWarning)
     return TaskData(name, list(classes), T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'], T['y_test'])
+
+def _label_array(split, label_key: str, classes, task: str, split_name: str, where: str) -> np.ndarray:
+    "The labels of `split` as int64 class indices: integers and `ClassLabel` as they are, strings looked up in `classes`."
+    col = split[label_key]
+    if len(col) and isinstance(col[0], str):
+        index = {c: i for i, c in enumerate(classes)}
+        unknown = sorted({v for v in col if v not in index})
+        if unknown: raise MergeInputError(f"{task}: labels {unknown[:5]} in column {label_key!r} of split {split_name!r} of {where} are not among the classes {list(classes)}")
+        return np.asarray([index[v] for v in col], dtype=np.int64)
+    try: arr = np.asarray(col, dtype=np.float64)
+    except (TypeError, ValueError): raise MergeInputError(f'{task}: column {label_key!r} of split {split_name!r} of {where} does not hold class labels (first value {col[0]!r})') from None
+    if len(arr) and not np.all(arr == np.round(arr)): raise MergeInputError(f'{task}: column {label_key!r} of split {split_name!r} of {where} holds non-integer labels (e.g. {arr[arr != np.round(arr)][0]})')
+    return arr.astype(np.int64)
 
 # %% ../nbs/03_data.ipynb #cadc311c
 def _classnames(task: VisionTask, ds_split) -> list[str]:
@@ -220,12 +354,24 @@ def _classnames(task: VisionTask, ds_split) -> list[str]:
 
 # %% ../nbs/03_data.ipynb #41b77d91
 def _load_dataset(task, datasets, splits):
-    "The task's dataset: given in `datasets`, else from the hub, only the `splits` calm_nb reads (no SVHN `extra`, no corruption splits)."
-    if datasets is not None and task.name in datasets: return datasets[task.name]
+    "The task's dataset: given in `datasets` (a `DatasetDict` or a data source), else the task's own `data` source, else from the hub, only the `splits` calm_nb reads (no SVHN `extra`, no corruption splits)."
     import datasets as hfd
-    splits = list(dict.fromkeys(splits))
-    parts = hfd.load_dataset(task.hf_path, getattr(task, 'hf_config', None), split=splits, revision=getattr(task, 'hf_revision', None))
-    return hfd.DatasetDict(dict(zip(splits, parts)))
+    src = (datasets or {}).get(task.name, getattr(task, 'data', None))
+    if src is not None and not _is_source(src):   # a DatasetDict (or a mapping of splits) given in Python
+        if isinstance(src, hfd.Dataset): raise MergeInputError(f'task {task.name}: got one Dataset ({len(src)} rows), not a DatasetDict with the splits {list(dict.fromkeys(splits))}')
+        return src
+    if src is not None: return load_data_source(src, splits, task.name)
+    if not task.hf_path: raise MergeInputError(f'task {task.name}: no data: give the task a `data` source (or datasets={{"{task.name}": ...}})')
+    return load_data_source({'loader': 'hub', 'path': task.hf_path, 'name': getattr(task, 'hf_config', None), 'revision': getattr(task, 'hf_revision', None)},
+                            splits, task.name)
+
+def _is_source(x) -> bool: return isinstance(x, (str, Path)) or (isinstance(x, dict) and 'loader' in x)
+
+def _where(task, datasets) -> str:
+    "Where a task's data come from, for messages and the run record."
+    given = (datasets or {}).get(task.name)
+    if given is not None: return describe_source(given) if _is_source(given) else f'the {type(given).__name__} given for {task.name}'
+    return describe_source(task.data) if getattr(task, 'data', None) is not None else f'hub dataset {task.hf_path}'
 
 # %% ../nbs/03_data.ipynb #0b483bf2
 def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progress: bool) -> np.ndarray:
@@ -240,13 +386,34 @@ def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progr
     return out
 
 # %% ../nbs/03_data.ipynb #1654fac3
+def _text_tower_digest(clip) -> str:
+    "A short hash of the CLIP model's weights outside the image tower (what a zero-shot head depends on)."
+    h = hashlib.blake2b(digest_size=8)
+    for k, v in clip.state_dict().items():
+        if k.startswith('visual.'): continue
+        h.update(k.encode()); h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+def _checkpoint_head(task: VisionTask, names: list[str]):
+    "A task's head from its checkpoint file: `weight` [C, D] and an optional `bias` [C]."
+    from calm_nb.models import ZeroShotHead, load_checkpoint
+    sd = load_checkpoint(task.head)
+    w = sd.get('weight')
+    if w is None or w.ndim != 2: raise MergeInputError(f"{task.name}: head checkpoint {task.head} needs a 2-D tensor 'weight' [classes, features], has {sorted(sd)[:6]}")
+    if w.shape[0] != len(names): raise MergeInputError(f'{task.name}: head checkpoint {task.head} has {w.shape[0]} classes, the task {len(names)}')
+    b = sd.get('bias')
+    if b is not None and tuple(b.shape) != (w.shape[0],): raise MergeInputError(f"{task.name}: head checkpoint {task.head}: 'bias' has shape {tuple(b.shape)}, expected ({w.shape[0]},)")
+    return ZeroShotHead(w, b, normalize=task.head_normalize)
+
 def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
                      finetuned: dict | None = None, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
                      n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
     "The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot heads, cached splits."
     from calm_nb.models import openclip_model, zeroshot_head, load_checkpoint, visual_state_dict, check_same_architecture
-    tasks = [get_task(t) if isinstance(t, str) else t for t in tasks]
+    tasks = [declare_task(t, 'vision') for t in tasks]
+    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
     clip, preprocess, tokenizer = openclip_model(model, pretrained, device)
+    text_key = _text_tower_digest(clip)   # the zero-shot head cache is keyed by the text tower's weights, not only by names
     to_uint8, prepare = split_transform(preprocess)
     ck = Path(checkpoints) if checkpoints is not None else None
     if ck is not None and (ck / 'zeroshot.pt').exists(): pre = visual_state_dict(load_checkpoint(ck / 'zeroshot.pt'))
@@ -257,22 +424,29 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
         if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass checkpoints=<dir with {t.name}/finetuned.pt> or finetuned={{"{t.name}": path}}')
         fts.append(visual_state_dict(load_checkpoint(src)) if not isinstance(src, dict) else src)
     check_same_architecture(pre, fts, [t.name for t in tasks])
-    heads, tdata = [], []
+    heads, tdata, splits = [], [], {}
     for t in tasks:
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
-        ds = _load_dataset(t, datasets, (src_split, ev_split))
+        train_split = t.labelled_split or src_split
+        where = _where(t, datasets)
+        ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
+        if t.label_key in ds[src_split].column_names and t.classnames is None and not hasattr(ds[src_split].features[t.label_key], 'names'):
+            raise MergeInputError(f'{t.name}: give `classes`: the label column {t.label_key!r} of {where} is not a ClassLabel with names')
         names = _classnames(t, ds[src_split])
-        hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}.safetensors'
-        heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
+        if t.head is None:
+            hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}-{text_key}.safetensors'
+            heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
+        else: heads.append(_checkpoint_head(t, names))
+        splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
         cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled, 'n_train': n_train,
                'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
         tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, names,
-                                       n_unlabeled, n_train, n_test, seed))
+                                       n_unlabeled, n_train, n_test, seed, train_split, (t.image_key,), where))
     visual = clip.visual.eval().requires_grad_(False)
     config = {'benchmark': f'{model}-{len(tasks)}tasks', 'model': model, 'pretrained': pretrained, 'tasks': [t.name for t in tasks], 'seed': seed,
-              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled}
+              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits}
     return MergeBenchmark(config['benchmark'], visual, pre, fts, heads, tdata, prepare=prepare, config=config)
 
 # %% ../nbs/03_data.ipynb #6699feac
@@ -287,7 +461,8 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
     "The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder, one classification head per task, tokenized cached splits."
     from transformers import AutoTokenizer, RobertaModel, RobertaForSequenceClassification
     from calm_nb.models import split_sequence_classifier, roberta_encode, roberta_head, tokenize_pairs, load_checkpoint, check_same_architecture
-    tasks = [get_task(t) if isinstance(t, str) else t for t in tasks]
+    tasks = [declare_task(t, 'nlp') for t in tasks]
+    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
     encoder = (RobertaModel.from_pretrained(model, add_pooling_layer=False) if isinstance(model, str) else model).eval().requires_grad_(False)
     pre = {k: v.detach().clone() for k, v in encoder.state_dict().items()}
@@ -304,17 +479,21 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         try: heads.append(roberta_head(cfg, head_sd))
         except RuntimeError as e: raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels ({str(e).splitlines()[-1].strip()})') from None
     check_same_architecture(pre, fts, [t.name for t in tasks])
+    splits = {}
     for t in tasks:
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
-        train_split = 'train' if 'train' in t.splits and 'train' not in (src_split, ev_split) else src_split   # labelled examples from the train split
+        if t.roles: train_split = t.roles[2]
+        else: train_split = 'train' if 'train' in t.splits and 'train' not in (src_split, ev_split) else src_split   # labelled examples from the train split
+        where = _where(t, datasets)
         ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
+        splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
         cfg = {'task': t.name, 'tokenizer': getattr(tokenizer, 'name_or_path', repr(tokenizer)), 'vocab': len(tokenizer), 'max_length': max_length,
                'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
         tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
-                                       n_unlabeled, n_train, n_test, seed, train_split))
+                                       n_unlabeled, n_train, n_test, seed, train_split, t.text_keys, where))
     name = model if isinstance(model, str) else type(model).__name__
     config = {'benchmark': f'{name}-{len(tasks)}tasks', 'model': name, 'tasks': [t.name for t in tasks], 'seed': seed, 'max_length': max_length,
-              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled}
+              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits}
     return MergeBenchmark(config['benchmark'], encoder, pre, fts, heads, tdata, config=config, encode=roberta_encode)

@@ -14,15 +14,19 @@ from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict', 'safetensors_table',
-           'LazySafetensors', 'cache_dir', 'array_cache']
+           'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256']
 
 # %% ../nbs/00a_io.ipynb #94607bb6
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
+
 def atomic_write(path, write: Callable[[str], None]):
-    "Call `write(tmp_path)` and move the result onto `path` atomically; the temporary file is removed on failure."
+    "Call `write(tmp_path)` and move the result onto `path` atomically; the temporary file is removed on failure. The file gets the permissions a plain `open` would (0666 less the umask)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())                    # mkstemp makes 0600 files whatever the umask
         with open(tmp, 'rb+') as f: os.fsync(f.fileno())   # on disk before it takes the name, so a crash leaves the old file or the new one
         os.replace(tmp, path)
     except BaseException:
@@ -39,8 +43,26 @@ def write_json(path, obj, indent: int | None = 1):
     return write_text(path, json.dumps(obj, indent=indent, default=str))
 
 # %% ../nbs/00a_io.ipynb #3e13c781
+def _sorted_metadata(path):
+    "Rewrite a safetensors header in place with its `__metadata__` keys sorted (safetensors writes them in hash order, so equal files differed byte-wise)."
+    with open(path, 'rb+') as f:
+        n = int.from_bytes(f.read(8), 'little'); head = json.loads(f.read(n))
+        if '__metadata__' not in head: return
+        head = {'__metadata__': dict(sorted(head['__metadata__'].items()))} | {k: v for k, v in head.items() if k != '__metadata__'}
+        b = json.dumps(head, separators=(',', ':'), ensure_ascii=False).encode()
+        if len(b) > n: return   # never happens for safetensors' own escaping; leave the file as written rather than break it
+        f.seek(8); f.write(b + b' ' * (n - len(b)))
+
+def _safetensors_oserror(e: Exception, path) -> Exception:
+    "safetensors reports I/O failures (a full disk, no permission) as `SafetensorError`; give them back as the `OSError` they are, naming the file."
+    import errno as _errno, re
+    m = re.search(r'code: (\d+)', str(e))
+    if m is None and 'No space left' not in str(e): return e
+    code = int(m.group(1)) if m else _errno.ENOSPC
+    return OSError(code, f'cannot write {path}: {os.strerror(code)}')
+
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
-    "Save `state_dict` to `path` as safetensors, atomically."
+    "Save `state_dict` to `path` as safetensors, atomically; equal inputs give byte-identical files (metadata keys sorted)."
     from safetensors.torch import save_file
     tensors, seen = {}, set()
     for k, v in state_dict.items():   # copy only what safetensors cannot write as is: views sharing storage with another tensor
@@ -48,7 +70,12 @@ def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict
         ptr = v.untyped_storage().data_ptr()
         tensors[k] = v.clone() if ptr in seen or v.untyped_storage().nbytes() != v.nbytes else v
         seen.add(ptr)
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    def write(tmp):
+        try: save_file(tensors, tmp, metadata=metadata)
+        except OSError: raise
+        except Exception as e: raise _safetensors_oserror(e, path) from None
+        if metadata: _sorted_metadata(tmp)
+    return atomic_write(path, write)
 
 # %% ../nbs/00a_io.ipynb #61c9c1f5
 def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:
@@ -147,4 +174,12 @@ def _sha(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, 'rb') as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def file_sha256(path) -> str:
+    "SHA-256 of a file, or of a folder (its files' relative paths and contents, in sorted order, as `save_pretrained` folders are): what a run records of its inputs."
+    p = Path(path)
+    if not p.is_dir(): return _sha(p)
+    h = hashlib.sha256()
+    for f in sorted(q for q in p.rglob('*') if q.is_file()): h.update(f.relative_to(p).as_posix().encode() + b'\0' + _sha(f).encode())
     return h.hexdigest()

@@ -134,11 +134,15 @@ def list_methods(needs_data: bool | None = None) -> list[str]:
     return [n for n, m in METHODS.items() if needs_data is None or m.needs_data == needs_data]
 
 # %% ../nbs/00d_registry.ipynb #4ca2de04
-def merge(method: str, pretrained, finetuned, **hparams) -> dict[str, torch.Tensor]:
-    "Run the registered method `method` with `hparams` overriding its defaults."
+def merge(method: str, pretrained, finetuned, names: list[str] | None = None, sanity: bool = True, **hparams) -> dict[str, torch.Tensor]:
+    "Run the registered method `method` with `hparams` overriding its defaults; `sanity` warns first about inputs that are probably not meant (see `sanity_warnings`), naming tasks by `names` (default: the benchmark's)."
+    from calm_nb.core import sanity_warnings
     m = get_method(method)
     unknown = set(hparams) - m.accepts
     if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
+    if sanity:
+        bench = hparams.get('bench')
+        sanity_warnings(pretrained, finetuned, names or (bench.task_names if bench is not None else None), bench)
     return m(pretrained, finetuned, **hparams)
 
 # %% ../nbs/00d_registry.ipynb #b42e2fe8

@@ -162,7 +162,10 @@ def simulated_hubs(root, rows: int = 24, seed: int = 0):
     tasks = {(t.hf_path, t.hf_config): t for t in list(VISION_TASKS.values()) + list(NLP_TASKS.values())}
     cache = {}
 
+    real_load = hfd.load_dataset
+    from calm_nb.data import LOCAL_LOADERS
     def load_dataset(path, name=None, split=None, revision=None, **kw):
+        if path in LOCAL_LOADERS: return real_load(path, name, split=split, revision=revision, **kw)   # packaged loaders read local files: no hub
         key = (path, name)
         if key not in HUB_DATASETS: raise FileNotFoundError(f"Couldn't reach '{path}' on the Hub (simulated hubs: only the registry's datasets exist)")
         spec = HUB_DATASETS[key]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09b_runs.ipynb #d0299b4f
 from __future__ import annotations
-import ast, json, shutil, time
+import ast, errno, json, os, shutil, socket, time
 from pathlib import Path
 from .core import *
 from .io import *
@@ -15,9 +15,9 @@ from . import zoo
 _load_method_modules()  # register CALM and the data-driven baselines
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'RUN_FILES', 'parse_hparams', 'demo',
-           'ConfigError', 'OutputExistsError', 'load_config', 'parse_bytes', 'check_config', 'checkpoint_files',
-           'build_source', 'run', 'evaluate_merged']
+__all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'LABELLED_DATA', 'UNLABELED_OK', 'RUN_FILES',
+           'LOCK_FILE', 'parse_hparams', 'demo', 'OutputExistsError', 'load_config', 'parse_bytes', 'check_device',
+           'check_config', 'checkpoint_layout', 'checkpoint_files', 'build_source', 'RunLock', 'run', 'evaluate_merged']
 
 # %% ../nbs/09b_runs.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
@@ -86,9 +86,7 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
 # %% ../nbs/09b_runs.ipynb #d6f71f39
 SOURCES = ('benchmark', 'checkpoints', 'vision', 'nlp')
 RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', 'exclude', 'chunk_size', 'evaluate', 'max_memory')
-
-class ConfigError(MergeInputError):
-    "A run configuration that cannot be run as written."
+from .schema import ConfigError, validate_run_config, validate_source, check_task_keys   # the schema: types, ranges, unknown keys at every level
 
 # %% ../nbs/09b_runs.ipynb #31e61699
 class OutputExistsError(RuntimeError):
@@ -119,74 +117,141 @@ def parse_bytes(v) -> int | None:
     raise ConfigError(f'max_memory must look like 8GB or 512MB, got {v!r}')
 
 # %% ../nbs/09b_runs.ipynb #7c741601
+LABELLED_DATA = {'localize_stitch': 'shots_per_class labelled examples per class'}   # methods that need labelled training examples (n_train > 0)
+UNLABELED_OK = ('fisher_merging', 'regmean')   # read inputs only (Fisher samples its labels from the model): with n_train 0 they read the unlabeled split
+
+def check_device(device: str) -> str:
+    "Raise a `ConfigError` unless `device` exists here."
+    import torch
+    if device.startswith('cuda'):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device: {device!r} is not available here (torch {torch.__version__}, {'no CUDA build' if torch.version.cuda is None else 'no GPU visible'}); use device: cpu")
+        n = torch.cuda.device_count(); k = int(device.split(':')[1]) if ':' in device else 0
+        if k >= n: raise ConfigError(f'device: {device!r} is not available here ({n} GPU{"s" if n != 1 else ""} visible: cuda:0 … cuda:{n - 1})')
+    if device == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
+        raise ConfigError("device: 'mps' is not available here; use device: cpu")
+    return device
+
+def _hparam_types(spec, hp: dict):
+    "Each hyper-parameter of the type of its default (a number for a number, a string for a string, true/false for a flag)."
+    import numbers
+    for k, v in hp.items():
+        d = spec.defaults.get(k)
+        if d is None or v is None: continue
+        ok = (isinstance(v, bool) if isinstance(d, bool) else isinstance(v, numbers.Real) and not isinstance(v, bool) if isinstance(d, numbers.Real)
+              else isinstance(v, str) if isinstance(d, str) else True)
+        if not ok: raise ConfigError(f'hparams.{k}: {spec.name} expects {type(d).__name__} (default {d!r}), got {v!r} ({type(v).__name__})')
+
+def _n_tasks(kind, body) -> int | None:
+    if kind in ('vision', 'nlp'):
+        from calm_nb.data import VISION_TASKS, NLP_TASKS
+        return len(body['tasks']) if body.get('tasks') else len(VISION_TASKS if kind == 'vision' else NLP_TASKS)
+    if kind == 'checkpoints' and body.get('finetuned'): return len(body['finetuned'])
+    if kind == 'checkpoints' and body.get('tasks'): return len(body['tasks'])
+    return 8 if kind == 'benchmark' and body.get('name', 'zoo-vit') == 'zoo-vit' else None
+
+def _dump(model) -> dict:
+    "The checked source body as plain data, keeping only what was given (tasks given by name stay names)."
+    d = model.model_dump(by_alias=True, exclude_unset=True)
+    if d.get('tasks'): d['tasks'] = [t['name'] if set(t) == {'name'} else t for t in d['tasks']]
+    return d
+
 def check_config(cfg: dict) -> dict:
-    "Validate a run configuration and return it completed with defaults."
-    cfg = dict(cfg)
-    unknown = sorted(set(cfg) - set(RUN_KEYS))
-    if unknown: raise ConfigError(f'unknown setting(s) {unknown}; a run configuration takes {list(RUN_KEYS)}')
-    if not cfg.get('method'): raise ConfigError('no method given: set `method` (`calm_nb methods` lists them)')
-    spec = get_method(cfg['method'])
-    hp = dict(cfg.get('hparams') or {})
+    "Validate a run configuration against the schema and the registry, and return it completed with defaults; nothing is loaded."
+    from calm_nb.registry import check_hparams, HyperParameterError
+    rc = validate_run_config(cfg)
+    spec = get_method(rc.method)
+    hp = dict(rc.hparams)
     bad = sorted(set(hp) - spec.accepts)
     if bad: raise ConfigError(f'{spec.name} has no hyper-parameter(s) {bad}; it takes {sorted(spec.defaults)}')
     for k, v in hp.items():
         if isinstance(v, float) and v != v: raise ConfigError(f'hyper-parameter {k} of {spec.name} is NaN')
+    _hparam_types(spec, hp)
+    kind, model = validate_source(rc.source)
+    body = model.model_dump() if kind == 'benchmark' else _dump(model)
     if spec.config is not None:   # e.g. CalmConfig checks ratio, lam, lr, … before anything is loaded
         spec.config(**{k: v for k, v in hp.items() if k in spec.config.__dataclass_fields__})
-    src = cfg.get('source')
-    if isinstance(src, str): src = {'benchmark': src}
-    if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in SOURCES:
-        raise ConfigError(f'source must name exactly one of {list(SOURCES)}, got {src!r}')
-    kind, body = next(iter(src.items()))
+    try: check_hparams(spec.name, hp, n_tasks=_n_tasks(kind, body))
+    except HyperParameterError as e: raise ConfigError(f'hparams: {e}') from None
     if kind == 'benchmark':
-        body = {'name': body} if isinstance(body, str) else dict(body or {})
-        if body.get('name', 'zoo-vit') not in BENCHMARKS: raise ConfigError(f'unknown benchmark {body.get("name")!r}; built in: {list(BENCHMARKS)}')
-        body.setdefault('name', 'zoo-vit'); body.setdefault('quick', False)
+        if body['name'] not in BENCHMARKS: raise ConfigError(f'unknown benchmark {body["name"]!r}; built in: {list(BENCHMARKS)}')
     elif kind == 'checkpoints':
-        if not isinstance(body, dict) or 'pretrained' not in body or not body.get('finetuned'):
-            raise ConfigError('source.checkpoints needs `pretrained: PATH` and `finetuned: {task: PATH}` (or a list of paths)')
         if spec.needs_data: raise ConfigError(f'{spec.name} needs task data, and bare checkpoints bring none: use a `benchmark`, `vision` or `nlp` source, '
                                               f'or a data-free method ({", ".join(list_methods(needs_data=False))})')
-    elif not isinstance(body, dict): raise ConfigError(f'source.{kind} must be a mapping of {kind}_benchmark arguments')
     else:
-        from calm_nb.data import get_task
-        for t in body.get('tasks') or []: get_task(t)   # typos in task names fail here, before anything is loaded
-    if not cfg.get('out'): raise ConfigError('no output folder: set `out` (or --out)')
-    parse_bytes(cfg.get('max_memory'))
-    return {'method': spec.name, 'hparams': hp, 'source': {kind: body}, 'seed': int(cfg.get('seed', 0)), 'device': cfg.get('device', 'cpu'),
-            'out': str(cfg['out']), 'include': cfg.get('include'), 'exclude': cfg.get('exclude'), 'chunk_size': cfg.get('chunk_size'),
-            'evaluate': bool(cfg.get('evaluate', True)), 'max_memory': cfg.get('max_memory')}
+        from calm_nb.data import declare_task
+        for t in body.get('tasks') or []:   # typos in task names and bad declarations fail here, before anything is loaded
+            try: declare_task({k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t, kind)
+            except KeyError as e: raise ConfigError(f'source.{kind}.tasks: {e.args[0]}; for a task of your own, declare it: {{name: ..., classes: [...], data: {{loader: ..., ...}}}}') from None
+        check_task_keys(kind, body)
+        n_train = body.get('n_train', 256)
+        if n_train == 0 and spec.name in LABELLED_DATA:
+            raise ConfigError(f'{spec.name} needs labelled training examples ({LABELLED_DATA[spec.name]}), but source.{kind}.n_train is 0; set n_train (e.g. 256)')
+        if n_train == 0 and spec.name in UNLABELED_OK and hp.get('split', 'train') == 'train': hp['split'] = 'unlabeled'   # recorded in config.yaml
+    parse_bytes(rc.max_memory)
+    return {'method': spec.name, 'hparams': hp, 'source': {kind: body}, 'seed': rc.seed, 'device': rc.device, 'out': str(rc.out),
+            'include': rc.include, 'exclude': rc.exclude, 'chunk_size': rc.chunk_size, 'evaluate': rc.evaluate, 'max_memory': rc.max_memory}
 
 # %% ../nbs/09b_runs.ipynb #67548cb1
+def _task_folder_names(paths) -> list[str]:
+    "Task names of fine-tuned files: the folder for the task-vector layout `<Task>/finetuned.pt`, else the file stem."
+    ps = [Path(p) for p in paths]
+    names = [q.parent.name if q.stem == 'finetuned' and q.parent.name else q.stem for q in ps]
+    return names if len(set(names)) == len(names) else [f'{n}_{i}' for i, n in enumerate(names)]
+
+def checkpoint_layout(body: dict) -> tuple[str, list[str], list[str]]:
+    "(pretrained path, task names, fine-tuned paths) of a `checkpoints` source: explicit files, or a task-vector folder (`zeroshot.pt`, `<Task>/finetuned.pt`)."
+    if body.get('checkpoints'):
+        root = Path(body['checkpoints'])
+        if not root.is_dir(): raise FileNotFoundError(f'source.checkpoints.checkpoints: folder {root} does not exist')
+        pre = root / 'zeroshot.pt'
+        if not pre.exists(): raise FileNotFoundError(f'{root} has no zeroshot.pt (the pretrained model of the task-vector layout)')
+        found = sorted(q.parent.name for q in root.glob('*/finetuned.pt'))
+        tasks = body.get('tasks') or found
+        missing = [t for t in tasks if t not in found]
+        if missing: raise FileNotFoundError(f'{root} has no {", ".join(f"{t}/finetuned.pt" for t in missing)} (it has {found})')
+        if not tasks: raise FileNotFoundError(f'{root} holds no <Task>/finetuned.pt')
+        return str(pre), list(tasks), [str(root / t / 'finetuned.pt') for t in tasks]
+    ft = body['finetuned']
+    if isinstance(ft, dict): return body['pretrained'], list(ft), list(ft.values())
+    return body['pretrained'], _task_folder_names(ft), list(ft)
+
 def checkpoint_files(source: dict) -> list[Path]:
     "The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in benchmarks."
     kind, body = next(iter(source.items()))
     if kind == 'benchmark': return []
     if kind == 'checkpoints':
-        ft = body['finetuned']; paths = [body['pretrained'], *(ft.values() if isinstance(ft, dict) else ft)]
+        pre, _, fts = checkpoint_layout(body); paths = [pre, *fts]
     else:
-        ft = body.get('finetuned') or {}
+        ft = dict(body.get('finetuned') or {})
         ck = Path(body['checkpoints']) if body.get('checkpoints') else None
         from calm_nb.data import VISION_TASKS, NLP_TASKS
         tasks = body.get('tasks') or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)
+        for t in tasks:
+            if isinstance(t, dict) and t.get('finetuned'): ft[t['name']] = t['finetuned']
+        names = [t['name'] if isinstance(t, dict) else t for t in tasks]
         paths = ([ck / 'zeroshot.pt'] if ck is not None and (ck / 'zeroshot.pt').exists() else [])
-        paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in tasks]
+        paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in names]
         paths = [p for p in paths if p is not None and not isinstance(p, dict)]
     for p in paths:
         if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
     return [Path(p) for p in paths]
 
 # %% ../nbs/09b_runs.ipynb #3072967a
-def _load_datasets(spec):
-    if not spec: return None
-    import datasets as hfd
-    out = {}
-    for task, path in spec.items():
-        if not Path(path).exists(): raise FileNotFoundError(f'dataset folder {path} for task {task} does not exist')
-        try: out[task] = hfd.load_from_disk(str(path))
-        except Exception as e:   # e.g. an empty split: `datasets` saves it but cannot load it back
-            raise MergeInputError(f'dataset folder {path} for task {task} could not be read ({type(e).__name__}: {e}); is a split empty?') from None
-    return out
+def _is_open_clip_model(sd) -> bool:
+    "A whole open_clip CLIP state dict (image and text towers), as the pickled task-vector checkpoints hold."
+    keys = list(sd.keys())
+    return any(k.startswith('visual.') or '.visual.' in k for k in keys) and any(k.endswith('token_embedding.weight') for k in keys)
+
+def _add_model_config(path, model: str):
+    "Register an open_clip model config file; its file stem must be the `model` name."
+    import open_clip
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f'source.vision.model_config: {path} does not exist')
+    try: json.loads(path.read_text())
+    except ValueError as e: raise ConfigError(f'source.vision.model_config: {path} is not valid JSON ({e})') from None
+    if path.stem != model: raise ConfigError(f'source.vision.model is {model!r}, but model_config {path} defines {path.stem!r} (open_clip names a config by its file stem); set model: {path.stem}')
+    open_clip.add_model_config(str(path))
 
 # %% ../nbs/09b_runs.ipynb #58f8c1bd
 def build_source(source: dict, device: str = 'cpu', progress: bool = True, stream_chunk: int | None = None):
@@ -196,19 +261,25 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
         bench = BENCHMARKS[body['name']](bool(body.get('quick')), progress)
         return (bench.to(device) if device != 'cpu' else bench), None
     if kind == 'checkpoints':
-        from calm_nb.models import load_checkpoint, check_same_architecture
-        ft = body['finetuned']
-        names, paths = (list(ft), list(ft.values())) if isinstance(ft, dict) else ([Path(p).stem for p in ft], list(ft))
+        from calm_nb.models import load_checkpoint, check_same_architecture, visual_state_dict
+        pre_path, names, paths = checkpoint_layout(body)
         load = LazySafetensors if stream_chunk else load_checkpoint   # both name a missing file
-        pre, fts = load(body['pretrained']), [load(p) for p in paths]
+        pre, fts = load(pre_path), [load(p) for p in paths]
+        if not stream_chunk and _is_open_clip_model(pre):   # pickled task-vector files hold the whole CLIP: merge the image tower only, as the data paths do
+            pre, fts = visual_state_dict(pre), [visual_state_dict(f) if _is_open_clip_model(f) else f for f in fts]
         check_same_architecture(pre, fts, names, check_finite=not stream_chunk)   # streamed: values are read once, by the merge's own check
         return None, (pre, fts, names)
-    kw = dict(body)
-    kw['datasets'] = _load_datasets(kw.get('datasets'))
+    kw = {k: v for k, v in body.items()}
+    tasks = kw.get('tasks')
+    if tasks:
+        ft = dict(kw.get('finetuned') or {})
+        for t in tasks:
+            if isinstance(t, dict) and t.get('finetuned'): ft[t['name']] = t['finetuned']
+        kw['tasks'] = [{k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t for t in tasks]
+        if ft: kw['finetuned'] = ft
     if kind == 'vision':
         from calm_nb.data import vision_benchmark
-        if kw.get('model_config'):
-            import open_clip; open_clip.add_model_config(kw.pop('model_config'))
+        if kw.get('model_config'): _add_model_config(kw.pop('model_config'), kw.get('model', 'ViT-B-32'))
         return vision_benchmark(**({'device': device, 'progress': progress} | kw)), None
     from calm_nb.data import nlp_benchmark
     bench = nlp_benchmark(**({'progress': progress} | kw))
@@ -216,92 +287,144 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
 
 # %% ../nbs/09b_runs.ipynb #15502810
 RUN_FILES = ('config.yaml', 'run.json', 'log.txt', 'merged.safetensors', 'results.json', 'calm')
+LOCK_FILE = '.lock'
 
-def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> Path:
+class RunLock:
+    "An exclusive lock on a run folder (`fcntl.flock` on `<out>/.lock`, released when the process ends, even by `kill -9`); the file names its holder."
+    def __init__(self, out): self.path, self._f = Path(out) / LOCK_FILE, None
+    def acquire(self):
+        try: import fcntl
+        except ImportError: return self   # no flock (Windows): runs are not locked
+        f = open(self.path, 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0); holder = f.read().strip() or 'another process'; f.close()
+            raise OutputExistsError(f'{self.path.parent} is in use by a live run ({holder}); wait for it to end or choose another --out') from None
+        f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%Y-%m-%d %H:%M:%S")}\n'); f.flush()
+        self._f = f; return self
+    def release(self):
+        if self._f is not None:
+            import fcntl
+            fcntl.flock(self._f, fcntl.LOCK_UN); self._f.close(); self._f = None
+
+def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLock]:
     import yaml
     out = Path(cfg['out'])
     if out.exists() and not out.is_dir(): raise ConfigError(f'output folder {out} is a file')
-    status = json.loads((out / 'run.json').read_text()).get('status') if (out / 'run.json').is_file() else None
-    if overwrite:
-        for n in RUN_FILES:
-            p = out / n
-            if p.is_dir(): shutil.rmtree(p)
-            elif p.exists(): p.unlink()
-    elif status == 'finished':
-        raise OutputExistsError(f'{out} holds a finished run; pass --overwrite to replace it, or choose another --out')
-    elif status is not None and not resume:
-        raise OutputExistsError(f'{out} holds an unfinished run ({status}); pass --resume to continue it or --overwrite to start over')
-    elif status is None and out.is_dir() and any(out.iterdir()):
-        raise OutputExistsError(f'{out} is not empty and holds no calm_nb run; choose another --out')
-    elif status is not None:
-        old = yaml.safe_load((out / 'config.yaml').read_text())
-        diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
-        if diff: raise ConfigError(f'--resume with a different configuration ({", ".join(diff)} changed); resume with {out / "config.yaml"} or start a new run')
+    fresh = not out.exists()
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise OSError(e.errno, f'cannot create the output folder {out}: {e.strerror}') from None
-    write_text(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
-    return out
+    if not os.access(out, os.W_OK): raise PermissionError(errno.EACCES, f'cannot write to the output folder {out}: permission denied')
+    lock = RunLock(out).acquire()   # before anything is read or deleted: a live run's files are never touched
+    try:
+        status = json.loads((out / 'run.json').read_text()).get('status') if (out / 'run.json').is_file() else None
+        if overwrite:
+            for n in RUN_FILES:
+                p = out / n
+                if p.is_dir(): shutil.rmtree(p)
+                elif p.exists(): p.unlink()
+        elif status == 'finished':
+            raise OutputExistsError(f'{out} holds a finished run; pass --overwrite to replace it, or choose another --out')
+        elif status is not None and not resume:
+            raise OutputExistsError(f'{out} holds an unfinished run ({status}); pass --resume to continue it or --overwrite to start over')
+        elif status is None and not fresh and any(p.name != LOCK_FILE for p in out.iterdir()):
+            raise OutputExistsError(f'{out} is not empty and holds no calm_nb run; choose another --out')
+        elif status is not None:
+            old = yaml.safe_load((out / 'config.yaml').read_text())
+            diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
+            if diff: raise ConfigError(f'--resume with a different configuration ({", ".join(diff)} changed); resume with {out / "config.yaml"} or start a new run')
+        write_text(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
+    except BaseException:
+        lock.release(); raise
+    return out, lock
 
 # %% ../nbs/09b_runs.ipynb #569aabb5
-def run(config: dict, overwrite: bool = False, resume: bool = False, progress: bool = True, say=print) -> dict:
-    "Run one merge from a run configuration into its output folder; return the finished `run.json`."
+def _inputs(files) -> list[dict]:
+    "Path, size and SHA-256 of each input checkpoint (a folder: of its files)."
+    return [{'path': str(p), 'bytes': sum(q.stat().st_size for q in Path(p).rglob('*') if q.is_file()) if Path(p).is_dir() else Path(p).stat().st_size,
+             'sha256': file_sha256(p)} for p in files]
+
+def _splits(bench) -> dict:
+    "The splits each task used: evaluated, unlabeled (merge input), labelled (merge input), and where they came from."
+    s = (bench.config or {}).get('splits') if isinstance(getattr(bench, 'config', None), dict) else None
+    return s or {t: {'eval': 'test', 'unlabeled': 'unlabeled', 'train': 'train', 'data': bench.name} for t in bench.task_names}
+
+def run(config: dict, overwrite: bool = False, resume: bool = False, progress: bool = True, say=print, quiet_warnings: bool = False) -> dict:
+    "Run one merge from a run configuration into its output folder; return the finished `run.json`. Sanity warnings go to the log, and to `say` unless `quiet_warnings`."
+    import warnings
     from calm_nb.evaluate import evaluate, versions
     cfg = check_config(config)
-    out = _prepare_out(cfg, overwrite, resume)
+    check_device(cfg['device'])   # here, not in check_config: a configuration written for a GPU machine is still valid elsewhere
+    out, lock = _prepare_out(cfg, overwrite, resume)
     log = open(out / 'log.txt', 'a')
     def note(msg):
         log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {msg}\n'); log.flush(); say(msg)
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = f'warning: {message}'
+        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {text}\n'); log.flush()
+        if not (quiet_warnings and issubclass(category, SanityWarning)): say(text)
+    spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
+    doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'resumed': resume, 'seed': cfg['seed'],
+           'device': cfg['device'], 'versions': versions()}
     try:
-        spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
-        doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'versions': versions()}
-        write_json(out / 'run.json', doc)
-        note(f'{"resuming" if resume else "starting"} {spec.name} → {out}')
-        kind, body = next(iter(cfg['source'].items()))
-        plan, files = None, checkpoint_files(cfg['source'])
-        if files:
-            why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
-                       if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
-            plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
-            note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} available ({plan["mode"]})')
-        t = time.perf_counter()
-        if plan and plan['mode'] == 'stream': return_freed_memory()   # otherwise the heap keeps freed chunks and the peak drifts past the budget
-        bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])
-        seconds['load'] = time.perf_counter() - t
-        pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
-        names = bench.task_names if bench is not None else files[2]
-        note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
-        hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name), progress=progress, record={},
-                           chunk_size=cfg['chunk_size'] or (plan and plan['chunk_size'])) | cfg['hparams']
-        record = hp.get('record')
-        t = time.perf_counter()
-        merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], **hp)
-        seconds['merge'] = time.perf_counter() - t
-        note(f'merged in {seconds["merge"]:.1f} s')
-        meta = {'method': spec.name, 'config': json.dumps(cfg, default=str)}
-        save_state_dict(merged, out / 'merged.safetensors', metadata=meta)
-        if bench is not None and cfg['evaluate']:
-            t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
-            write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'], 'per_task': ev['per_task'],
-                                               'avg': ev['avg'], 'hparams': spec.defaults | cfg['hparams'], 'record': record, 'config': bench.config})
-            note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
-                 + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
-        seconds['total'] = time.perf_counter() - t0
-        doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds, 'memory_plan': plan,
-                'files': sorted(p.name for p in out.iterdir())}
-        write_json(out / 'run.json', doc)
-        note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
-        return doc
+        with warnings.catch_warnings():
+            warnings.simplefilter('always', SanityWarning); warnings.showwarning = show
+            write_json(out / 'run.json', doc)
+            note(f'{"resuming" if resume else "starting"} {spec.name} → {out}')
+            kind, body = next(iter(cfg['source'].items()))
+            plan, files = None, checkpoint_files(cfg['source'])
+            if files:
+                t = time.perf_counter(); doc['inputs'] = _inputs(files); seconds['hash_inputs'] = time.perf_counter() - t
+                write_json(out / 'run.json', doc)
+                why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
+                           if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
+                plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
+                note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} available ({plan["mode"]})')
+            t = time.perf_counter()
+            if plan and plan['mode'] == 'stream': return_freed_memory()   # otherwise the heap keeps freed chunks and the peak drifts past the budget
+            bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])
+            seconds['load'] = time.perf_counter() - t
+            pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
+            names = bench.task_names if bench is not None else files[2]
+            doc['tasks'] = list(names)
+            if bench is not None: doc['splits'] = _splits(bench)
+            note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
+            hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name), progress=progress, record={},
+                               chunk_size=cfg['chunk_size'] or (plan and plan['chunk_size'])) | cfg['hparams']
+            record = hp.get('record')
+            t = time.perf_counter()
+            merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], names=list(names), **hp)
+            seconds['merge'] = time.perf_counter() - t
+            note(f'merged in {seconds["merge"]:.1f} s')
+            meta = {'method': spec.name, 'config': json.dumps({k: v for k, v in cfg.items() if k != 'out'}, sort_keys=True, default=str)}   # no run-folder path: equal runs, equal files
+            save_state_dict(merged, out / 'merged.safetensors', metadata=meta)
+            if bench is not None and cfg['evaluate']:
+                t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
+                write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'], 'per_task': ev['per_task'],
+                                                   'avg': ev['avg'], 'hparams': spec.defaults | cfg['hparams'], 'record': record, 'splits': doc['splits'],
+                                                   'config': bench.config})
+                note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
+                     + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
+            seconds['total'] = time.perf_counter() - t0
+            doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds, 'memory_plan': plan,
+                    'files': sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)}
+            write_json(out / 'run.json', doc)
+            note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
+            return doc
     except BaseException as e:
-        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} FAILED: {type(e).__name__}: {e}\n'); log.flush()
-        try: write_json(out / 'run.json', {'status': 'failed', 'error': f'{type(e).__name__}: {e}'})
+        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} FAILED: {type(e).__name__}: {e}\n')
+        import traceback; traceback.print_exc(file=log); log.flush()
+        try: write_json(out / 'run.json', doc | {'status': 'failed', 'failed': time.strftime('%Y-%m-%dT%H:%M:%S'), 'error': f'{type(e).__name__}: {e}', 'seconds': seconds})
         except OSError: pass
         raise
-    finally: log.close()
+    finally:
+        log.close(); lock.release()
 
 # %% ../nbs/09b_runs.ipynb #ecdab8b8
 def evaluate_merged(merged_path, source: dict, device: str = 'cpu', progress: bool = True) -> dict:
     "Per-task accuracy of a merged safetensors model on a benchmark-type source."
     from calm_nb.evaluate import evaluate
+    check_device(device)
     merged = load_state_dict(merged_path)
     if next(iter(source)) == 'checkpoints': raise ConfigError('evaluation needs task data: use a `benchmark`, `vision` or `nlp` source')
     bench, _ = build_source(source, device, progress)

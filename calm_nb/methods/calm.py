@@ -123,6 +123,10 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     index, pre = tv.index, tv.pre
     extra = carried(index, bench.pretrained)   # buffers and unmerged tensors
     S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
+    if not S and len(names) > 1:
+        import warnings
+        warnings.warn(f'calm: n_seq={len(Sbar)} of T={len(names)} tasks leaves the task-arithmetic set S empty, so τ⁽⁰⁾ = 0 and every task is merged '
+                      f'through masks alone; with few tasks use n_seq={max(1, len(names) // 2)} or fewer', SanityWarning)
     amp = autocast_mode(pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
     # CB-EMS: each fine-tuned model picks its task's credible samples (Section 4.1)
     t = time.perf_counter()
@@ -218,6 +222,7 @@ def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclud
             'sampling': [c.summary() for c in creds], 'n_merged_parameters': index.size,
             'mask_density': {n: float(m.float().mean()) for n, m in masks.items()},
             'mask_density_per_tensor': {n: tensor_density(index, m) for n, m in masks.items()},
+            'splits': getattr(bench, 'config', {}).get('splits') if isinstance(getattr(bench, 'config', None), dict) else None,
             'seconds': timings, 'versions': versions()}
 
 # %% ../../nbs/07_calm.ipynb #e3125107
