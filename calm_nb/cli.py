@@ -92,7 +92,8 @@ def _merge_config(a) -> dict:
         cfg['source'] = {'checkpoints': {'pretrained': a.pretrained, 'finetuned': a.finetuned}}
     hp = parse_hparams(a.set)
     if set(hp) - {'*'}: raise ConfigError('merge runs one method: write --set name=value, without a method prefix')
-    cfg['hparams'] = dict(cfg.get('hparams') or {}) | hp.get('*', {})
+    if isinstance(cfg.get('hparams'), dict) or cfg.get('hparams') is None or hp.get('*'):   # anything else: the schema names it
+        cfg['hparams'] = dict(cfg.get('hparams') or {}) | hp.get('*', {})
     for k in ('method', 'out', 'seed', 'device', 'include', 'exclude', 'chunk_size', 'max_memory'):
         if getattr(a, k) is not None: cfg[k] = getattr(a, k)
     if a.no_eval: cfg['evaluate'] = False

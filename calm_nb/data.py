@@ -431,7 +431,9 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
         train_split = t.labelled_split or src_split
         where = _where(t, datasets)
         ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
-        if t.label_key in ds[src_split].column_names and t.classnames is None and not hasattr(ds[src_split].features[t.label_key], 'names'):
+        cols = ds[src_split].column_names
+        if t.label_key not in cols: raise MergeInputError(f"{t.name}: split {src_split!r} of {where} has no column {t.label_key!r} (it has {', '.join(cols)}); set the task's `label`")
+        if t.classnames is None and not hasattr(ds[src_split].features[t.label_key], 'names'):
             raise MergeInputError(f'{t.name}: give `classes`: the label column {t.label_key!r} of {where} is not a ClassLabel with names')
         names = _classnames(t, ds[src_split])
         if t.head is None:

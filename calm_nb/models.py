@@ -46,7 +46,12 @@ def needs_quick_gelu(name: str, pretrained: str | None) -> bool:
 def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', device='cpu', cache: str | None = None,
                    quick_gelu: bool | None = None):
     "An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer; QuickGELU where the weights need it."
-    import open_clip
+    import difflib, open_clip
+    known = open_clip.list_models()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        raise MergeInputError(f'unknown open_clip model {name!r}' + (f'; did you mean {", ".join(close)}?' if close else '')
+                              + ' (open_clip.list_models() lists them; for an architecture of your own give model_config: path/to/<name>.json)')
     qg = needs_quick_gelu(name, pretrained) if quick_gelu is None else quick_gelu
     model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device, cache_dir=cache, force_quick_gelu=qg)
     return model.eval(), preprocess, open_clip.get_tokenizer(name)

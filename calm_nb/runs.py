@@ -269,6 +269,9 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
             pre, fts = visual_state_dict(pre), [visual_state_dict(f) if _is_open_clip_model(f) else f for f in fts]
         check_same_architecture(pre, fts, names, check_finite=not stream_chunk)   # streamed: values are read once, by the merge's own check
         return None, (pre, fts, names)
+    if not progress:
+        try: import datasets; datasets.disable_progress_bars()   # its "Generating … split" bars, quiet with the rest
+        except ImportError: pass
     kw = {k: v for k, v in body.items()}
     tasks = kw.get('tasks')
     if tasks:

@@ -185,7 +185,7 @@ def _one_line(e: ValidationError, prefix: str = '') -> str:
         parent = loc.rsplit('.', 1)[0] if '.' in loc else 'the configuration'
         return f'{loc}: unknown key (check its spelling; see `calm_nb config --keys` for what {parent} takes)'
     if kind == 'missing': return f'{loc}: missing (required)'
-    msg = msg.removeprefix('Value error, ').replace('Input should be', 'expected').replace('Input should have', 'expected')
+    msg = msg.removeprefix('Value error, ').replace('Input should be', 'expected').replace('Input should have', 'expected').replace('List should have', 'expected').replace(' after validation', '')
     if kind == 'value_error': return f'{loc}: {msg}'   # our own validators' messages are whole
     shown = f'{got!r} ({type(got).__name__})' if not isinstance(got, dict) else 'a mapping'
     return f'{loc}: {msg}, got {shown}' if 'got' not in msg else f'{loc}: {msg}'
