@@ -10,7 +10,7 @@ import torch
 from .benchmark import *
 
 # %% auto #0
-__all__ = ['SAMPLING', 'task_logits', 'entropy', 'CredibleSet', 'select_credible', 'credible_sets']
+__all__ = ['SAMPLING', 'COUNTS', 'task_logits', 'entropy', 'CredibleSet', 'select_credible', 'credible_sets']
 
 # %% ../nbs/06_cbems.ipynb #7b9ccfe4
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -43,11 +43,16 @@ class CredibleSet:
 
 # %% ../nbs/06_cbems.ipynb #a479004b
 SAMPLING = ('cb_ems', 'ems', 'supervised')
+COUNTS = ('floor', 'ceil_min1')
+
+def _n_kept(ratio: float, n: int, count: str) -> int:
+    return int(ratio * n) if count == 'floor' else max(1, math.ceil(ratio * n))
 
 def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_ems', labels: torch.Tensor | None = None,
-                    task: str = '', seed: int = 0) -> CredibleSet:
+                    task: str = '', seed: int = 0, count: str = 'floor') -> CredibleSet:
     "Choose credible samples from `[N, C]` logits by CB-EMS, EMS or supervised sampling (see above)."
     if method not in SAMPLING: raise ValueError(f'unknown sampling method {method!r}; one of {SAMPLING}')
+    if count not in COUNTS: raise ValueError(f'count must be one of {COUNTS}, got {count!r}')
     if not 0 < ratio <= 1: raise ValueError(f'ratio must lie in (0, 1], got {ratio}')
     if logits.ndim != 2 or len(logits) == 0: raise ValueError(f'task {task!r}: expected [N, C] logits with N > 0, got shape {tuple(logits.shape)}')
     if not torch.isfinite(logits).all(): raise ValueError(f'task {task!r}: logits contain NaN/inf')
@@ -60,14 +65,16 @@ def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_
         keep = []
         for c in pred.unique().tolist():
             members = order[pred[order] == c]          # class-c samples, lowest entropy first
-            keep.append(members[:max(1, math.ceil(ratio * len(members)))])
+            keep.append(members[:_n_kept(ratio, len(members), count)])
         idx = torch.cat(keep).sort().values; lab = pred[idx]
     elif method == 'ems':
-        idx = order[:max(1, math.ceil(ratio * n))].sort().values; lab = pred[idx]
+        idx = order[:_n_kept(ratio, n, count)].sort().values; lab = pred[idx]
     else:
         if labels is None: raise ValueError(f'task {task!r}: supervised sampling needs the true labels')
         g = torch.Generator().manual_seed(seed)
-        idx = torch.randperm(n, generator=g)[:max(1, math.ceil(ratio * n))].sort().values; lab = labels[idx]
+        idx = torch.randperm(n, generator=g)[:_n_kept(ratio, n, count)].sort().values; lab = labels[idx]
+    if len(idx) == 0: raise ValueError(f'task {task!r}: no credible sample kept ({n} samples, ratio {ratio}, count {count!r}: every predicted class is too small to keep one); '
+                                       "use more unlabeled data, a larger ratio, or count='ceil_min1'")
     acc = acc_all = None
     if labels is not None:
         if len(labels) != n: raise ValueError(f'task {task!r}: {len(labels)} labels for {n} samples')
@@ -78,14 +85,14 @@ def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_
 task_logits = batched_logits   # the one batched loop, from calm_nb.benchmark (kept under its old name)
 
 def credible_sets(bench: MergeBenchmark, ratio: float = 0.9, method: str = 'cb_ems', split: str = 'unlabeled',
-                  allow_test_split: bool = False, seed: int = 0) -> list[CredibleSet]:
+                  allow_test_split: bool = False, seed: int = 0, count: str = 'floor') -> list[CredibleSet]:
     "Credible samples of every task of `bench`, chosen by its own fine-tuned model."
     check_split(split, allow_test_split, 'select credible samples from it anyway (it is recorded in the results)')
     out = []
     for t, td in enumerate(bench.tasks):
         x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
         if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split: nothing to select credible samples from')
-        cs = select_credible(task_logits(bench, bench.finetuned[t], t, x), ratio, method, y, td.name, seed + t)
+        cs = select_credible(task_logits(bench, bench.finetuned[t], t, x), ratio, method, y, td.name, seed + t, count)
         if split != 'unlabeled': cs.method += f'@{split}'
         out.append(cs)
     return out

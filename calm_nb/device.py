@@ -20,7 +20,7 @@ __all__ = ['BUFFERS', 'MICRO_BATCHED', 'DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DIS
 # %% ../nbs/00g_device.ipynb #2883934c
 BUFFERS = {   # method -> (a, b): a + b·T flat fp32 buffers of P coordinates on the device (see above)
     'calm': (6.5, 0), 'adamerging_tw': (3, 1), 'adamerging_lw': (3, 1), 'pareto_lowrank': (3, 1),
-    'localize_stitch': (6, 0.25), 'fisher_merging': (4, 2), 'regmean': (3, 0)}
+    'localize_stitch': (5, 0.25), 'fisher_merging': (4, 2), 'regmean': (3, 0)}   # L&S: binarize='round' (the default); 'topk' needs one buffer more
 MICRO_BATCHED = ('calm', 'adamerging_tw', 'adamerging_lw', 'localize_stitch')   # methods that accept micro_batch
 
 # %% ../nbs/00g_device.ipynb #ef82295b

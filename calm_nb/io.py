@@ -141,6 +141,12 @@ class LazySafetensors(Mapping):
         dtype, shape, _ = self._table[k]
         return torch.empty(shape, dtype=dtype, device='meta')
     def numel(self, k) -> int: return math.prod(self._table[k][1])
+    def with_prefix(self, prefix: str) -> 'LazySafetensors':
+        "The tensors whose names start with `prefix`, named by what follows it (e.g. open_clip's image tower under `visual.`), still read lazily."
+        sub = object.__new__(LazySafetensors)
+        sub.path, sub._fd, sub._parent = self.path, self._fd, self   # the parent owns (and closes) the file
+        sub._table = {k[len(prefix):]: v for k, v in self._table.items() if k.startswith(prefix)}
+        return sub
     def __iter__(self): return iter(self._table)
     def __len__(self): return len(self._table)
 

@@ -8,15 +8,24 @@ import torch
 from .core import FlatIndex, blocks
 
 # %% auto #0
-__all__ = ['UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'top_abs', 'mask_update', 'blocked_mask_update', 'build_theta',
-           'build_merge', 'binarize', 'carried', 'FlatLeaf']
+__all__ = ['INIT_COUNTS', 'UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 'top_abs', 'mask_update', 'blocked_mask_update',
+           'build_theta', 'build_merge', 'binarize', 'carried', 'FlatLeaf']
 
 # %% ../nbs/00e_masks.ipynb #78dfa233
-def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0) -> torch.Tensor:
-    "R: +init_logit on the top-`init_active` fraction of |τⱼ| (at least one coordinate), −init_logit elsewhere."
-    n = max(1, round(init_active * tau_j.numel())) if init_active > 0 else 0
+INIT_COUNTS = ('round', 'reference')
+
+def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0, count: str = 'round') -> torch.Tensor:
+    "R: +init_logit on the top-`init_active` fraction of |τⱼ|, −init_logit elsewhere; `count='round'`: round(init_active·P) coordinates (at least one), `'reference'`: the CALM authors' rule, |τⱼ| strictly above the int(init_active·P)-th largest."
+    if count not in INIT_COUNTS: raise ValueError(f'count must be one of {INIT_COUNTS}, got {count!r}')
     R = torch.full_like(tau_j, -init_logit)
-    if n: R[top_abs(tau_j, n)] = init_logit
+    if count == 'round':
+        n = max(1, round(init_active * tau_j.numel())) if init_active > 0 else 0
+        if n: R[top_abs(tau_j, n)] = init_logit
+        return R
+    n = int(init_active * tau_j.numel())
+    if n == 0: return R   # the authors' code has no coordinate to threshold at (it fails there); none starts active
+    idx = top_abs(tau_j, n); v = tau_j[idx].abs()
+    R[idx[v > v.min()]] = init_logit   # strictly above the threshold: ties at the n-th value (and the n-th itself) stay off
     return R
 
 def top_abs(x: torch.Tensor, n: int, absolute: bool = True) -> torch.Tensor:

@@ -112,13 +112,18 @@ def topk_share(mask: torch.Tensor, tau: torch.Tensor, ks=(1, 5, 10, 20, 50)) -> 
     return {k: 100.0 * int((r_on < round(k / 100 * tau.numel())).sum()) / n_on for k in ks}
 
 # %% ../nbs/09_plots.ipynb #447205ef
-def pseudo_label_curves(bench: MergeBenchmark, ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)) -> dict:
-    "{'ratios': [...], 'ems'|'cb_ems': {task: [accuracy % per ratio]}} on each task's unlabeled split."
+def pseudo_label_curves(bench: MergeBenchmark, ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), count: str = 'floor') -> dict:
+    "{'ratios': [...], 'ems'|'cb_ems': {task: [accuracy % per ratio]}} on each task's unlabeled split; NaN where a ratio keeps no sample (the authors' floor on small data)."
+    def acc(lg, r, m, td):
+        try: return select_credible(lg, r, m, labels=td.y_unlabeled, task=td.name, count=count).accuracy
+        except ValueError as e:
+            if 'no credible sample kept' not in str(e): raise
+            return float('nan')
     out = {'ratios': list(ratios), 'ems': {}, 'cb_ems': {}}
     for t, td in enumerate(bench.tasks):
         lg = task_logits(bench, bench.finetuned[t], t, td.x_unlabeled)
         for m in ('ems', 'cb_ems'):
-            out[m][td.name] = [select_credible(lg, r, m, labels=td.y_unlabeled, task=td.name).accuracy for r in ratios]
+            out[m][td.name] = [acc(lg, r, m, td) for r in ratios]
     return out
 
 def plot_pseudo_label_accuracy(curves: dict, path=None):

@@ -32,7 +32,7 @@ BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder
 # (each method's `hparams`) and overridden by --set or --paper-settings. CALM at the paper's 100 iterations takes about
 # 6 minutes here; on zoo-vit it gains about 1.5 points over 20 iterations (see nbs/07_calm.ipynb).
 # AdaMerging and the preference-aware merge run 200 of their 500 iterations (about 45 s each on zoo-vit).
-# Fisher, RegMean and Localize-and-Stitch run at their defaults (about 17 s, 3 s and 90 s on zoo-vit).
+# Fisher, RegMean and Localize-and-Stitch run at their defaults (about 10 s, 1.5 s and 45 s on zoo-vit; README table).
 _ITER200 = {m: {'iterations': 200} for m in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank')}
 DEMO_SETTINGS = {'zoo-vit': {'calm': {'iterations': 20}} | _ITER200,
                  'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64}} | {m: {'iterations': 100} for m in _ITER200}}
@@ -238,6 +238,11 @@ def checkpoint_files(source: dict) -> list[Path]:
     return [Path(p) for p in paths]
 
 # %% ../nbs/09b_runs.ipynb #3072967a
+def _visual_prefix(sd) -> str:
+    "The key prefix of open_clip's image tower in a whole-model state dict (`visual.`, or e.g. `model.visual.`), from the names alone."
+    pre = [k[:k.index('visual.') + 7] for k in sd if 'visual.' in k]
+    return max(set(pre), key=pre.count)
+
 def _is_open_clip_model(sd) -> bool:
     "A whole open_clip CLIP state dict (image and text towers), as the pickled task-vector checkpoints hold."
     keys = list(sd.keys())
@@ -265,8 +270,9 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
         pre_path, names, paths = checkpoint_layout(body)
         load = LazySafetensors if stream_chunk else load_checkpoint   # both name a missing file
         pre, fts = load(pre_path), [load(p) for p in paths]
-        if not stream_chunk and _is_open_clip_model(pre):   # pickled task-vector files hold the whole CLIP: merge the image tower only, as the data paths do
-            pre, fts = visual_state_dict(pre), [visual_state_dict(f) if _is_open_clip_model(f) else f for f in fts]
+        if _is_open_clip_model(pre):   # task-vector files hold the whole CLIP: merge the image tower only, as the data paths do
+            cut = (lambda sd: sd.with_prefix(_visual_prefix(sd))) if stream_chunk else visual_state_dict   # streamed: still read lazily
+            pre, fts = cut(pre), [cut(f) if _is_open_clip_model(f) else f for f in fts]
         check_same_architecture(pre, fts, names, check_finite=not stream_chunk)   # streamed: values are read once, by the merge's own check
         return None, (pre, fts, names)
     if not progress:

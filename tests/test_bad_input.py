@@ -366,3 +366,20 @@ def test_calm_empty_s_and_one_class_eval_warn(F):
     one = TaskData('t', ['a', 'b'], x, torch.zeros(6, dtype=torch.long), x, torch.zeros(6, dtype=torch.long), x, torch.tensor([0, 1] * 3))
     bench = type('B', (), {'tasks': [one]})()
     with pytest.warns(SanityWarning, match='the unlabeled data hold one class only'): sanity_warnings({}, [], bench=bench)
+
+
+def test_streamed_whole_clip_safetensors_are_cut_to_the_tower(F):
+    "A data-free merge streamed from whole-CLIP safetensors files reads only the image tower, lazily, and equals the in-memory merge."
+    from calm_nb.io import LazySafetensors, load_state_dict
+    from calm_nb.models import load_checkpoint
+    from calm_nb.registry import merge
+    from calm_nb.runs import build_source
+    for n, src in (('pre', 'ckpt/zeroshot.pt'), ('a', 'ckpt/colors/finetuned.pt'), ('b', 'ckpt/shapes/finetuned.pt')):
+        save_state_dict(load_checkpoint(F / src), F / f'clip_{n}.safetensors')
+    source = {'checkpoints': {'pretrained': str(F / 'clip_pre.safetensors'), 'finetuned': {'a': str(F / 'clip_a.safetensors'), 'b': str(F / 'clip_b.safetensors')}}}
+    _, (pre_l, fts_l, names) = build_source(source, stream_chunk=1000)
+    _, (pre_m, fts_m, _) = build_source(source)
+    assert isinstance(pre_l, LazySafetensors) and not any('visual' in k or 'token_embedding' in k for k in pre_l)
+    assert sorted(pre_l) == sorted(pre_m)
+    streamed = merge('ties_merging', pre_l, fts_l, chunk_size=1000); in_memory = merge('ties_merging', pre_m, fts_m)
+    for k in in_memory: assert torch.equal(streamed[k], in_memory[k]), k

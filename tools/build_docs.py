@@ -57,6 +57,7 @@ def fix_links(md: str) -> str:
         target = m.group(2)
         if target.startswith(('http:', 'https:', '#', 'mailto:')) or '.ipynb' not in target: return m.group(0)
         path, _, anchor = target.partition('#')
+        path = re.sub(r'^(\./)?nbs/', '', path)   # README-relative links (nbs/x.ipynb) from the landing page: the pages sit at the site's root
         name = re.sub(r'(^|/)\d+[a-z]?_', r'\1', path.replace('.ipynb', '.html'))
         return f'{m.group(1)}({name}{"#" + anchor if anchor else ""})'
     return re.sub(r'(\[[^\]]*\])\(([^)\s]+)\)', rep, md)

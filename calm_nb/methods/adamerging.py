@@ -58,7 +58,7 @@ class AdaMergingResult:
 
 # %% ../../nbs/08_adamerging.ipynb #aefb0045
 def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                   batch_size: int = 16, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled',
+                   batch_size: int = 32, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled',
                    allow_test_split: bool = False, progress: bool = False, micro_batch: int | str | None = 'auto',
                    matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
     "AdaMerging on a benchmark-like object: learn task-wise or layer-wise coefficients by entropy minimisation."
@@ -118,13 +118,13 @@ def _recorded(res: AdaMergingResult, record: dict | None) -> dict:
 # %% ../../nbs/08_adamerging.ipynb #1ed23a28
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, task-wise)')
 def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
+                  batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
     "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
     return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)
 
 # %% ../../nbs/08_adamerging.ipynb #4636aab8
 @register_method(needs_data=True, paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)')
 def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 16, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
+                  batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
     "Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation."
     return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)

@@ -58,6 +58,7 @@ class CalmConfig:
     lam: float = 0.3                 # task-arithmetic coefficient for S
     ratio: float = 0.9               # CB-EMS fraction (0.9 vision, 0.8 NLP)
     sampling: str = 'cb_ems'         # 'cb_ems' | 'ems' | 'supervised' (Fig. 5 ablation)
+    credible_count: str = 'floor'    # per predicted class floor(ratio·n_c), as the authors' code; 'ceil_min1': max(1, ceil(ratio·n_c))
     iterations: int = 100
     batch_size: int = 128
     batches_per_task: int = 2
@@ -66,17 +67,20 @@ class CalmConfig:
     alpha: float = 1.0
     init_active: float = 1e-5
     init_logit: float = 5.0
+    init_count: str = 'reference'    # mask initialisation: |τⱼ| above the int(init_active·P)-th largest, as the authors' code; 'round': round(init_active·P) coordinates
     update: str = 'paper'            # 'paper' (size-normalised, the default) | 'reference' (see above)
     ref_size: int | None = VIT_B32_COORDINATES  # paper mode: η = lr · P / ref_size (None: η = lr)
     strategy: str = 'calm'           # 'calm' | 'm_only' | 'one_minus_m_only' (Table 3 ablation)
     seed: int = 0
     eval_every: int = 0              # evaluate on the test splits every k iterations (0: never; for Fig. 11)
     checkpoint_every: int = 10
-    amp: bool = True                 # bf16 autocast for the forward passes where the GPU has native bf16 (none on CPU or a T4; recorded in the run card)
+    amp: bool = False                # opt-in bf16 autocast for the forward passes where the GPU has native bf16 (the authors run fp32; recorded in the run card)
 
     def __post_init__(self):
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
         if self.strategy not in STRATEGIES: raise ValueError(f'strategy must be one of {STRATEGIES}, got {self.strategy!r}')
+        if self.credible_count not in ('floor', 'ceil_min1'): raise ValueError(f"CALM: credible_count must be 'floor' or 'ceil_min1', got {self.credible_count!r}")
+        if self.init_count not in ('reference', 'round'): raise ValueError(f"CALM: init_count must be 'reference' or 'round', got {self.init_count!r}")
         if self.iterations < 0 or self.batch_size < 1 or self.batches_per_task < 1: raise ValueError('iterations ≥ 0, batch_size ≥ 1 and batches_per_task ≥ 1 are required')
         if not (self.micro_batch in (None, 'auto') or (isinstance(self.micro_batch, int) and self.micro_batch >= 1)): raise ValueError(f"CALM: micro_batch must be a positive integer, 'auto' or None, got {self.micro_batch!r}")
         if self.checkpoint_every < 1: raise ValueError(f'CALM: checkpoint_every must be a positive integer, got {self.checkpoint_every!r}')
@@ -130,7 +134,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
     amp = autocast_mode(pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
     # CB-EMS: each fine-tuned model picks its task's credible samples (Section 4.1)
     t = time.perf_counter()
-    creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed) if Sbar else []
+    creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed, count=cfg.credible_count) if Sbar else []
     timings['credible_sets'] = time.perf_counter() - t
     key = hashlib.sha1(json.dumps([asdict(cfg), names, index.size, str(include), str(exclude)], sort_keys=True, default=str).encode()).hexdigest()[:12]
     ckpt = Path(out_dir) / f'calm_checkpoint_{key}.pt' if out_dir else None
@@ -153,7 +157,7 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
         tau_prev = state['tau']
         # θ(M) = θ_pre + b + M ⊙ d with b, d from merge_direction, held in place (no P-sized b: θ_pre + b is formed block by block)
         tau_j = tv.row(j)
-        if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit)
+        if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit, cfg.init_count)
         if cfg.strategy == 'calm': base, d = tau_prev, tau_j.sub_(tau_prev)
         elif cfg.strategy == 'm_only': base, d = tau_prev, tau_j
         else: base, d = tau_j.add_(tau_prev), -tau_prev          # one_minus_m_only
@@ -191,6 +195,11 @@ def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=No
                 atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
             if _stop_after is not None and steps_done >= _stop_after: raise CalmInterrupted(f'stopped after {steps_done} iterations')
         del leaf, theta
+        if cfg.iterations > 0 and rank == 0 and len(set(hist['density'])) == 1:   # a starved mask: the step never flipped a coordinate
+            import warnings
+            eta = f', step η = lr·P/ref_size = {cfg.lr * R.numel() / cfg.ref_size:.3g}' if cfg.update == 'paper' and cfg.ref_size else ''
+            warnings.warn(f'calm: the mask of {jname} kept its initial density {hist["density"][0]:.3g} through {cfg.iterations} iterations: no coordinate was '
+                          f'switched on or off (lr={cfg.lr:g}, update={cfg.update!r}{eta}, P={R.numel():,}); the learning rate is probably too small for this model', SanityWarning)
         mask = binarize(R)                                                  # M* = round(σ(R))
         state['masks'][jname] = mask
         state['tau'] = build_merge(base, base, mask, d)                     # Eq. 8 (or its ablation), in place: τ⁽ʲ⁾ = b + M* ⊙ d

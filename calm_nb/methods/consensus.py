@@ -10,7 +10,7 @@ from ..registry import register_method
 from .ties import base_delta
 
 # %% auto #0
-__all__ = ['consensus_mask', 'consensus_merging', 'consensus_ta', 'consensus_ties']
+__all__ = ['MASK_ORDERS', 'consensus_mask', 'consensus_merging', 'consensus_ta', 'consensus_ties']
 
 # %% ../../nbs/01d_consensus.ipynb #598b3f69
 def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.Tensor:
@@ -25,13 +25,26 @@ def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.
     return mask
 
 # %% ../../nbs/01d_consensus.ipynb #c04e0bed
+MASK_ORDERS = ('after_merge', 'before_merge')
+
 def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_lam: float = 0.4, lam: float = 0.3,
-                      ties_k: float = 0.2, merge_func: str = 'mean', *, include=None, exclude=None, chunk_size='auto'):
-    "Consensus TA / TIES: zero the coordinates fewer than k TALL masks keep, then merge with the base method (TIES keeps ties_k)."
+                      ties_k: float = 0.2, merge_func: str = 'sum', mask_order: str = 'after_merge', *, include=None, exclude=None, chunk_size='auto'):
+    "Consensus TA / TIES: TALL masks against the base method's merged vector, whose coordinates fewer than k masks keep are zeroed (`mask_order='after_merge'`, the authors' order); or masks from Σ τ applied to each τ before the base merge (`'before_merge'`)."
+    if mask_order not in MASK_ORDERS: raise ValueError(f'mask_order must be one of {MASK_ORDERS}, got {mask_order!r}')
+    if k < 0 or int(k) != k: raise ValueError(f'k must be a non-negative integer (tasks that must agree), got {k}')
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
-    mask = consensus_mask(tv, k, tall_lam)
-    tv.add_transform(lambda tau, tasks, a, b: tau.mul_(mask[a:b]))
-    return assemble(tv, base_delta(tv, base, dict(lam=lam, k=ties_k, merge_func=merge_func)))
+    base_hp = dict(k=ties_k, merge_func=merge_func)
+    if mask_order == 'before_merge':
+        mask = consensus_mask(tv, k, tall_lam)
+        tv.add_transform(lambda tau, tasks, a, b: tau.mul_(mask[a:b]))
+        return assemble(tv, base_delta(tv, base, base_hp | {'lam': lam}))
+    merged_of = base_delta(tv, base, base_hp | {'lam': 1.0})   # the unscaled merged vector of the base method
+    def delta(tau, a, b):
+        merged = merged_of(tau.clone(), a, b)                  # TIES trims its block in place; the masks need the original τ
+        count = torch.zeros(b - a, dtype=torch.int32, device=tau.device)
+        for row in tau: count += row.abs() >= (merged - row).abs_().mul_(tall_lam)
+        return merged.mul_(count >= k).mul_(lam)
+    return assemble(tv, delta)
 
 # %% ../../nbs/01d_consensus.ipynb #b615674f
 @register_method(paper='Wang et al., ICML 2024 (consensus TA)')
@@ -42,7 +55,7 @@ def consensus_ta(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: 
 # %% ../../nbs/01d_consensus.ipynb #79f896a4
 @register_method(paper='Wang et al., ICML 2024 (consensus TIES)')
 def consensus_ties(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, ties_k: float = 0.2,
-                   merge_func: str = 'mean', *, include=None, exclude=None, chunk_size='auto'):
-    "Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction)."
-    return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func,
+                   merge_func: str = 'sum', mask_order: str = 'after_merge', *, include=None, exclude=None, chunk_size='auto'):
+    "Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction): the consensus mask applied to the TIES-merged vector, as the authors' code does."
+    return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func, mask_order,
                              include=include, exclude=exclude, chunk_size=chunk_size)

@@ -37,10 +37,10 @@ def few_shot(y: torch.Tensor, shots_per_class: int, seed: int = 0) -> torch.Tens
     return torch.cat(out).sort().values
 
 # %% ../../nbs/08d_localize_stitch.ipynb #884dde16
-def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict, sparsity: float = 0.01,
-             sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 80, batch_size: int = 128,
-             shots_per_class: int = 64, split: str = 'train', seed: int = 0, binarize: str = 'topk', progress: bool = False,
-             micro_batch: int | None = None) -> tuple[torch.Tensor, dict]:
+def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict, sparsity: float = 1e-5,
+             sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 10, batch_size: int | None = None,
+             shots_per_class: int = 64, split: str = 'train', seed: int = 0, binarize: str = 'round', progress: bool = False,
+             micro_batch: int | None = None, init_count: str = 'reference') -> tuple[torch.Tensor, dict]:
     "Learn task `task`'s binary mask (`binarize_mask` of the logits S) on labelled examples of its `split` split."
     if binarize not in BINARIZE: raise ValueError(f'binarize must be one of {BINARIZE}, got {binarize!r}')
     from tqdm.auto import tqdm
@@ -50,15 +50,16 @@ def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Ten
     if len(x_all) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
     sel = few_shot(y_all, shots_per_class, seed * 1000 + task)
     x, y = x_all[sel], y_all[sel]
-    R = init_mask_logits(tau, sparsity, sigmoid_bias)
+    R = init_mask_logits(tau, sparsity, sigmoid_bias, init_count)
     leaf = FlatLeaf(index, extra, torch.empty_like(pre)); theta = leaf.theta
     g = torch.Generator().manual_seed(seed * 1000 + task + 1)
     hist = {'loss': [], 'density': [int(torch.count_nonzero(R > 0)) / R.numel()]}
     for _ in tqdm(range(iterations), desc=f'L&S {td.name}', disable=not progress, mininterval=2):
         build_theta(theta, pre, R, tau)
         leaf.zero_grad()
-        b = torch.randperm(len(x), generator=g)[:batch_size]
-        loss = batch_backward(bench, leaf.params(), task, x[b], F.cross_entropy, y[b], micro_batch, distributed=False)
+        if batch_size is None: xb, yb = x, y   # the official recipe: every update on the gradient of the whole few-shot set
+        else: b = torch.randperm(len(x), generator=g)[:batch_size]; xb, yb = x[b], y[b]
+        loss = batch_backward(bench, leaf.params(), task, xb, F.cross_entropy, yb, micro_batch, distributed=False)
         with torch.no_grad(): blocked_mask_update(R, leaf.grad, tau, lr, l1, 'reference')
         hist['loss'].append(loss); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
     return binarize_mask(R, binarize, sparsity), hist
@@ -77,9 +78,9 @@ def binarize_mask(R: torch.Tensor, how: str = 'topk', sparsity: float = 0.01) ->
 
 # %% ../../nbs/08d_localize_stitch.ipynb #4d450719
 @register_method(needs_data=True, paper='He et al., 2024 (Localize-and-Stitch)')
-def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 0.01, sigmoid_bias: float = 5.0, lr: float = 1e7,
-                    l1: float = 1.0, iterations: int = 80, batch_size: int = 128, shots_per_class: int = 64, binarize: str = 'topk',
-                    seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
+def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 1e-5, sigmoid_bias: float = 5.0, lr: float = 1e7,
+                    l1: float = 1.0, iterations: int = 10, batch_size: int | None = None, shots_per_class: int = 64, binarize: str = 'round',
+                    init_count: str = 'reference', seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
     "Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps averaged."
     bench = bench.with_models(pretrained, finetuned)
     # lean: no [T, P] matrix; each τ_t is built in its turn, and the stitch reads the task vectors chunk by chunk
@@ -87,11 +88,12 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
     index, pre = tv.index, tv.pre
     extra = carried(index, bench.pretrained)
     from calm_nb.device import choose_micro_batch   # the memory plan on a GPU
-    micro_batch = choose_micro_batch(bench, 'localize_stitch', batch_size, micro_batch, progress, include=include, exclude=exclude)
+    rows = batch_size or shots_per_class * max(td.n_classes for td in bench.tasks)   # the whole few-shot set by default
+    micro_batch = choose_micro_batch(bench, 'localize_stitch', rows, micro_batch, progress, include=include, exclude=exclude)
     masks = torch.empty(tv.n_tasks, index.size, dtype=torch.bool, device=pre.device)
     for t in range(tv.n_tasks):
         masks[t] = localize(bench, t, pre, tv.row(t), index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
-                            shots_per_class, 'train', seed, binarize, progress, micro_batch)[0]
+                            shots_per_class, 'train', seed, binarize, progress, micro_batch, init_count)[0]
     out = torch.empty_like(pre)
     for a, b, taus in tv.chunks(): out[a:b] = stitch(pre[a:b], taus, masks[:, a:b])   # chunks are whole blocks: the same sums as on [T, P]
     return tv.to_state_dict(out)

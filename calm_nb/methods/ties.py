@@ -71,7 +71,7 @@ def ties_delta(tv: TaskVectors, k, lam, merge_func, trim):
 
 # %% ../../nbs/01b_ties.ipynb #fc62a2d4
 @register_method(paper='Yadav et al., NeurIPS 2023 (TIES-merging)')
-def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_func: str = 'mean', trim: str = 'global',
+def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_func: str = 'sum', trim: str = 'global',
                  *, include=None, exclude=None, chunk_size='auto'):
     "TIES: trim each τ_t to its top-k fraction, elect signs, disjoint merge, scale by lam."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
