@@ -9,7 +9,7 @@ from pathlib import Path
 import torch, torch.nn as nn
 
 # %% auto #0
-__all__ = ['HAND_TAUS', 'hand_example', 'rand_sd', 'fake_task_vector_files']
+__all__ = ['HAND_TAUS', 'hand_example', 'rand_sd', 'fake_task_vector_files', 'run_cli']
 
 # %% ../nbs/00f_fixtures.ipynb #b89ebc97
 HAND_TAUS = ((1., -2, 3, .5), (2., 1.5, -1, .5), (1., -1, .2, -.1))
@@ -50,3 +50,14 @@ def fake_task_vector_files(d: Path, clip_model, bump: float | None = None, head:
     if head: torch.save(ClassificationHead(True, torch.randn(3, 64, generator=g)), d / 'head.pt')
     del sys.modules['src'], sys.modules['src.modeling']
     return enc
+
+# %% ../nbs/00f_fixtures.ipynb #efd50455
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    "Run `calm_nb argv` in this process; return (exit code, stdout, stderr)."
+    import contextlib, io
+    from calm_nb.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: main(argv); code = 0
+        except SystemExit as e: code = e.code
+    return code, out.getvalue(), err.getvalue()

@@ -193,6 +193,13 @@ def check_config(cfg: dict) -> dict:
             'include': rc.include, 'exclude': rc.exclude, 'chunk_size': rc.chunk_size, 'evaluate': rc.evaluate, 'max_memory': rc.max_memory}
 
 # %% ../nbs/09b_runs.ipynb #67548cb1
+def _split_task_checkpoints(body: dict) -> tuple[list | None, dict]:
+    "(tasks without their `finetuned` keys, the `finetuned` mapping with each task declaration's own path folded in)."
+    ft, tasks = dict(body.get('finetuned') or {}), body.get('tasks')
+    for t in tasks or []:
+        if isinstance(t, dict) and t.get('finetuned'): ft[t['name']] = t['finetuned']
+    return (None if tasks is None else [{k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t for t in tasks]), ft
+
 def _task_folder_names(paths) -> list[str]:
     "Task names of fine-tuned files: the folder for the task-vector layout `<Task>/finetuned.pt`, else the file stem."
     ps = [Path(p) for p in paths]
@@ -223,13 +230,10 @@ def checkpoint_files(source: dict) -> list[Path]:
     if kind == 'checkpoints':
         pre, _, fts = checkpoint_layout(body); paths = [pre, *fts]
     else:
-        ft = dict(body.get('finetuned') or {})
         ck = Path(body['checkpoints']) if body.get('checkpoints') else None
         from calm_nb.data import VISION_TASKS, NLP_TASKS
-        tasks = body.get('tasks') or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)
-        for t in tasks:
-            if isinstance(t, dict) and t.get('finetuned'): ft[t['name']] = t['finetuned']
-        names = [t['name'] if isinstance(t, dict) else t for t in tasks]
+        tasks, ft = _split_task_checkpoints(body)
+        names = [t['name'] if isinstance(t, dict) else t for t in tasks or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)]
         paths = ([ck / 'zeroshot.pt'] if ck is not None and (ck / 'zeroshot.pt').exists() else [])
         paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in names]
         paths = [p for p in paths if p is not None and not isinstance(p, dict)]
@@ -278,14 +282,10 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
     if not progress:
         try: import datasets; datasets.disable_progress_bars()   # its "Generating … split" bars, quiet with the rest
         except ImportError: pass
-    kw = {k: v for k, v in body.items()}
-    tasks = kw.get('tasks')
-    if tasks:
-        ft = dict(kw.get('finetuned') or {})
-        for t in tasks:
-            if isinstance(t, dict) and t.get('finetuned'): ft[t['name']] = t['finetuned']
-        kw['tasks'] = [{k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t for t in tasks]
-        if ft: kw['finetuned'] = ft
+    kw = dict(body)
+    tasks, ft = _split_task_checkpoints(body)
+    if tasks: kw['tasks'] = tasks
+    if ft: kw['finetuned'] = ft
     if kind == 'vision':
         from calm_nb.data import vision_benchmark
         if kw.get('model_config'): _add_model_config(kw.pop('model_config'), kw.get('model', 'ViT-B-32'))

@@ -2,7 +2,7 @@
 exit code and stderr) and the Python API (`calm_nb.runs.run`, the exception). Every case asserts a one-line message that names
 what is wrong, the documented exit code (2: bad input, 3: output in use or exists), and that nothing is lost or half-written:
 no temporary files, no merged file from a failed run, an earlier run's files untouched."""
-import contextlib, copy, errno, io, json, os, warnings
+import copy, errno, json, os, warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +11,13 @@ import torch
 import yaml
 
 from calm_nb import cli
-from calm_nb.cli import main
+
+from calm_nb.fixtures import run_cli
 from calm_nb.io import save_state_dict
 from calm_nb.runs import run, RunLock
 
 
-def _main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main(argv); code = 0
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli   # calm_nb merge/eval/… in-process: (exit code, stdout, stderr)
 
 
 def _net(seed, scale=0.01, base=None):

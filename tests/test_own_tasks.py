@@ -1,24 +1,20 @@
 """The shipped own-task configurations run as written: `own_image_tasks.yaml` and `own_text_tasks.yaml`, with their data and
 models created at the paths they name (tiny models in the real formats, under calm_nb.rehearsal's simulated hubs), through the
 `calm_nb merge --config` command. Checks the declared classes, heads and split roles reach the results and the run record."""
-import contextlib, io, json, os
+import json, os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from calm_nb.cli import CONFIGS, main
+from calm_nb.cli import CONFIGS
+from calm_nb.fixtures import run_cli
 from calm_nb.io import save_state_dict
 from calm_nb.rehearsal import simulated_hubs, _tiny_roberta
 
 
-def _main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main(argv); code = 0
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
+_main = run_cli   # calm_nb merge/eval/… in-process: (exit code, stdout, stderr)
 
 
 @pytest.fixture
