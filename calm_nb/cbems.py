@@ -84,8 +84,15 @@ def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_
 # %% ../nbs/06_cbems.ipynb #636e05d8
 task_logits = batched_logits   # the one batched loop, from calm_nb.benchmark (kept under its old name)
 
-def credible_sets(bench: MergeBenchmark, ratio: float = 0.9, method: str = 'cb_ems', split: str = 'unlabeled',
-                  allow_test_split: bool = False, seed: int = 0, count: str = 'floor') -> list[CredibleSet]:
+def credible_sets(
+    bench: MergeBenchmark,            # the benchmark; each task is labelled by its own fine-tuned model
+    ratio: float = 0.9,               # fraction kept per predicted class (0.9 vision, 0.8 NLP)
+    method: str = 'cb_ems',           # 'cb_ems', 'ems' (global lowest entropy) or 'supervised' (true labels)
+    split: str = 'unlabeled',         # the split sampled from (the test split is refused unless `allow_test_split`)
+    allow_test_split: bool = False,   # allow the test split as unlabeled data (recorded)
+    seed: int = 0,                    # seed of the random tie-breaking
+    count: str = 'floor',             # per class: 'floor' (floor(ratio·n_c), the authors' code) or 'ceil_min1'
+) -> list[CredibleSet]:
     "Credible samples of every task of `bench`, chosen by its own fine-tuned model."
     check_split(split, allow_test_split, 'select credible samples from it anyway (it is recorded in the results)')
     out = []

@@ -16,7 +16,12 @@ from .benchmark import *
 __all__ = ['REFERENCE_ROWS', 'evaluate', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
 
 # %% ../nbs/05_evaluate.ipynb #4e671fd0
-def evaluate(bench: MergeBenchmark, state: dict[str, torch.Tensor], split: str = 'test', batch_size: int = 1024) -> dict:
+def evaluate(
+    bench: MergeBenchmark,            # the benchmark (model, heads, task data)
+    state: dict[str, torch.Tensor],   # the encoder state dict to evaluate
+    split: str = 'test',              # 'test', 'unlabeled' or 'train'
+    batch_size: int = 1024,           # inputs per forward pass
+) -> dict:  # {'per_task': {task: accuracy %}, 'avg': mean}
     "Accuracy of one encoder state dict on every task: `{'per_task': {task: acc}, 'avg': mean}`; inputs go to the device `batch_size` at a time."
     per = {td.name: accuracy(bench, state, t, split, batch_size) for t, td in enumerate(bench.tasks)}
     return {'per_task': per, 'avg': sum(per.values()) / len(per)}

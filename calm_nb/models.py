@@ -216,8 +216,15 @@ def tokenize_pairs(tokenizer, texts: list, max_length: int = 128) -> torch.Tenso
     return torch.stack([enc['input_ids'], enc['attention_mask']], 1)
 
 # %% ../nbs/02_models.ipynb #c474cf0a
-def from_modules(name: str, pretrained: nn.Module, finetuned: list[nn.Module], heads: list[nn.Module], tasks: list, encode: Callable | None = None,
-                 prepare: Callable | None = None):
+def from_modules(
+    name: str,                         # a name for the benchmark (recorded in results)
+    pretrained: nn.Module,             # the pretrained encoder module (its architecture runs every merge)
+    finetuned: list[nn.Module],        # one fine-tuned copy per task, same architecture
+    heads: list[nn.Module],            # one head per task, taking the encoder features to class logits
+    tasks: list,                       # one `TaskData` per task (unlabeled inputs; labelled test data for evaluation)
+    encode: Callable | None = None,    # (model, state, x) → features, when the forward is not `model(x)` (e.g. `hf_clip_encode`)
+    prepare: Callable | None = None,   # stored inputs → model inputs, applied per batch (e.g. uint8 images → normalised floats)
+):
     "A `MergeBenchmark` from a pretrained encoder module, fine-tuned copies of it, per-task heads and `TaskData`."
     from calm_nb.benchmark import MergeBenchmark
     if not (len(finetuned) == len(heads) == len(tasks)): raise MergeInputError(f'got {len(finetuned)} fine-tuned models, {len(heads)} heads and {len(tasks)} tasks; one of each per task')

@@ -370,9 +370,10 @@ def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, floa
 # %% ../nbs/09_plots.ipynb #7246b88e
 def sweep_table(summary: dict, tasks: list[str], labels: dict | None = None, header: str = 'setting') -> str:
     "A markdown table: one row per setting value with per-task means, the average as mean ± std, and the seed count."
-    lines = [f'| {header} | ' + ' | '.join(tasks) + ' | avg | seeds |', '|' + '---|' * (len(tasks) + 3)]
+    cell = lambda v: str(v).replace('|', r'\|')   # a | inside a cell (|S̄|) would split it
+    lines = [f'| {cell(header)} | ' + ' | '.join(map(cell, tasks)) + ' | avg | seeds |', '|' + '---|' * (len(tasks) + 3)]
     for k, s in summary.items():
-        lines.append(f'| {(labels or {}).get(k, k)} | ' + ' | '.join(f"{s['per_task'][t]:.1f}" for t in tasks) + f" | {s['mean']:.2f} ± {s['std']:.2f} | {s['n']} |")
+        lines.append(f'| {cell((labels or {}).get(k, k))} | ' + ' | '.join(f"{s['per_task'][t]:.1f}" for t in tasks) + f" | {s['mean']:.2f} ± {s['std']:.2f} | {s['n']} |")
     return '\n'.join(lines)
 
 # %% ../nbs/09_plots.ipynb #07dc691c

@@ -137,7 +137,14 @@ def list_methods(needs_data: bool | None = None) -> list[str]:
     return [n for n, m in METHODS.items() if needs_data is None or m.needs_data == needs_data]
 
 # %% ../nbs/00d_registry.ipynb #4ca2de04
-def merge(method: str, pretrained, finetuned, names: list[str] | None = None, sanity: bool = True, **hparams) -> dict[str, torch.Tensor]:
+def merge(
+    method: str,                      # a registered name (see `list_methods()`)
+    pretrained,                       # the pretrained state dict
+    finetuned,                        # one fine-tuned state dict per task
+    names: list[str] | None = None,   # task names for warnings and records (default: the benchmark's)
+    sanity: bool = True,              # warn first about inputs that are probably not meant (`sanity_warnings`)
+    **hparams,                        # the method's hyper-parameters, overriding its defaults; data-driven methods also take `bench=`
+) -> dict[str, torch.Tensor]:  # the merged state dict, with the pretrained keys
     "Run the registered method `method` with `hparams` overriding its defaults; `sanity` warns first about inputs that are probably not meant (see `sanity_warnings`), naming tasks by `names` (default: the benchmark's)."
     from calm_nb.core import sanity_warnings
     m = get_method(method)

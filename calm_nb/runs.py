@@ -40,11 +40,16 @@ QUICK_SETTINGS = {'calm': {'iterations': 3, 'batch_size': 32}, 'adamerging_tw': 
                   'pareto_lowrank': {'iterations': 3}, 'fisher_merging': {'n_examples': 16}, 'regmean': {'n_examples': 16},
                   'localize_stitch': {'iterations': 2, 'shots_per_class': 4, 'batch_size': 32}}
 
+_YAML_WORDS = {'null': None, 'none': None, '~': None, 'true': True, 'false': False}
+
 def _parse_value(v: str):
+    "A --set value: a Python literal (1e3, 'x', [1, 2], None, True), YAML's null / true / false as in a config file, else the string."
     try: return ast.literal_eval(v)
-    except (ValueError, SyntaxError): return v
+    except (ValueError, SyntaxError): return _YAML_WORDS.get(v.strip().lower(), v)
 
 # %% ../nbs/09b_runs.ipynb #5b8f882d
+from .schema import ConfigError   # (imported with the rest of the schema below; parse_hparams raises it)
+
 def parse_hparams(pairs: list[str]) -> dict:
     "Parse `method.name=value` (or `name=value` for every method) overrides."
     out = {}
@@ -358,7 +363,14 @@ def _splits(bench) -> dict:
     s = (bench.config or {}).get('splits') if isinstance(getattr(bench, 'config', None), dict) else None
     return s or {t: {'eval': 'test', 'unlabeled': 'unlabeled', 'train': 'train', 'data': bench.name} for t in bench.task_names}
 
-def run(config: dict, overwrite: bool = False, resume: bool = False, progress: bool = True, say=print, quiet_warnings: bool = False) -> dict:
+def run(
+    config: dict,                   # a run configuration (as `calm_nb merge --config` reads; checked by the schema)
+    overwrite: bool = False,        # replace an existing run folder
+    resume: bool = False,           # continue an interrupted run in its folder
+    progress: bool = True,          # progress bars
+    say=print,                      # where progress lines go
+    quiet_warnings: bool = False,   # sanity warnings to the log only
+) -> dict:  # the finished run record (run.json)
     "Run one merge from a run configuration into its output folder; return the finished `run.json`. Sanity warnings go to the log, and to `say` unless `quiet_warnings`."
     import warnings
     from calm_nb.evaluate import evaluate, versions

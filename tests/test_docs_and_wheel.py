@@ -1,38 +1,117 @@
-"""The docs site builds from the notebooks and passes the reader's checks; the wheel carries the package and its assets."""
-import shutil, subprocess, sys, zipfile
+"""The docs site builds from the notebooks with nbdev's rules and passes the reader's checks; the checks catch what they
+claim to; the wheel carries the package and its assets."""
+import html, json, re, shutil, subprocess, sys, zipfile
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tools'))
+import build_docs, check_docs   # noqa: E402
 
 
-def test_docs_site_builds_and_checks(tmp_path):
-    site = tmp_path / 'site'
-    subprocess.run([sys.executable, str(ROOT / 'tools' / 'build_docs.py'), '--out', str(site)], check=True, capture_output=True, text=True)
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp('site') / 'site'
+    subprocess.run([sys.executable, str(ROOT / 'tools' / 'build_docs.py'), '--out', str(out)], check=True, capture_output=True, text=True)
+    return out
+
+
+def test_docs_site_builds_and_checks(site):
     names = {p.relative_to(site).as_posix() for p in site.rglob('*.html')}
-    assert {'index.html', 'core.html', 'calm.html', 'api.html', 'analysis/fig07_layer_density.html'} <= names, names
+    assert {'index.html', 'core.html', 'calm.html', 'api.html', 'analysis/fig07_layer_density.html', 'tutorials/merge_your_own_models.html'} <= names, names
     api = (site / 'api.html').read_text()
     assert 'run_calm' in api and 'ties_merging' in api and 'fisher_merging' in api
-    assert '<table>' in (site / 'index.html').read_text()           # the results table of the README / landing page
+    index = (site / 'index.html').read_text()
+    assert '<table>' in index and 'tutorials/merge_your_own_models.html' in index   # the results table; the quick start's link
+    assert (site / 'katex' / 'katex.min.js').stat().st_size > 100_000 and 'cdn.' not in index   # maths offline, nothing from a CDN
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_docs.py'), str(site), '--no-browser'], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_export_cells_render_as_api_entries(site):
+    core = (site / 'core.html').read_text()
+    assert 'id="flatindex"' in core and 'id="flatindex.flatten"' in core and 'id="task_vectors"' in core   # the anchors _modidx links to
+    assert 'from __future__ import annotations' not in core                  # an export cell's source is hidden ...
+    assert 'show_doc(' not in core                                          # ... and an explicit show_doc call renders its entry
+    ties = (site / 'ties.html').read_text()
+    entry = ties[ties.index('id="ties_merging"'):][:6000]
+    assert '<table class="params">' in entry and 'fraction of each task vector kept by magnitude' in entry   # docments → parameter table
+    calm = (site / 'calm.html').read_text()
+    assert 'class="toc"' in calm and 'id="the-efficient-aware-split-section-42"' in calm                    # heading ids, a TOC
+    assert '|S̄|, drawn at random with the seed' in calm                    # a dataclass field's comment in CalmConfig's table
+    assert 'On the embedded benchmark' in calm and 'ties_merging' in calm[calm.index('On the embedded benchmark'):]   # stored outputs
+
+
+def test_nbdev_directives(tmp_path):
+    nb = {'cells': [
+        {'cell_type': 'markdown', 'source': ['# Title\n', '## A section']},
+        {'cell_type': 'code', 'source': ['#| default_exp methods.ties'], 'outputs': []},
+        {'cell_type': 'code', 'source': ['#| export\n', 'def ties_merging(pretrained, finetuned, k=0.2):\n', '    "x"\n'], 'outputs': []},
+        {'cell_type': 'code', 'source': ['#| exports\n', 'def trim_fraction(a):\n', '    return a\n'], 'outputs': []},
+        {'cell_type': 'code', 'source': ['#| hide\n', 'secret_setup = 1'], 'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': ['hidden out']}]},
+        {'cell_type': 'code', 'source': ['#| echo: false\n', 'quiet_source = 2'], 'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': ['shown out']}]},
+        {'cell_type': 'code', 'source': ['#| output: false\n', 'loud = 3'], 'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': ['dropped out']}]},
+        {'cell_type': 'code', 'source': ['print("| a | b |")'], 'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': ['| a | b |\n|---|---|\n| **1** | 2 |\n']}]},
+    ], 'metadata': {}}
+    title, body, toc, anchors = build_docs.render_notebook(nb, 'x', tmp_path, '')
+    assert title == 'Title' and 'id="ties_merging"' in body and 'id="a-section"' in body
+    assert 'def</span> ties_merging' in body and 'pretrained, finetuned' not in body.split('class="sig"')[0]
+    assert 'trim_fraction' in body and body.count('return') >= 1          # #| exports: entry and source
+    assert 'secret_setup' not in body and 'hidden out' not in body         # #| hide
+    assert 'quiet_source' not in body and 'shown out' in body              # #| echo: false
+    assert 'loud' in body and 'dropped out' not in body                    # #| output: false
+    assert '<td><strong>1</strong></td>' in body                           # a printed pipe table becomes an HTML table
+    assert build_docs.quick_outputs(nb | {'metadata': {'calm_nb': {'settings': 'quick'}}}, Path('x.ipynb'))
+    assert build_docs.quick_outputs(nb | {'metadata': {'calm_nb': {'settings': 'full'}}}, Path('x.ipynb')) is None
+
+
+def test_tex_reaches_the_page_byte_for_byte(site):
+    src = ''.join(next(c for c in json.loads((ROOT / 'nbs' / '01d_consensus.ipynb').read_text())['cells']
+                       if c['cell_type'] == 'markdown' and '$$' in ''.join(c['source']))['source'])
+    tex = build_docs.math_spans(src)
+    assert tex and any('\\,' in t for t, _ in tex)                          # a TeX string markdown would otherwise change
+    page = (site / 'consensus.html').read_text()
+    for t, display in tex:
+        assert f'<span class="math {"display" if display else "inline"}">{html.escape(t, quote=False)}</span>' in page, t
+        if not set(t) & set('<>&'): assert t in page                        # byte for byte
+    md = r'the set $\{x \mid x_i \ne 0\}$, a gap $a\,b\;c$ and $F_t = \mathbb E[(\partial_\theta \log p)^2]$, not `$HOME` or $5 and $6'
+    out = build_docs.render_md(md)
+    assert r'\{x \mid x_i \ne 0\}' in out and r'a\,b\;c' in out and r'F_t = \mathbb E[(\partial_\theta \log p)^2]' in out
+    assert '<em>' not in out and '<code>$HOME</code>' in out and out.count('class="math') == 3
+
+
+def test_search_indexes_every_section_of_every_page(site):
+    idx = json.loads((site / 'search.json').read_text())
+    api = [e for e in idx if e['u'].startswith('api.html')]
+    assert len(api) > 30 and sum(len(e['t']) for e in api) > 20_000      # the whole API page, section by section
+    last = build_docs.defined_in(__import__('calm_nb.zoo', fromlist=['x']))[-1][0]
+    assert any(last in e['t'] for e in api)                              # a name near the end of the longest page
+    assert all(e['u'].count('#') <= 1 for e in idx) and any('#' in e['u'] and e['s'] for e in idx)   # results link to their section
+
+
 def test_docs_check_catches_problems(tmp_path):
     (tmp_path / 'a.html').write_text('<html><body><main>' + 'word ' * 100 + '<a href="missing.html">x</a><img src="nope.png">'
-                                     '<pre class="out error">Traceback (most recent call last)</pre></main></body></html>')
+                                     '<a href="b.html#nowhere">y</a><h2 id="here">h</h2><a href="#here">ok</a>'
+                                     '<pre class="out error">Traceback (most recent call last)</pre>'
+                                     '<pre class="out">| m | acc |\n|---|---|\n| x | **71.6** |\nsaved /home/alice/runs/x.json</pre></main></body></html>')
     (tmp_path / 'b.html').write_text('<html><body><main>tiny</main></body></html>')
+    (tmp_path / 'consensus.html').write_text('<html><body><main>' + 'word ' * 100 + '<span class="math inline">\\tau_t</span></main></body></html>')
+    (tmp_path / 'api.html').write_text('<html><body><main>' + 'word ' * 100 + '<div id="calm_nb.core.flatindex"></div></main></body></html>')
+    (tmp_path / 'core.html').write_text('<html><body><main>' + 'word ' * 100 + '</main></body></html>')
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_docs.py'), str(tmp_path), '--no-browser'], capture_output=True, text=True)
     assert r.returncode == 1
-    for s in ('broken link missing.html', 'missing image nope.png', 'traceback', 'b.html: page is (nearly) empty'): assert s in r.stdout, r.stdout
+    for s in ('broken link missing.html', 'missing image nope.png', 'traceback', 'b.html: page is (nearly) empty',
+              'b.html#nowhere lands on no element', 'raw pipe-table text', 'raw markdown emphasis: **71.6**',
+              'machine-local path in the outputs: saved /home/alice', 'consensus.html: TeX mangled or missing',
+              'api.html: no entry for calm_nb.core.task_vectors', 'core.html: no API entry (anchor #task_vectors)'): assert s in r.stdout, (s, r.stdout)
+    assert 'link #here' not in r.stdout and 'no entry for calm_nb.core.FlatIndex' not in r.stdout
 
 
 @pytest.mark.skipif(not (shutil.which('chromium') or shutil.which('chromium-browser')), reason='Debian chromium not installed')
-def test_docs_in_headless_chromium(tmp_path):
-    site = tmp_path / 'site'
-    subprocess.run([sys.executable, str(ROOT / 'tools' / 'build_docs.py'), '--out', str(site)], check=True, capture_output=True)
+def test_docs_in_headless_chromium(site, tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_docs.py'), str(site), '--screenshots', str(tmp_path / 'shots')], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert len(list((tmp_path / 'shots').glob('*.png'))) == len(check_docs.SHOTS)
 
 
 def test_wheel_has_package_and_assets(tmp_path):

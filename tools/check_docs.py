@@ -1,47 +1,133 @@
-"""Check a built docs site as a reader would: every page loads, links and images resolve, no Python tracebacks in
-outputs, no empty pages. With Debian's Chromium installed (`apt-get install chromium`), every page is also loaded
-headless from a local HTTP server and screenshots of the landing page and one analysis page are saved.
+"""Check a built docs site as a reader would. Fails on:
 
-    python tools/check_docs.py _site [--screenshots DIR]
+- a page that is (nearly) empty, a Python traceback in the outputs, a broken link or a missing image;
+- a link whose `#fragment` lands on no element of its page;
+- raw markdown in the text: pipe-table rows with their `|---|` rule, or `**bold**` that was never rendered;
+- TeX mangled between notebook and HTML: every `$…$` / `$$…$$` of a notebook's markdown must reach its page's
+  `<span class="math">` elements byte for byte (after HTML unescaping);
+- an exported name (a module's `__all__`) without an API entry: functions and classes need an anchor on their
+  notebook's page and on the API page, constants an entry on the API page;
+- machine-local paths (home folders, temporary folders, this checkout's path) in outputs.
+
+With Debian's Chromium installed (`apt-get install chromium`), every page is also loaded headless from a local HTTP
+server: it must render, and KaTeX must have typeset every equation. `--screenshots DIR` saves the landing page, the API
+page, the CALM page, one analysis page and the "Merge your own models" tutorial.
+
+    python tools/check_docs.py _site [--screenshots DIR] [--no-browser]
 """
-import argparse, functools, html.parser, http.server, shutil, subprocess, sys, threading
+import argparse, functools, html, inspect, html.parser, http.server, importlib, json, re, shutil, subprocess, sys, tempfile, threading
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tools')); sys.path.insert(0, str(ROOT))
+SHOTS = ('index.html', 'api.html', 'calm.html', 'analysis/fig07_layer_density.html', 'tutorials/merge_your_own_models.html')
+LOCAL_PATH = re.compile(r'(?<![\w.])(/home/\w|/root/|/tmp/\S|/work/|/Users/\w|/private/var/|/var/folders/|[A-Z]:\\Users\\|/content/\S)')
+RAW_TABLE = re.compile(r'^[ \t]*\|.*\|[ \t]*\n[ \t]*\|?[ \t]*:?-{3,}', re.M)
+RAW_BOLD = re.compile(r'(?<![\w*])\*\*[^*\s][^*\n]*?\*\*(?![\w*])')
+
 
 class Page(html.parser.HTMLParser):
+    "Links, images, ids, visible text, output text and maths of one page."
     def __init__(self):
-        super().__init__(); self.links, self.imgs, self.ids, self.text, self._skip = [], [], set(), [], 0
+        super().__init__()
+        self.links, self.imgs, self.ids, self.text, self.out_text, self.math = [], [], set(), [], [], []
+        self._skip, self._code, self._out, self._math, self._stack = 0, 0, 0, None, []
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
+        a = dict(attrs); cls = (a.get('class') or '').split()
         if 'id' in a: self.ids.add(a['id'])
         if tag == 'a' and a.get('href'): self.links.append(a['href'])
         if tag in ('img', 'script', 'link') and (a.get('src') or a.get('href')): (self.imgs if tag == 'img' else self.links).append(a.get('src') or a.get('href'))
-        if tag in ('script', 'style', 'nav'): self._skip += 1
+        if tag in ('img', 'br', 'meta', 'link', 'input', 'hr', 'col', 'source', 'wbr'): return
+        flags = (tag in ('script', 'style', 'nav'), tag == 'code' or 'code' in cls or 'sig' in cls,
+                 bool({'out', 'out-html', 'out-md', 'out-table'} & set(cls)), tag == 'span' and 'math' in cls)
+        self._stack.append((tag, flags))
+        self._skip += flags[0]; self._code += flags[1]; self._out += flags[2]
+        if flags[3]: self._math = []
     def handle_endtag(self, tag):
-        if tag in ('script', 'style', 'nav'): self._skip = max(0, self._skip - 1)
+        while self._stack:
+            t, flags = self._stack.pop()
+            self._skip -= flags[0]; self._code -= flags[1]; self._out -= flags[2]
+            if flags[3] and self._math is not None: self.math.append(''.join(self._math)); self._math = None
+            if t == tag: break
     def handle_data(self, d):
-        if not self._skip: self.text.append(d)
+        if self._math is not None: self._math.append(d)
+        if self._skip: return
+        if not self._code: self.text.append(d)
+        if self._out: self.out_text.append(d)
+
+
+def parse(f: Path) -> Page:
+    p = Page(); p.feed(f.read_text(encoding='utf-8')); p.close(); return p
+
+
+def notebook_pages() -> dict:
+    "page path → notebook, for the notebooks build_docs renders."
+    import build_docs
+    return {f'{build_docs.page_name(nb)}.html': nb for nb in build_docs.notebooks()}
 
 
 def static_check(site: Path) -> list[str]:
-    problems = []
-    for f in sorted(site.rglob('*.html')):
-        p = Page(); p.feed(f.read_text())
+    problems, parsed = [], {f: parse(f) for f in sorted(site.rglob('*.html'))}
+    for f, p in parsed.items():
+        rel = f.relative_to(site).as_posix()
         text = ' '.join(' '.join(p.text).split())
-        rel = f.relative_to(site)
         if len(text) < 200: problems.append(f'{rel}: page is (nearly) empty ({len(text)} characters of text)')
         if 'Traceback (most recent call last)' in text or 'class="out error"' in f.read_text():
             problems.append(f'{rel}: a Python traceback in the outputs')
         for href in p.links:
             u = urlparse(href)
-            if u.scheme in ('http', 'https', 'mailto', 'data') or href.startswith('#'): continue
-            target = (f.parent / unquote(u.path)).resolve()
-            if not target.exists(): problems.append(f'{rel}: broken link {href}')
+            if u.scheme in ('http', 'https', 'mailto', 'data'): continue
+            target = f if not u.path else (f.parent / unquote(u.path)).resolve()
+            if not target.exists(): problems.append(f'{rel}: broken link {href}'); continue
+            if u.fragment and target.suffix == '.html':
+                ids = parsed[target].ids if target in parsed else parse(target).ids
+                if unquote(u.fragment) not in ids: problems.append(f'{rel}: link {href} lands on no element (no id "{unquote(u.fragment)}")')
         for src in p.imgs:
             if urlparse(src).scheme in ('http', 'https', 'data'): continue
             t = (f.parent / unquote(src)).resolve()
             if not t.exists() or t.stat().st_size < 100: problems.append(f'{rel}: missing image {src}')
+        raw = '\n'.join(p.text)
+        for m in RAW_TABLE.finditer(raw): problems.append(f'{rel}: raw pipe-table text: {m.group(0).splitlines()[0].strip()[:80]}')
+        for m in RAW_BOLD.finditer(raw): problems.append(f'{rel}: raw markdown emphasis: {m.group(0)[:60]}')
+        outs = '\n'.join(p.out_text)
+        for m in {m.group(0) for m in LOCAL_PATH.finditer(outs)} | ({str(ROOT)} if str(ROOT) in outs else set()):
+            line = next(l for l in outs.splitlines() if m in l)
+            problems.append(f'{rel}: a machine-local path in the outputs: {line.strip()[:100]}')
+    return problems + tex_check(site, parsed) + api_check(site, parsed)
+
+
+def tex_check(site: Path, parsed: dict) -> list[str]:
+    "Every TeX string of a notebook's markdown is in its page's maths, unchanged."
+    import build_docs
+    problems = []
+    for rel, nb in notebook_pages().items():
+        f = (site / rel).resolve()
+        if f not in parsed: continue
+        have = {}
+        for t in parsed[f].math: have[html.unescape(t)] = have.get(html.unescape(t), 0) + 1
+        for c in json.loads(nb.read_text())['cells']:
+            if c['cell_type'] != 'markdown': continue
+            for tex, _ in build_docs.math_spans(''.join(c['source'])):
+                if have.get(tex, 0) > 0: have[tex] -= 1
+                else: problems.append(f'{rel}: TeX mangled or missing between {nb.relative_to(ROOT).as_posix()} and the page: {tex[:80]!r}')
+    return problems
+
+
+def api_check(site: Path, parsed: dict) -> list[str]:
+    "Every exported name has an API entry: an anchor on its page (functions, classes) and an entry on the API page."
+    import build_docs
+    api = site / 'api.html'
+    if api.resolve() not in parsed: return []
+    api_ids, problems = parsed[api.resolve()].ids, []
+    idx = importlib.import_module('calm_nb._modidx').d['syms']
+    for mod in sorted(idx):
+        m = importlib.import_module(mod)
+        page = next(iter(idx[mod].values()))[0].split('#')[0] if idx[mod] else None
+        for name, obj in build_docs.defined_in(m):
+            if f'{mod}.{name}'.lower() not in api_ids: problems.append(f'api.html: no entry for {mod}.{name}')
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and page and (site / page).resolve() in parsed and build_docs.anchor(name) not in parsed[(site / page).resolve()].ids:
+                problems.append(f'{page}: no API entry (anchor #{build_docs.anchor(name)}) for the exported {mod}.{name}')
     return problems
 
 
@@ -54,22 +140,32 @@ def chromium_check(site: Path, shots: Path | None) -> list[str]:
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = f'http://127.0.0.1:{srv.server_address[1]}/'
-    flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars']
+    profile = tempfile.mkdtemp(prefix='calm_nb-chromium-')
+    flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--hide-scrollbars', '--disable-quic', '--no-first-run',
+             '--disable-background-networking', '--disable-component-update', '--disable-sync', f'--user-data-dir={profile}']
     problems = []
     try:
         for f in sorted(site.rglob('*.html')):
             rel = f.relative_to(site).as_posix()
-            r = subprocess.run([exe, *flags, '--virtual-time-budget=3000', '--dump-dom', base + rel], capture_output=True, text=True, timeout=120)
-            if r.returncode != 0 or '<main>' not in r.stdout: problems.append(f'{rel}: Chromium could not render it ({r.stderr.strip()[-200:]})')
+            r = subprocess.run([exe, *flags, '--virtual-time-budget=5000', '--dump-dom', base + rel], capture_output=True, text=True, timeout=120)
+            dom = r.stdout
+            if r.returncode != 0 or '<main>' not in dom: problems.append(f'{rel}: Chromium could not render it ({r.stderr.strip()[-200:]})'); continue
+            n_math = len(re.findall(r'<span class="math (?:inline|display)">', dom))
+            n_done = len(re.findall(r'<span class="math (?:inline|display)"><span class="katex', dom))
+            if n_done < n_math: problems.append(f'{rel}: KaTeX typeset {n_done} of {n_math} equations')
+            if 'katex-error' in dom:
+                err = re.search(r'katex-error[^>]*title="([^"]*)"', dom)
+                problems.append(f'{rel}: KaTeX could not parse an equation: {err.group(1)[:120] if err else "?"}')
         if shots:
             shots.mkdir(parents=True, exist_ok=True)
-            analysis = sorted(p.relative_to(site).as_posix() for p in site.glob('analysis/*.html'))
-            for rel in ['index.html'] + analysis[:1]:
+            for rel in SHOTS:
+                if not (site / rel).exists(): problems.append(f'{rel}: page missing for its screenshot'); continue
                 out = shots / (rel.replace('/', '_').replace('.html', '.png'))
-                subprocess.run([exe, *flags, '--virtual-time-budget=5000', '--window-size=1280,1700', f'--screenshot={out}', base + rel], capture_output=True, timeout=120)
+                subprocess.run([exe, *flags, '--virtual-time-budget=5000', '--window-size=1400,1800', f'--screenshot={out}', base + rel], capture_output=True, timeout=120)
                 print('screenshot', out, out.stat().st_size if out.exists() else 'missing')
                 if not out.exists() or out.stat().st_size < 10_000: problems.append(f'{rel}: screenshot failed')
-    finally: srv.shutdown()
+    finally:
+        srv.shutdown(); shutil.rmtree(profile, ignore_errors=True)
     return problems
 
 

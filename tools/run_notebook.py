@@ -1,6 +1,9 @@
 """Execute notebooks in place, saving their outputs (for the docs and README), then clean them with nbdev_clean.
 
     python tools/run_notebook.py nbs/index.ipynb [more.ipynb ...]
+
+The settings the outputs were produced at are recorded in the notebook's metadata (`calm_nb.settings`: `full`, or
+`quick` when CALM_NB_QUICK=1); `tools/build_docs.py` refuses to render stored quick-run outputs.
 """
 import os, subprocess, sys
 from pathlib import Path
@@ -15,11 +18,12 @@ def execute(path, exc_stop: bool = True):
     cwd = os.getcwd(); os.chdir(path.parent)
     try: CaptureShell().run_all(nb, exc_stop=exc_stop)
     finally: os.chdir(cwd)
+    nb.metadata['calm_nb'] = {'settings': 'quick' if os.environ.get('CALM_NB_QUICK') == '1' else 'full'}
     return nb
 
 
 if __name__ == '__main__':
     from execnb.nbio import write_nb
     for p in sys.argv[1:]:
-        write_nb(execute(p), Path(p).resolve()); print(f'executed {Path(p).resolve()}')
+        write_nb(execute(p), Path(p).resolve()); print(f'executed {Path(p).resolve()}', flush=True)
     subprocess.run(['nbdev_clean'], check=True)

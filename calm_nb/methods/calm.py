@@ -115,8 +115,16 @@ class CalmInterrupted(RuntimeError):
     "Raised by the test hook `_stop_after` to simulate a run killed mid-way."
 
 # %% ../../nbs/07_calm.ipynb #fe832373
-def run_calm(bench: MergeBenchmark, config: CalmConfig | None = None, out_dir=None, include=None, exclude=None,
-             progress: bool = True, _stop_after: int | None = None, **overrides) -> CalmResult:
+def run_calm(
+    bench: MergeBenchmark,              # the benchmark: pretrained and fine-tuned state dicts, heads, task data
+    config: CalmConfig | None = None,   # a `CalmConfig`; its fields can also be given as keywords (`overrides`)
+    out_dir=None,                       # folder for checkpoints, masks and the run card; a rerun resumes from it
+    include=None,                       # glob patterns of the tensors to merge
+    exclude=None,                       # glob patterns of tensors left at their pretrained values
+    progress: bool = True,              # show progress bars
+    _stop_after: int | None = None,
+    **overrides,                        # `CalmConfig` fields, e.g. `iterations=100, n_seq=2`
+) -> CalmResult:
     "Run CALM on a benchmark-like object (pretrained, finetuned, heads, task data, `logits`)."
     from tqdm.auto import tqdm
     cfg = CalmConfig(**(asdict(config) if config else {}) | overrides)

@@ -48,14 +48,36 @@ def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_
 
 # %% ../../nbs/01d_consensus.ipynb #b615674f
 @register_method(paper='Wang et al., ICML 2024 (consensus TA)')
-def consensus_ta(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, *, include=None, exclude=None, chunk_size='auto'):
+def consensus_ta(
+    pretrained,              # the pretrained state dict (tensor name → tensor)
+    finetuned,               # one fine-tuned state dict per task, with the same keys and shapes
+    k: int = 2,              # tasks that must agree for a coordinate to be kept
+    tall_lam: float = 0.4,   # λ of the TALL masks
+    lam: float = 0.3,        # task-arithmetic scaling λ
+    *,
+    include=None,            # glob patterns of the tensors to merge (default: all floating-point tensors)
+    exclude=None,            # glob patterns of tensors to leave at their pretrained values (e.g. heads)
+    chunk_size='auto',       # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+):
     "Consensus task arithmetic (`consensus_merging` with base='ta')."
     return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, include=include, exclude=exclude, chunk_size=chunk_size)
 
 # %% ../../nbs/01d_consensus.ipynb #79f896a4
 @register_method(paper='Wang et al., ICML 2024 (consensus TIES)')
-def consensus_ties(pretrained, finetuned, k: int = 2, tall_lam: float = 0.4, lam: float = 0.3, ties_k: float = 0.2,
-                   merge_func: str = 'sum', mask_order: str = 'after_merge', *, include=None, exclude=None, chunk_size='auto'):
+def consensus_ties(
+    pretrained,                        # the pretrained state dict (tensor name → tensor)
+    finetuned,                         # one fine-tuned state dict per task, with the same keys and shapes
+    k: int = 2,                        # tasks that must agree for a coordinate to be kept
+    tall_lam: float = 0.4,             # λ of the TALL masks
+    lam: float = 0.3,                  # TIES scaling λ
+    ties_k: float = 0.2,               # TIES's kept fraction
+    merge_func: str = 'sum',           # TIES's disjoint merge ('sum', 'mean', 'max')
+    mask_order: str = 'after_merge',   # 'after_merge': the consensus mask on the TIES-merged vector (the authors' order); 'before_merge': on each τ_t
+    *,
+    include=None,                      # glob patterns of the tensors to merge (default: all floating-point tensors)
+    exclude=None,                      # glob patterns of tensors to leave at their pretrained values (e.g. heads)
+    chunk_size='auto',                 # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+):
     "Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction): the consensus mask applied to the TIES-merged vector, as the authors' code does."
     return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func, mask_order,
                              include=include, exclude=exclude, chunk_size=chunk_size)

@@ -13,13 +13,28 @@ __all__ = ['weight_averaging', 'task_arithmetic']
 
 # %% ../../nbs/01a_task_arithmetic.ipynb #83b6d269
 @register_method(paper='Wortsman et al., ICML 2022 (model soups)')
-def weight_averaging(pretrained, finetuned, *, include=None, exclude=None, chunk_size='auto'):
+def weight_averaging(
+    pretrained,          # the pretrained state dict (tensor name → tensor)
+    finetuned,           # one fine-tuned state dict per task, with the same keys and shapes
+    *,
+    include=None,        # glob patterns of the tensors to merge (default: all floating-point tensors)
+    exclude=None,        # glob patterns of tensors to leave at their pretrained values (e.g. heads)
+    chunk_size='auto',   # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+):
     "Average of the fine-tuned models: θ_pre + mean_t τ_t."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     return assemble(tv, lambda tau, a, b: tau.mean(0))
 
 @register_method(paper='Ilharco et al., ICLR 2023 (task arithmetic)')
-def task_arithmetic(pretrained, finetuned, lam: float = 0.3, *, include=None, exclude=None, chunk_size='auto'):
+def task_arithmetic(
+    pretrained,          # the pretrained state dict (tensor name → tensor)
+    finetuned,           # one fine-tuned state dict per task, with the same keys and shapes
+    lam: float = 0.3,    # scaling λ of the summed task vectors
+    *,
+    include=None,        # glob patterns of the tensors to merge (default: all floating-point tensors)
+    exclude=None,        # glob patterns of tensors to leave at their pretrained values (e.g. heads)
+    chunk_size='auto',   # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+):
     "Task arithmetic: θ_pre + lam · Σ_t τ_t."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     return assemble(tv, lambda tau, a, b: tau.sum(0).mul_(lam))

@@ -71,8 +71,18 @@ def ties_delta(tv: TaskVectors, k, lam, merge_func, trim):
 
 # %% ../../nbs/01b_ties.ipynb #fc62a2d4
 @register_method(paper='Yadav et al., NeurIPS 2023 (TIES-merging)')
-def ties_merging(pretrained, finetuned, k: float = 0.2, lam: float = 0.3, merge_func: str = 'sum', trim: str = 'global',
-                 *, include=None, exclude=None, chunk_size='auto'):
+def ties_merging(
+    pretrained,                # the pretrained state dict (tensor name → tensor)
+    finetuned,                 # one fine-tuned state dict per task, with the same keys and shapes
+    k: float = 0.2,            # fraction of each task vector kept by magnitude (top-k)
+    lam: float = 0.3,          # scaling λ of the merged vector
+    merge_func: str = 'sum',   # disjoint merge of the sign-agreeing entries: 'sum' (the authors' TIES, dis-sum), 'mean' or 'max'
+    trim: str = 'global',      # 'global': top-k over all the task vector's coordinates; 'per_tensor': within each tensor
+    *,
+    include=None,              # glob patterns of the tensors to merge (default: all floating-point tensors)
+    exclude=None,              # glob patterns of tensors to leave at their pretrained values (e.g. heads)
+    chunk_size='auto',         # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+):
     "TIES: trim each τ_t to its top-k fraction, elect signs, disjoint merge, scale by lam."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     return assemble(tv, ties_delta(tv, k, lam, merge_func, trim))
