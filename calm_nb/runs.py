@@ -48,8 +48,6 @@ def _parse_value(v: str):
     except (ValueError, SyntaxError): return _YAML_WORDS.get(v.strip().lower(), v)
 
 # %% ../nbs/09b_runs.ipynb #5b8f882d
-from .schema import ConfigError   # (imported with the rest of the schema below; parse_hparams raises it)
-
 def parse_hparams(pairs: list[str]) -> dict:
     "Parse `method.name=value` (or `name=value` for every method) overrides."
     out = {}

@@ -311,14 +311,10 @@ def render_notebook(nb: dict, page: str, assets: Path, depth: str, outputs: bool
     sys.path.insert(0, str(ROOT))
     cells, body, title, mod = nb['cells'], [], page, page_module(nb)
     explicit = {t for c in cells if c['cell_type'] == 'code' for t in (show_doc_targets(''.join(c['source'])) or [])}
-    anchors = set()
+    ns = dict(vars(mod)) if mod else {}
     def entry(expr: str, **kw) -> str:
-        ns = dict(vars(mod)) if mod else {}
         try: obj = eval(expr, ns)
         except Exception as e: raise SystemExit(f'{page}: show_doc({expr}) does not resolve in {mod.__name__ if mod else "calm_nb"}: {e}')
-        anchors.add(anchor(expr))
-        if inspect.isclass(obj): anchors.update(anchor(f'{expr}.{n}') for n, v in vars(obj).items() if not n.startswith('_') and f'{expr}.{n}' not in explicit
-                                                and (inspect.isfunction(getattr(v, '__func__', v)) or isinstance(v, property)))
         return doc_entry(obj, expr, skip=explicit, **kw)
     for k, c in enumerate(cells):
         src = ''.join(c['source'])
@@ -346,7 +342,9 @@ def render_notebook(nb: dict, page: str, assets: Path, depth: str, outputs: bool
             parts.insert(0, block)
         if out: parts.append(out)
         if parts: body.append(f'<div class="cell">{"".join(parts)}</div>')
-    html_body, toc = add_heading_ids('\n'.join(body), set(anchors))
+    joined = '\n'.join(body)
+    anchors = set(re.findall(r'<h\d id="([^"]+)" class="doc-name"', joined))   # the API entries' ids: headings must not take them
+    html_body, toc = add_heading_ids(joined, set(anchors))
     return title, html_body, toc, anchors
 
 
@@ -365,13 +363,17 @@ def defined_in(mod) -> list[tuple[str, object]]:
     return out
 
 
+def module_page(mod: str) -> str:
+    "The page that defines module `mod`, from nbdev's module index (calm_nb/_modidx.py)."
+    syms = importlib.import_module('calm_nb._modidx').d['syms'].get(mod) or {}
+    return next(iter(syms.values()))[0].split('#')[0] if syms else ''
+
+
 def api_page() -> tuple[str, list]:
     "The API reference: every exported name by module, with its signature, first docstring paragraph and a link to its entry."
     sys.path.insert(0, str(ROOT))
     idx = importlib.import_module('calm_nb._modidx').d['syms']
-    pages = {}
-    for mod in idx:
-        for v in idx[mod].values(): pages.setdefault(mod, v[0].split('#')[0])
+    pages = {mod: module_page(mod) for mod in idx}
     rows = []
     for mod in sorted(idx):
         m = importlib.import_module(mod)

@@ -123,7 +123,7 @@ def api_check(site: Path, parsed: dict) -> list[str]:
     idx = importlib.import_module('calm_nb._modidx').d['syms']
     for mod in sorted(idx):
         m = importlib.import_module(mod)
-        page = next(iter(idx[mod].values()))[0].split('#')[0] if idx[mod] else None
+        page = build_docs.module_page(mod)
         for name, obj in build_docs.defined_in(m):
             if f'{mod}.{name}'.lower() not in api_ids: problems.append(f'api.html: no entry for {mod}.{name}')
             if (inspect.isfunction(obj) or inspect.isclass(obj)) and page and (site / page).resolve() in parsed and build_docs.anchor(name) not in parsed[(site / page).resolve()].ids:
