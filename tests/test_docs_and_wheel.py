@@ -21,6 +21,7 @@ def test_docs_site_builds_and_checks(site):
     assert {'index.html', 'core.html', 'calm.html', 'api.html', 'analysis/fig07_layer_density.html', 'tutorials/merge_your_own_models.html'} <= names, names
     api = (site / 'api.html').read_text()
     assert 'run_calm' in api and 'ties_merging' in api and 'fisher_merging' in api
+    assert str(ROOT) not in api and ' at 0x' not in api                       # constants: plain values only, no paths or addresses
     index = (site / 'index.html').read_text()
     assert '<table>' in index and 'tutorials/merge_your_own_models.html' in index   # the results table; the quick start's link
     assert (site / 'katex' / 'katex.min.js').stat().st_size > 100_000 and 'cdn.' not in index   # maths offline, nothing from a CDN
@@ -91,7 +92,7 @@ def test_search_indexes_every_section_of_every_page(site):
 
 def test_docs_check_catches_problems(tmp_path):
     (tmp_path / 'a.html').write_text('<html><body><main>' + 'word ' * 100 + '<a href="missing.html">x</a><img src="nope.png">'
-                                     '<a href="b.html#nowhere">y</a><h2 id="here">h</h2><a href="#here">ok</a>'
+                                     '<p class="const">Path(\'/work/x/configs\')</p><a href="b.html#nowhere">y</a><h2 id="here">h</h2><a href="#here">ok</a>'
                                      '<pre class="out error">Traceback (most recent call last)</pre>'
                                      '<pre class="out">| m | acc |\n|---|---|\n| x | **71.6** |\nsaved /home/alice/runs/x.json</pre></main></body></html>')
     (tmp_path / 'b.html').write_text('<html><body><main>tiny</main></body></html>')
@@ -102,7 +103,7 @@ def test_docs_check_catches_problems(tmp_path):
     assert r.returncode == 1
     for s in ('broken link missing.html', 'missing image nope.png', 'traceback', 'b.html: page is (nearly) empty',
               'b.html#nowhere lands on no element', 'raw pipe-table text', 'raw markdown emphasis: **71.6**',
-              'machine-local path in the outputs: saved /home/alice', 'consensus.html: TeX mangled or missing',
+              'machine-local path in the outputs: saved /home/alice', "machine-local path in the outputs: Path('/work/x", 'consensus.html: TeX mangled or missing',
               'api.html: no entry for calm_nb.core.task_vectors', 'core.html: no API entry (anchor #task_vectors)'): assert s in r.stdout, (s, r.stdout)
     assert 'link #here' not in r.stdout and 'no entry for calm_nb.core.FlatIndex' not in r.stdout
 

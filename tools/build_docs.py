@@ -393,7 +393,9 @@ def api_page() -> tuple[str, list]:
                 rows.append(f'<div class="api" id="{aid}" data-name="{name}"><code><span class="kw">{kind}</span> <a href="{link}">{name}</a>'
                             f'{html.escape(sig if len(sig) < 140 else "(…)")}</code>{render_md(ds)}</div>')
             else:
-                r = repr(obj); r = r if len(r) <= 100 else r[:97] + '…'
+                try: ast.literal_eval(r := repr(obj))   # plain values only: a Path or a dict of functions would print this machine's paths and addresses
+                except (ValueError, SyntaxError, MemoryError, RecursionError): r = ''
+                r = r if len(r) <= 100 else r[:97] + '…'
                 rows.append(f'<div class="api" id="{aid}" data-name="{name}"><code><span class="kw">const</span> <a href="{page}">{name}</a>: '
                             f'{type(obj).__name__}</code><p class="const">{html.escape(r)}</p></div>')
     body, toc = add_heading_ids('<h1>API reference</h1><p>Every name each module exports, with a link to its entry in the '

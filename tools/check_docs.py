@@ -7,7 +7,7 @@
   `<span class="math">` elements byte for byte (after HTML unescaping);
 - an exported name (a module's `__all__`) without an API entry: functions and classes need an anchor on their
   notebook's page and on the API page, constants an entry on the API page;
-- machine-local paths (home folders, temporary folders, this checkout's path) in outputs.
+- machine-local paths (home folders, temporary folders, this checkout's path) in outputs and in the API page's values.
 
 With Debian's Chromium installed (`apt-get install chromium`), every page is also loaded headless from a local HTTP
 server: it must render, and KaTeX must have typeset every equation. `--screenshots DIR` saves the landing page, the API
@@ -40,7 +40,7 @@ class Page(html.parser.HTMLParser):
         if tag in ('img', 'script', 'link') and (a.get('src') or a.get('href')): (self.imgs if tag == 'img' else self.links).append(a.get('src') or a.get('href'))
         if tag in ('img', 'br', 'meta', 'link', 'input', 'hr', 'col', 'source', 'wbr'): return
         flags = (tag in ('script', 'style', 'nav'), tag == 'code' or 'code' in cls or 'sig' in cls,
-                 bool({'out', 'out-html', 'out-md', 'out-table'} & set(cls)), tag == 'span' and 'math' in cls)
+                 bool({'out', 'out-html', 'out-md', 'out-table', 'const'} & set(cls)), tag == 'span' and 'math' in cls)
         self._stack.append((tag, flags))
         self._skip += flags[0]; self._code += flags[1]; self._out += flags[2]
         if flags[3]: self._math = []
