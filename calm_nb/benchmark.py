@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 import torch, torch.nn as nn
 from torch.func import functional_call
+from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 'world', 'rank_share', 'all_reduce_',
@@ -27,6 +28,13 @@ class TaskData:
     y_test: torch.Tensor
     @property
     def n_classes(self) -> int: return len(self.classes)
+    def __post_init__(self):   # labels out of range would index past the head (or read -1 as the last class)
+        for split, y, lo in (('train', self.y_train, 0), ('unlabeled', self.y_unlabeled, -1), ('test', self.y_test, 0)):
+            if y is None or not torch.is_tensor(y) or y.numel() == 0: continue
+            bad = (y < lo) | (y >= len(self.classes))
+            if bool(bad.any()):
+                raise MergeInputError(f'task {self.name}: {split} label {int(y[bad][0])} at row {int(bad.nonzero()[0, 0])} is outside 0..{len(self.classes) - 1} '
+                                      f'({len(self.classes)} classes{"; -1 marks an unknown label, allowed only in y_unlabeled" if lo == 0 else ""})')
 
 # %% ../nbs/00c_benchmark.ipynb #9219e6fc
 @dataclass
@@ -45,6 +53,9 @@ class MergeBenchmark:
     _buffers: frozenset | None = field(default=None, repr=False, compare=False)
     @property
     def task_names(self) -> list[str]: return [t.name for t in self.tasks]
+    def __post_init__(self):
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names): raise MergeInputError(f'task names repeat: {names}; every task needs its own name')
 
     def with_models(self, pretrained: dict, finetuned: list[dict]) -> 'MergeBenchmark':
         "This benchmark with other pretrained / fine-tuned state dicts (itself if they are the same objects)."

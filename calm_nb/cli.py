@@ -33,6 +33,30 @@ _EVAL_EXAMPLES = """examples:
   calm_nb eval --merged runs/calm/merged.safetensors --benchmark zoo-vit
   calm_nb eval --merged runs/vit/merged.safetensors --config runs/vit/config.yaml --out eval.json"""
 
+# %% ../nbs/10_cli.ipynb #9394ab3b
+def _out_of_memory(e: BaseException) -> bool:
+    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and ("can't allocate memory" in str(e) or 'out of memory' in str(e).lower()))
+
+def _exit_code(e: BaseException) -> int:
+    "The exit code of an exception: 3 output in use or exists, 4 out of memory, 2 bad input or an OS error, 1 anything else."
+    if isinstance(e, OutputExistsError): return EXIT_OUTPUT_EXISTS
+    if _out_of_memory(e): return EXIT_MEMORY
+    if isinstance(e, _BAD_INPUT) or (isinstance(e, OSError) and e.errno is not None) or "can't start new thread" in str(e): return EXIT_BAD_INPUT
+    return EXIT_INTERNAL
+
+def _resource_message(e: BaseException, a) -> str | None:
+    "One line with the way out for a run stopped by the machine (full disk, memory, threads), or None."
+    import errno
+    again = ' --resume' if getattr(a, 'cmd', None) in ('merge', 'demo') else ''
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return f'{str(e)[:300]}; free space, then run the same command{again}'
+    if _out_of_memory(e):
+        return (f'out of memory ({type(e).__name__}: {str(e)[:160]}); close other programs or lower max_memory / micro_batch / batch_size, '
+                f'then run the same command{again}')
+    if "can't start new thread" in str(e):
+        return f'could not start a thread ({str(e)[:120]}): the machine\'s process or thread limit is reached; end other programs, then run the same command{again}'
+    return None
+
 # %% ../nbs/10_cli.ipynb #077d1853
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
@@ -83,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/10_cli.ipynb #8fbc80a0
 def _merge_config(a) -> dict:
-    cfg = load_config(a.config) if a.config else {}
+    if a.config: cfg = load_config(a.config)
+    elif a.resume and a.out and (Path(a.out) / 'config.yaml').is_file(): cfg = load_config(Path(a.out) / 'config.yaml')   # --resume --out DIR
+    else: cfg = {}
     if a.benchmark: cfg['source'] = {'benchmark': {'name': a.benchmark, 'quick': a.quick}}
     elif a.quick and isinstance(cfg.get('source'), dict) and 'benchmark' in cfg['source']:
         b = cfg['source']['benchmark']; cfg['source'] = {'benchmark': ({'name': b} if isinstance(b, str) else dict(b)) | {'quick': True}}
@@ -141,14 +167,14 @@ def main(argv: list[str] | None = None):
     except SystemExit: raise
     except BaseException as e:
         if a.debug: raise
-        code = (EXIT_OUTPUT_EXISTS if isinstance(e, OutputExistsError) else EXIT_MEMORY if isinstance(e, MemoryError)
-                else EXIT_BAD_INPUT if isinstance(e, _BAD_INPUT) or (isinstance(e, OSError) and e.errno is not None) else EXIT_INTERNAL)
-        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        code, msg = _exit_code(e), _resource_message(e, a)
+        if msg is None: msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         if code == EXIT_INTERNAL:
             msg = f'internal error ({type(e).__name__}: {msg}); run again with --debug for the traceback'
             out = getattr(a, 'out', None)
             if out and Path(out).is_dir():
                 import traceback
                 with open(Path(out) / 'log.txt', 'a') as f: traceback.print_exc(file=f)
-        print(f'calm_nb: error: {msg.splitlines()[0] if msg else type(e).__name__}', file=sys.stderr)
+        line = msg.splitlines()[0] if msg else type(e).__name__
+        print(f'calm_nb: error: {line if len(line) <= 600 else line[:599] + "…"}', file=sys.stderr)
         sys.exit(code)

@@ -140,6 +140,25 @@ def _first(xs, n=8) -> str:
     xs = sorted(xs)
     return ', '.join(xs[:n]) + (f', … ({len(xs) - n} more)' if len(xs) > n else '')
 
+# %% ../nbs/00_core.ipynb #e25e9d0e
+_FLOAT8 = tuple(getattr(torch, n) for n in ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu') if hasattr(torch, n))
+
+def _check_tensor_kind(v: torch.Tensor, where: str):
+    "Refuse tensors calm_nb cannot merge faithfully: sparse layouts, quantized tensors, float8."
+    if v.layout != torch.strided: raise MergeInputError(f'{where} is a sparse tensor ({v.layout}); store dense weights (tensor.to_dense()) to merge it')
+    if v.is_quantized: raise MergeInputError(f'{where} is a quantized tensor ({v.dtype}); dequantize it (tensor.dequantize()) to merge it')
+    if v.dtype in _FLOAT8: raise MergeInputError(f'{where} is float8 ({v.dtype}); upcast the checkpoint (tensor.float() or .bfloat16()) to merge it')
+
+def _prefix_hint(expected: set, got: set) -> str | None:
+    "A hint when two key sets differ only by a leading prefix such as DistributedDataParallel's `module.`."
+    for a, b, whose in ((got, expected, 'its'), (expected, got, "the pretrained model's")):
+        for pre in ('module.', '_orig_mod.', 'model.'):
+            if a and all(k.startswith(pre) for k in a) and {k[len(pre):] for k in a} == b:
+                by = ' (DistributedDataParallel)' if pre == 'module.' else ' (torch.compile)' if pre == '_orig_mod.' else ''
+                return (f"{whose} keys carry an extra '{pre}' prefix{by}: strip it with load_checkpoint(path, strip_prefix='{pre}') "
+                        f"or {{k.removeprefix('{pre}'): v for k, v in sd.items()}}")
+    return None
+
 # %% ../nbs/00_core.ipynb #9576d0a9
 def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
                          include=None, exclude=None, check_finite: bool = True) -> list[str]:
@@ -156,6 +175,7 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
             v = peek(sd, k)
             if not torch.is_tensor(v): raise MergeInputError(f'{_model_name(i)}[{k!r}] is a {type(v).__name__}, expected a tensor')
             if v.is_meta and not lazy: raise MergeInputError(f'{_model_name(i)}[{k!r}] is on the meta device (weights were never loaded)')
+            _check_tensor_kind(v, f'{_model_name(i)}[{k!r}]')
     ref = [k for k in pretrained if _selected(k, include, exclude)]
     if not mergeable_keys(pretrained, include, exclude):
         raise MergeInputError(f'no floating-point tensor of the pretrained model matches include={include!r}, exclude={exclude!r}')
@@ -167,7 +187,8 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
             msg = [f'{_model_name(i)} does not have the keys of the pretrained model']
             if missing: msg.append(f'missing {len(missing)}: {_first(missing)}')
             if extra: msg.append(f'unexpected {len(extra)}: {_first(extra)}')
-            msg.append('(different architectures? use include=/exclude= to leave keys such as heads out)')
+            hint = _prefix_hint(refset, keys)
+            msg.append(hint or '(different architectures? use include=/exclude= to leave keys such as heads out)')
             raise KeyMismatchError('; '.join(msg))
         for k in ref:
             a, b = peek(pretrained, k), peek(sd, k)
@@ -201,6 +222,10 @@ def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[
             sizes = torch.tensor([pretrained[k].numel() for k in keys], dtype=torch.float32).sqrt()
             for t, n in enumerate(norms):
                 if float(n.max()) == 0: msgs.append(f'{names[t]}: its task vector is zero (the fine-tuned weights equal the pretrained ones: the same file twice?)')
+            for t in range(len(finetuned)):
+                for u in range(t + 1, len(finetuned)):
+                    if float(norms[t].max()) > 0 and torch.equal(norms[t], norms[u]) and all(torch.equal(finetuned[t][k], finetuned[u][k]) for k in keys):
+                        msgs.append(f'{names[t]} and {names[u]} are the same model (identical weights: the same file given twice?)')
             rms = norms / sizes                                              # per-coordinate size of each tensor's change
             if len(finetuned) >= 3:
                 med = rms.median(0).values
@@ -210,8 +235,16 @@ def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[
             for t, k in (rms > outlier ** 2 * med_t[:, None].clamp_min(1e-12)).nonzero().tolist():
                 if med_t[t] > 0 and not any(keys[k] in m and names[t] in m for m in msgs):
                     msgs.append(f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med_t[t]):.3g}× more than the task's median tensor")
+        other = [k for k in pretrained if torch.is_tensor(pretrained[k]) and not pretrained[k].is_floating_point() and not k.endswith('num_batches_tracked')
+                 and all(k in f and torch.is_tensor(f[k]) and f[k].shape == pretrained[k].shape for f in finetuned)]
+        differ = [k for k in other if any(not torch.equal(f[k].to(pretrained[k].device), pretrained[k]) for f in finetuned)]
+        if differ:
+            msgs.append(f'{len(differ)} non-floating-point tensor(s) differ between the models ({_first(differ, 3)}; {pretrained[differ[0]].dtype}): '
+                        'they are not merged, the pretrained values are kept (int8 weights? dequantize them first)')
     if bench is not None:
         for td in bench.tasks:
+            if td.y_test is not None and 0 < len(td.y_test) < 20:
+                msgs.append(f'{td.name}: the evaluation split has only {len(td.y_test)} examples; its accuracy moves in steps of {100 / len(td.y_test):.1f} points')
             for split, y in (('evaluation', td.y_test), ('unlabeled', td.y_unlabeled)):
                 if y is not None and len(y) > 1 and td.n_classes > 1 and (y >= 0).all() and y.unique().numel() == 1:
                     msgs.append(f'{td.name}: the {split} data hold one class only ({td.classes[int(y[0])]!r} of {td.n_classes})')

@@ -17,7 +17,8 @@ from .benchmark import *
 # %% auto #0
 __all__ = ['VISION_TASKS', 'NLP_TASKS', 'LOCAL_LOADERS', 'LOADERS', 'DATA_SOURCE_KEYS', 'VisionTask', 'TextTask', 'get_task',
            'eval_and_unlabeled_splits', 'declare_task', 'describe_source', 'check_data_source', 'load_data_source',
-           'take_splits', 'subsample', 'split_transform', 'vision_benchmark', 'nlp_benchmark']
+           'take_splits', 'subsample', 'to_8bit', 'split_transform', 'align_folder_classes', 'vision_benchmark',
+           'tokenizer_digest', 'nlp_benchmark']
 
 # %% ../nbs/03_data.ipynb #8903b58b
 @dataclass(frozen=True)
@@ -227,6 +228,19 @@ def check_data_source(src, task: str = '?') -> dict:
     if loader == 'hub' and Path(src['path']).exists(): raise MergeInputError(f'task {task}: {src["path"]} is a local path; give it with loader save_to_disk or a file loader, not hub')
     return src
 
+def _root_cause(e: BaseException) -> str:
+    "`Type: message` of the innermost cause of `e` (datasets wraps a bad row, a column typed differently per split or a wrong encoding in a generic 'An error occurred while generating the dataset')."
+    chain = [e]
+    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain: chain.append(nxt)
+    root = chain[-1]
+    if isinstance(root, UnicodeDecodeError):
+        return (f'the file is not {root.encoding} text: byte {root.object[root.start:root.start + 1]!r} at position {root.start}; '
+                "give the loader the file's encoding or convert it to UTF-8")
+    first = lambda x: (str(x).strip().splitlines() or [''])[0][:240]
+    outer = f'{type(e).__name__}: {first(e)}'
+    why = outer if root is e else f'{outer}; cause: {type(root).__name__}: {first(root)}'
+    return why + ('; the file is not UTF-8 text: convert it, or give the loader its encoding' if 'utf8' in why.lower().replace('-', '') else '')
+
 def load_data_source(src, splits, task: str = '?'):
     "A `DatasetDict` with at least `splits` from a data source (see above)."
     import datasets as hfd
@@ -241,7 +255,7 @@ def load_data_source(src, splits, task: str = '?'):
     except (FileNotFoundError, MergeInputError): raise
     except Exception as e:
         hint = '; is a split empty? datasets saves an empty split but cannot read it back' if loader == 'save_to_disk' and isinstance(e, IndexError) else ''
-        raise MergeInputError(f'task {task}: could not read {where} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}){hint}') from None
+        raise MergeInputError(f'task {task}: could not read {where} ({_root_cause(e)}){hint}') from None
     if isinstance(ds, hfd.Dataset):
         raise MergeInputError(f'task {task}: {where} holds one split (a Dataset of {len(ds)} rows), not a DatasetDict with the splits {splits}; '
                               'save a DatasetDict, or give data_files per split')
@@ -264,6 +278,14 @@ def subsample(n: int, k: int | None, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:k])
 
 # %% ../nbs/03_data.ipynb #85fc43ac
+def to_8bit(img):
+    "A PIL image with 8 bits per channel: 16-bit and 32-bit integer greyscale (`I;16*`, `I`) scaled by 255/65535, not clipped at 255."
+    from PIL import Image
+    if img.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I'):
+        a = np.asarray(img).astype(np.int64)
+        return Image.fromarray(((np.clip(a, 0, 65535) * 255 + 32767) // 65535).astype(np.uint8), mode='L')
+    return img
+
 def split_transform(preprocess) -> tuple[Callable, Callable]:
     "(PIL image → uint8 tensor [3, H, W], uint8 batch → normalised float batch) from a torchvision `Compose` ending in ToTensor + Normalize."
     import torchvision.transforms as T
@@ -273,6 +295,7 @@ def split_transform(preprocess) -> tuple[Callable, Callable]:
     mean = torch.tensor(norm.mean if norm else (0., 0., 0.)).view(1, 3, 1, 1)
     std = torch.tensor(norm.std if norm else (1., 1., 1.)).view(1, 3, 1, 1)
     def to_uint8(img):
+        img = to_8bit(img)
         for s in geo: img = s(img)
         a = np.asarray(img.convert('RGB'), dtype=np.uint8)
         return torch.from_numpy(a.copy()).permute(2, 0, 1)
@@ -344,6 +367,19 @@ def _label_array(split, label_key: str, classes, task: str, split_name: str, whe
     return arr.astype(np.int64)
 
 # %% ../nbs/03_data.ipynb #cadc311c
+def align_folder_classes(task, ds, src):
+    "An imagefolder's labels renumbered to the task's declared `classes` (matched to the folder names, `_` read as a space, any case); a class without a folder, or a folder without a class, is refused."
+    if not (isinstance(src, dict) and src.get('loader') in ('imagefolder', 'audiofolder') and task.classnames is not None): return ds
+    first = next(iter(ds.values())); feat = first.features.get(task.label_key)
+    folders = list(getattr(feat, 'names', None) or [])
+    if not folders: return ds
+    norm = lambda n: n.replace('_', ' ').strip().lower()
+    want = [norm(c) for c in task.classnames]
+    if sorted(map(norm, folders)) != sorted(want):
+        raise MergeInputError(f'task {task.name}: classes {list(task.classnames)} do not match the folder names of {describe_source(src)} {folders}')
+    if [norm(f) for f in folders] == want: return ds
+    return ds.align_labels_with_mapping({f: want.index(norm(f)) for f in folders}, task.label_key)
+
 def _classnames(task: VisionTask, ds_split) -> list[str]:
     if task.classnames is not None: return list(task.classnames)
     names = ds_split.features[task.label_key].names
@@ -374,12 +410,23 @@ def _where(task, datasets) -> str:
     return describe_source(task.data) if getattr(task, 'data', None) is not None else f'hub dataset {task.hf_path}'
 
 # %% ../nbs/03_data.ipynb #0b483bf2
+def _image_path(split, key: str, i: int) -> str:
+    "The file an image of a `datasets` split came from, read without decoding it."
+    try:
+        import datasets as hfd
+        raw = split.cast_column(key, hfd.Image(decode=False))[i][key]
+        return raw.get('path') or f'{len(raw.get("bytes") or b"")} bytes embedded in the dataset'
+    except Exception: return 'its file is unknown'
+
 def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progress: bool) -> np.ndarray:
     from tqdm.auto import tqdm
     if len(idx) == 0: return np.zeros((0, 3, 1, 1), np.uint8)
     out = None
     for k, i in enumerate(tqdm(idx, desc=desc, disable=not progress, mininterval=2)):
-        im = to_uint8(split[int(i)][task.image_key]).numpy()
+        try: im = to_uint8(split[int(i)][task.image_key]).numpy()
+        except MergeInputError: raise
+        except Exception as e: raise MergeInputError(f'{task.name}: image {int(i)} ({_image_path(split, task.image_key, int(i))}) cannot be decoded '
+                                                     f'({type(e).__name__}: {str(e)[:160]})') from None
         if out is None: out = np.empty((len(idx),) + im.shape, np.uint8)   # one preallocated array, never a list of images plus a stacked copy
         elif im.shape != out.shape[1:]: raise MergeInputError(f'{task.name}: image {int(i)} preprocesses to {im.shape}, the first to {out.shape[1:]}')
         out[k] = im
@@ -435,6 +482,7 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
         if t.label_key not in cols: raise MergeInputError(f"{t.name}: split {src_split!r} of {where} has no column {t.label_key!r} (it has {', '.join(cols)}); set the task's `label`")
         if t.classnames is None and not hasattr(ds[src_split].features[t.label_key], 'names'):
             raise MergeInputError(f'{t.name}: give `classes`: the label column {t.label_key!r} of {where} is not a ClassLabel with names')
+        ds = align_folder_classes(t, ds, (datasets or {}).get(t.name, getattr(t, 'data', None)))
         names = _classnames(t, ds[src_split])
         if t.head is None:
             hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}-{text_key}.safetensors'
@@ -452,13 +500,39 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
     return MergeBenchmark(config['benchmark'], visual, pre, fts, heads, tdata, prepare=prepare, config=config)
 
 # %% ../nbs/03_data.ipynb #6699feac
+def _check_max_length(config, max_length: int | None) -> int:
+    "`max_length`, or 128 (at most what the model reads) when None; refuse a `max_length` beyond the positions the model has (RoBERTa keeps 2 for its padding offset)."
+    n = getattr(config, 'max_position_embeddings', None)
+    if n is None: return max_length or 128
+    usable = n - 2 if getattr(config, 'model_type', '') in ('roberta', 'xlm-roberta', 'camembert') else n
+    if max_length is not None and max_length > usable:
+        less = " less RoBERTa's 2 offset positions" if usable != n else ''
+        raise MergeInputError(f'max_length: {max_length} is more than the model reads ({usable} tokens: max_position_embeddings {n}{less}); '
+                              f'use max_length ≤ {usable}')
+    return max_length or min(128, usable)
+
+def tokenizer_digest(tokenizer) -> str:
+    "A hash of what a tokenizer does (its serialized vocabulary, merges, normaliser and special tokens), whatever path it was loaded from."
+    h = hashlib.blake2b(digest_size=12)
+    backend = getattr(tokenizer, 'backend_tokenizer', None)
+    if backend is not None: h.update(backend.to_str().encode())
+    else: h.update(json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False).encode())
+    h.update(json.dumps({k: str(v) for k, v in sorted(getattr(tokenizer, 'special_tokens_map', {}).items())}).encode())
+    h.update(type(tokenizer).__name__.encode())
+    return h.hexdigest()
+
 def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
     cols = [split[k] for k in task.text_keys]
+    for k, c in zip(task.text_keys, cols):
+        for i in idx:
+            v = c[int(i)]
+            if not isinstance(v, str) or not v.strip():
+                raise MergeInputError(f'{task.name}: column {k!r}, row {int(i)} holds {v!r}, not text (an empty or missing cell); drop or fill such rows')
     return [tuple(c[int(i)] for c in cols) if len(cols) > 1 else cols[0][int(i)] for i in idx]
 
 # %% ../nbs/03_data.ipynb #b31b0d05
 def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned: dict | None = None, datasets: dict | None = None,
-                  tokenizer=None, max_length: int = 128, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
+                  tokenizer=None, max_length: int | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
                   seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, progress: bool = True) -> MergeBenchmark:
     "The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder, one classification head per task, tokenized cached splits."
     from transformers import AutoTokenizer, RobertaModel, RobertaForSequenceClassification
@@ -467,6 +541,7 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
     if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
     encoder = (RobertaModel.from_pretrained(model, add_pooling_layer=False) if isinstance(model, str) else model).eval().requires_grad_(False)
+    max_length = _check_max_length(encoder.config, max_length)
     pre = {k: v.detach().clone() for k, v in encoder.state_dict().items()}
     fts, heads, tdata = [], [], []
     for t in tasks:
@@ -477,7 +552,8 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         else: sd = load_checkpoint(src)
         enc_sd, head_sd = split_sequence_classifier(sd)
         fts.append(enc_sd)
-        cfg = type(encoder.config).from_dict(encoder.config.to_dict() | {'num_labels': len(t.label_names)})
+        base = {k: v for k, v in encoder.config.to_dict().items() if k not in ('id2label', 'label2id')}   # else transformers warns num_labels ≠ len(id2label)
+        cfg = type(encoder.config).from_dict(base | {'num_labels': len(t.label_names)})
         try: heads.append(roberta_head(cfg, head_sd))
         except RuntimeError as e: raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels ({str(e).splitlines()[-1].strip()})') from None
     check_same_architecture(pre, fts, [t.name for t in tasks])
@@ -490,7 +566,7 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         where = _where(t, datasets)
         ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
         splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
-        cfg = {'task': t.name, 'tokenizer': getattr(tokenizer, 'name_or_path', repr(tokenizer)), 'vocab': len(tokenizer), 'max_length': max_length,
+        cfg = {'task': t.name, 'tokenizer': tokenizer_digest(tokenizer), 'vocab': len(tokenizer), 'max_length': max_length,
                'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
         tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_io.ipynb #0f46f3d2
 from __future__ import annotations
-import hashlib, json, math, os, tempfile, weakref
+import errno, hashlib, json, math, os, stat, tempfile, weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable
@@ -14,7 +14,8 @@ from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict', 'safetensors_table',
-           'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256']
+           'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'check_input_path', 'RefusedCall', 'InertStub',
+           'safe_torch_load', 'module_tensors']
 
 # %% ../nbs/00a_io.ipynb #94607bb6
 def _umask() -> int:
@@ -170,9 +171,14 @@ def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarra
         except Exception: pass
         print(f'calm_nb: cache {d} is stale or corrupt; rebuilding it')
     arrays = build()
-    d.mkdir(parents=True, exist_ok=True)
-    for k, a in arrays.items(): atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
-    write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        for k, a in arrays.items(): atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
+        write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
+    except OSError as e:   # a read-only or full cache: go on without it
+        import warnings
+        warnings.warn(f'calm_nb: cannot write the cache {d} ({e.strerror or e}); going on without it (set CALM_NB_CACHE to a writable folder)')
+        return arrays
     return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in arrays}
 
 # %% ../nbs/00a_io.ipynb #63f8a5c4
@@ -189,3 +195,111 @@ def file_sha256(path) -> str:
     h = hashlib.sha256()
     for f in sorted(q for q in p.rglob('*') if q.is_file()): h.update(f.relative_to(p).as_posix().encode() + b'\0' + _sha(f).encode())
     return h.hexdigest()
+
+# %% ../nbs/00a_io.ipynb #b9fc7ebe
+def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
+    "`path` as a `Path` once it is known to be a regular file (or a folder, if `folder_ok`); otherwise one clear error naming it."
+    p = Path(os.path.expandvars(os.path.expanduser(str(path))))
+    try: st = os.stat(p)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{what} {p} does not exist') from None
+    except OSError as e:
+        if e.errno == errno.ELOOP: raise MergeInputError(f'{what} {p} is a symlink loop') from None
+        raise MergeInputError(f'{what} {p} cannot be read: {e.strerror}') from None
+    if stat.S_ISDIR(st.st_mode):
+        if folder_ok: return p
+        raise MergeInputError(f'{what} {p} is a folder, not a file')
+    kinds = {stat.S_ISFIFO: 'a FIFO (named pipe)', stat.S_ISCHR: 'a character device', stat.S_ISBLK: 'a block device',
+             stat.S_ISSOCK: 'a socket'}
+    for test, kind in kinds.items():
+        if test(st.st_mode): raise MergeInputError(f'{what} {p} is {kind}, not a regular file')
+    return p
+
+# %% ../nbs/00a_io.ipynb #45e7e963
+class RefusedCall:
+    "What a refused call in a pickle gives instead of its result: the callable's name, nothing run."
+    def __init__(self, name: str = '?'): self.name = name
+    def __repr__(self): return f'RefusedCall({self.name})'
+    def __setstate__(self, state): pass
+
+class _InertType(type):
+    "The metaclass of stub classes: calling the class is refused (the call is recorded, a `RefusedCall` returned)."
+    def __call__(cls, *args, **kwargs):
+        cls._refused.append(cls._qualified)
+        return RefusedCall(cls._qualified)
+
+class InertStub(torch.nn.Module, metaclass=_InertType):
+    "Stands in for a global a pickle names but calm_nb does not resolve; instances hold the state the pickle gives them."
+    _refused: list = []
+    _qualified = '?'
+    def forward(self, *a, **k): raise RuntimeError(f'{self._qualified} is an inert stand-in of a class from a pickle')
+
+# %% ../nbs/00a_io.ipynb #ff0c4ccc
+_SAFE_GLOBALS = {'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray._reconstruct', 'numpy.ndarray', 'numpy.dtype',
+                 'numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar', 'collections.defaultdict', '_codecs.encode'}
+_MODULE_PACKAGES = ('torch.nn.', 'open_clip.')
+_QUIET_REFUSALS = ('torchvision.', 'open_clip.', 'PIL.')
+
+def _resolve_global(qualified: str, refused: list):
+    "The allow-listed object named `qualified`, or an inert stub class of that name (its module never imported)."
+    import importlib
+    module, _, name = qualified.rpartition('.')
+    if qualified in _SAFE_GLOBALS or module.startswith(_MODULE_PACKAGES):
+        try: obj = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError): obj = None
+        if qualified in _SAFE_GLOBALS and obj is not None: return obj
+        if isinstance(obj, type) and issubclass(obj, torch.nn.Module): return obj
+    return _InertType(name, (InertStub,), {'_qualified': qualified, '_refused': refused, '__module__': 'calm_nb.io.stubs'})
+
+def _pickle_globals(path) -> list[str] | None:
+    "The globals a torch checkpoint's pickle names, or None when the file is not in torch's zip format."
+    try: return list(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
+    except Exception: return None
+
+# %% ../nbs/00a_io.ipynb #75a46cda
+def safe_torch_load(path, allow_modules: bool = True):
+    "Load a `torch.save`d file without running code from it: state dicts through PyTorch's `weights_only` reader, whole pickled modules (with `allow_modules`) through an allow-list in which every unknown global is an inert stub."
+    import pickle, warnings, zipfile
+    path = check_input_path(path)
+    def bad(e): return MergeInputError(f'{path} is truncated or not a torch checkpoint ({type(e).__name__}: {str(e)[:200]})')
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        if 'Weights only load failed' not in str(e): raise MergeInputError(f'{path} is not a readable torch checkpoint: {str(e)[:200]}') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e: raise bad(e) from None
+    names = _pickle_globals(path)
+    if names is None: raise MergeInputError(f'{path} is a pickle that is not in torch\'s zip format; calm_nb reads only zip-format torch files '
+                                            '(torch.save since PyTorch 1.6), safetensors and Hugging Face folders')
+    if not allow_modules: raise MergeInputError(f'{path} holds pickled Python objects (a whole module, not a state dict); '
+                                                'pass allow_pickle=True (no code from the file runs either way)')
+    refused = []
+    allow = [(RefusedCall, 'calm_nb.io.RefusedCall')]
+    for q in names:
+        obj = _resolve_global(q, refused)
+        allow.append(obj if getattr(obj, '__module__', None) != 'calm_nb.io.stubs' else (obj, q))
+    try:
+        with torch.serialization.safe_globals(allow): obj = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        import re
+        m = re.search(r'GLOBAL (\S+)', str(e))
+        why = f'it asks for {m.group(1)}, which is never resolved' if m else str(e).strip().splitlines()[-1][:200]
+        raise MergeInputError(f'{path} could not be read without running code: {why} (nothing from the file ran)') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, TypeError, AttributeError) as e: raise bad(e) from None
+    loud = sorted({r for r in refused if not r.startswith(_QUIET_REFUSALS)})
+    if loud: warnings.warn(f'{path}: refused {len(loud)} call(s) the pickle asked for ({", ".join(loud[:5])}); nothing from the file ran', stacklevel=2)
+    return obj
+
+# %% ../nbs/00a_io.ipynb #c66cc001
+def module_tensors(module, prefix: str = '') -> dict[str, torch.Tensor]:
+    "The state dict of a loaded (possibly stubbed) module, read from its `_parameters`, `_buffers` and `_modules` without calling any of its methods."
+    out, seen = {}, set()
+    def walk(m, pre):
+        if id(m) in seen: return
+        seen.add(id(m)); d = getattr(m, '__dict__', {})
+        skip = d.get('_non_persistent_buffers_set') or set()
+        for group in ('_parameters', '_buffers'):
+            for k, v in (d.get(group) or {}).items():
+                if isinstance(v, torch.Tensor) and not (group == '_buffers' and k in skip): out[pre + k] = v.detach()
+        for k, sub in (d.get('_modules') or {}).items():
+            if isinstance(sub, torch.nn.Module): walk(sub, pre + k + '.')
+    walk(module, prefix)
+    return out

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #e7d8c770
 from __future__ import annotations
-import hashlib, json, pickle, types, warnings, zipfile
+import hashlib, json, warnings
 from pathlib import Path
 from typing import Callable
 import torch
@@ -15,10 +15,10 @@ from .core import *
 from .io import *
 
 # %% auto #0
-__all__ = ['ZeroShotHead', 'needs_quick_gelu', 'openclip_model', 'zeroshot_head', 'load_checkpoint', 'convert_checkpoint',
-           'visual_state_dict', 'check_same_architecture', 'hf_clip_vision_to_open_clip', 'open_clip_to_hf_clip_vision',
-           'hf_clip_encode', 'split_sequence_classifier', 'roberta_encode', 'roberta_head', 'tokenize_pairs',
-           'from_modules']
+__all__ = ['ZeroShotHead', 'needs_quick_gelu', 'openclip_model', 'zeroshot_head', 'checkpoint_file', 'load_checkpoint',
+           'convert_checkpoint', 'visual_state_dict', 'check_same_architecture', 'hf_clip_vision_to_open_clip',
+           'open_clip_to_hf_clip_vision', 'hf_clip_encode', 'split_sequence_classifier', 'roberta_encode',
+           'roberta_head', 'tokenize_pairs', 'from_modules']
 
 # %% ../nbs/02_models.ipynb #9b3a73d9
 class ZeroShotHead(nn.Module):
@@ -75,23 +75,8 @@ def zeroshot_head(model, tokenizer, classnames: list[str], templates: list[str],
     return ZeroShotHead(weight)
 
 # %% ../nbs/02_models.ipynb #29837ba9
-class _MissingClass(nn.Module):
-    "Stands in for a class that a pickled checkpoint references but that cannot be imported."
-    def forward(self, *a, **k): raise RuntimeError(f'{type(self).__qualname__} is a placeholder for a class missing at load time')
-
-class _StubUnpickler(pickle.Unpickler):
-    "An unpickler that maps classes it cannot import to `_MissingClass` subclasses of the same name."
-    missing: set = set()
-    def find_class(self, module, name):
-        try: return super().find_class(module, name)
-        except (ImportError, AttributeError):
-            _StubUnpickler.missing.add(f'{module}.{name}')
-            return type(name, (_MissingClass,), {'__module__': f'calm_nb_missing.{module}'})
-
-_stub_pickle = types.SimpleNamespace(Unpickler=_StubUnpickler, load=lambda f, **kw: _StubUnpickler(f, **kw).load(), __name__='calm_nb_stub_pickle')
-
 def _tensors(obj, path: str) -> dict[str, torch.Tensor]:
-    if isinstance(obj, nn.Module): return {k: v for k, v in obj.state_dict().items()}
+    if isinstance(obj, nn.Module): return module_tensors(obj)   # walks the module tree; calls none of its methods
     if isinstance(obj, dict):
         for key in ('state_dict', 'model_state_dict', 'model'):
             if key in obj and isinstance(obj[key], (dict, nn.Module)): return _tensors(obj[key], path)
@@ -99,25 +84,36 @@ def _tensors(obj, path: str) -> dict[str, torch.Tensor]:
         if out: return out
     raise MergeInputError(f'{path}: no state dict found (got {type(obj).__name__}); expected a state dict, a module, or a dict with "state_dict"')
 
+_HF_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
+
+def checkpoint_file(path) -> Path:
+    "The file to read for `path`: the path itself, or the weights file of a Hugging Face `save_pretrained` folder."
+    p = check_input_path(path, folder_ok=True)
+    if not p.is_dir(): return p
+    for n in _HF_WEIGHTS:
+        if (p / n).exists(): return check_input_path(p / n)
+    shards = [n for n in ('model.safetensors.index.json', 'pytorch_model.bin.index.json') if (p / n).exists()]
+    if shards: raise MergeInputError(f'checkpoint folder {p} is sharded ({shards[0]}); save it as one file '
+                                     '(save_pretrained(..., max_shard_size="100GB")) or give the model to from_modules')
+    has = sorted(q.name for q in p.iterdir())[:8]
+    raise MergeInputError(f'checkpoint folder {p} has neither model.safetensors nor pytorch_model.bin (it has {has})')
+
 # %% ../nbs/02_models.ipynb #7e07e960
-def load_checkpoint(path, allow_pickle: bool = True) -> dict[str, torch.Tensor]:
-    "A state dict from a safetensors file, a `torch.save`d state dict, or (with `allow_pickle`) a pickled whole module."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'checkpoint {path} does not exist')
+def load_checkpoint(
+    path,                             # a safetensors file, a `torch.save`d file, or a Hugging Face `save_pretrained` folder
+    allow_pickle: bool = True,        # also read pickled whole modules (the task-vector checkpoints); no code from the file runs either way
+    strip_prefix: str | None = None,  # a key prefix to remove, e.g. DistributedDataParallel's `'module.'`
+) -> dict[str, torch.Tensor]:
+    "A state dict from a safetensors file, a `torch.save`d state dict or whole module, or a Hugging Face folder, read without running code from the file."
+    path = checkpoint_file(path)
     if path.stat().st_size == 0: raise MergeInputError(f'checkpoint {path} is empty (0 bytes)')
-    if path.suffix == '.safetensors': return load_state_dict(path)
-    try: obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e:
-        if 'Weights only load failed' not in str(e): raise MergeInputError(f'{path} is not a readable torch checkpoint: {e}') from None
-        if not allow_pickle: raise MergeInputError(f'{path} holds pickled Python objects (a whole module, not a state dict); pass allow_pickle=True if you trust this file') from None
-        warnings.warn(f'{path}: loading a pickled module with weights_only=False (runs code from the file; only do this for files you trust); '
-                      'convert it once with calm_nb.models.convert_checkpoint', stacklevel=2)
-        _StubUnpickler.missing = set()
-        try: obj = torch.load(path, map_location='cpu', weights_only=False, pickle_module=_stub_pickle)
-        except Exception as e2: raise MergeInputError(f'{path} could not be unpickled: {e2}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
-        raise MergeInputError(f'{path} is truncated or not a torch checkpoint ({type(e).__name__}: {str(e)[:200]})') from None
-    return _tensors(obj, str(path))
+    with open(path, 'rb') as f: head = f.read(8)
+    safetensors = path.suffix == '.safetensors' or (len(head) == 8 and 0 < int.from_bytes(head, 'little') < path.stat().st_size and not head.startswith(b'PK'))
+    sd = load_state_dict(path) if safetensors else _tensors(safe_torch_load(path, allow_modules=allow_pickle), str(path))
+    if strip_prefix:
+        if not any(k.startswith(strip_prefix) for k in sd): raise MergeInputError(f'{path}: no key starts with {strip_prefix!r} (keys look like {next(iter(sd), "")!r})')
+        sd = {k.removeprefix(strip_prefix): v for k, v in sd.items()}
+    return sd
 
 def convert_checkpoint(src, dst, allow_pickle: bool = True) -> Path:
     "Load any supported checkpoint and save its state dict as safetensors (atomically)."

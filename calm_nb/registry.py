@@ -11,8 +11,8 @@ import torch
 
 # %% auto #0
 __all__ = ['HPARAM_RULES', 'METHOD_HPARAM_RULES', 'COMMON_ARGS', 'METHODS', 'FAITHFULNESS', 'HyperParameterError',
-           'check_hparams', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge', 'method_kwargs',
-           'faithfulness_table']
+           'check_hparams', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge',
+           'check_merged_finite', 'method_kwargs', 'faithfulness_table']
 
 # %% ../nbs/00d_registry.ipynb #625e4899
 class HyperParameterError(ValueError):
@@ -24,7 +24,7 @@ HPARAM_RULES = {
     'lam': ('real', *_ANY, False, False), 'tall_lam': ('real', 0, float('inf'), False, False), 'init_logit': ('real', 0, float('inf'), True, False),
     'sigmoid_bias': ('real', *_ANY, False, False), 'floor': ('real', 0, float('inf'), False, False),
     'k': ('real', 0, 1, False, False), 'ties_k': ('real', 0, 1, False, False), 'p': ('real', 0, 1, False, True),
-    'seed': ('int', 0, float('inf'), False, False), 'iterations': ('int', 0, float('inf'), False, False),
+    'seed': ('int', 0, 2**63, False, True), 'iterations': ('int', 0, float('inf'), False, False),
     'batch_size': ('int', 1, float('inf'), False, False), 'batches_per_task': ('int', 1, float('inf'), False, False),
     'n_examples': ('int', 1, float('inf'), False, False), 'shots_per_class': ('int', 1, float('inf'), False, False),
     'rank': ('int', 1, float('inf'), False, False), 'n_seq': ('int', 0, 'T', False, False),
@@ -48,6 +48,7 @@ def _describe(rule, T) -> str:
     if hi == 'T' or hi is None: return f'{what} ≥ {lo} and at most the number of tasks'
     if lo == float('-inf') and hi == float('inf'): return what
     if hi == float('inf'): return f"{what} {'>' if lo_open else '≥'} {lo:g}"
+    if hi == 2**63: return f'{what} in [{lo:g}, 2**63)'
     return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
 
 def check_hparams(method: str, hparams: dict, n_tasks: int | None = None) -> None:
@@ -153,7 +154,19 @@ def merge(
     if sanity:
         bench = hparams.get('bench')
         sanity_warnings(pretrained, finetuned, names or (bench.task_names if bench is not None else None), bench)
-    return m(pretrained, finetuned, **hparams)
+    merged = m(pretrained, finetuned, **hparams)
+    check_merged_finite(method, merged)
+    return merged
+
+# %% ../nbs/00d_registry.ipynb #f489cdce
+def check_merged_finite(method: str, merged: dict):
+    "Raise a `NonFiniteError` naming the first floating-point tensor of `merged` that holds NaN or inf."
+    from calm_nb.core import NonFiniteError
+    for k, v in merged.items():
+        if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all():
+            n = int((~torch.isfinite(v)).sum())
+            hint = f' ({v.dtype} overflowed: merge float32 copies of the weights)' if v.dtype in (torch.float16, torch.bfloat16) else ''
+            raise NonFiniteError(f'{method} produced {n} non-finite value(s) (NaN/inf) in tensor {k!r} although its inputs are finite{hint}; nothing was written')
 
 # %% ../nbs/00d_registry.ipynb #b42e2fe8
 def method_kwargs(method: str, **context) -> dict:

@@ -15,9 +15,10 @@ from . import zoo
 _load_method_modules()  # register CALM and the data-driven baselines
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'LABELLED_DATA', 'UNLABELED_OK', 'RUN_FILES',
-           'LOCK_FILE', 'parse_hparams', 'demo', 'OutputExistsError', 'load_config', 'parse_bytes', 'check_device',
-           'check_config', 'checkpoint_layout', 'checkpoint_files', 'build_source', 'RunLock', 'run', 'evaluate_merged']
+__all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'MAX_CONFIG_VALUES', 'PATH_KEYS',
+           'LABELLED_DATA', 'UNLABELED_OK', 'RUN_FILES', 'LOCK_FILE', 'parse_hparams', 'demo', 'OutputExistsError',
+           'load_config', 'parse_bytes', 'check_device', 'check_config', 'checkpoint_layout', 'checkpoint_files',
+           'build_source', 'RunLock', 'check_inputs_unchanged', 'run', 'evaluate_merged']
 
 # %% ../nbs/09b_runs.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
@@ -89,27 +90,72 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
 # %% ../nbs/09b_runs.ipynb #d6f71f39
 SOURCES = ('benchmark', 'checkpoints', 'vision', 'nlp')
 RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', 'exclude', 'chunk_size', 'evaluate', 'max_memory')
-from .schema import ConfigError, validate_run_config, validate_source, check_task_keys   # the schema: types, ranges, unknown keys at every level
+from .schema import ConfigError, validate_run_config, validate_source, check_task_keys, short_repr   # the schema: types, ranges, unknown keys at every level
 
 # %% ../nbs/09b_runs.ipynb #31e61699
 class OutputExistsError(RuntimeError):
     "The output folder holds a run that would be overwritten."
 
 # %% ../nbs/09b_runs.ipynb #ab33edc3
-def load_config(path) -> dict:
-    "Read a run configuration from a YAML or JSON file."
+MAX_CONFIG_VALUES = 1_000_000
+PATH_KEYS = ('pretrained', 'checkpoints', 'finetuned', 'model_config', 'data_dir', 'data_files', 'head', 'path', 'datasets', 'data')
+
+def _yaml_loader():
+    "A safe YAML loader that refuses duplicate keys."
     import yaml
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'config file {path} does not exist')
-    try: cfg = json.loads(path.read_text()) if path.suffix == '.json' else yaml.safe_load(path.read_text())
-    except Exception as e: raise ConfigError(f'{path} is not valid {"JSON" if path.suffix == ".json" else "YAML"}: {str(e).splitlines()[0]}') from None
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for k, _ in node.value:
+                key = self.construct_object(k, deep=True)
+                if key in seen: raise ConfigError(f'line {k.start_mark.line + 1}: key {key!r} appears twice in one mapping')
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+    return Loader
+
+def _expanded_size(node) -> int:
+    "How many values `node` holds once YAML aliases are expanded (shared objects counted once per use, each computed once)."
+    memo = {}
+    def size(n):
+        if not isinstance(n, (dict, list)): return 1
+        if id(n) not in memo: memo[id(n)] = 1 + sum(size(v) for v in (n.values() if isinstance(n, dict) else n))
+        return memo[id(n)]
+    return size(node)
+
+def _resolve_paths(node, base: Path, pathlike: bool = False):
+    "Expand `~` and `$VAR` in the path-like values of a configuration, and resolve relative ones against `base` (the file's folder) where that names something that exists."
+    if isinstance(node, dict): return {k: _resolve_paths(v, base, pathlike or k in PATH_KEYS) for k, v in node.items()}
+    if isinstance(node, list): return [_resolve_paths(v, base, pathlike) for v in node]
+    if isinstance(node, str) and pathlike:
+        p = os.path.expandvars(os.path.expanduser(node))
+        if not os.path.isabs(p) and (base / p).exists(): return str(base / p)
+        return p
+    return node
+
+def load_config(path) -> dict:
+    "Read a run configuration from a YAML or JSON file; input paths in it resolve relative to the file, with `~` and `$VAR` expanded."
+    import yaml
+    path = check_input_path(path, 'config file')
+    try: text = path.read_text()
+    except UnicodeDecodeError as e: raise ConfigError(f'{path} is not a text file ({e.reason} at byte {e.start})') from None
+    try: cfg = json.loads(text) if path.suffix == '.json' else yaml.load(text, Loader=_yaml_loader())
+    except ConfigError as e: raise ConfigError(f'{path}: {e}') from None
+    except Exception as e: raise ConfigError(f'{path} is not valid {"JSON" if path.suffix == ".json" else "YAML"}: {str(e).splitlines()[0][:200]}') from None
     if not isinstance(cfg, dict): raise ConfigError(f'{path}: expected a mapping of settings at the top level, got {type(cfg).__name__}')
+    if _expanded_size(cfg) > MAX_CONFIG_VALUES: raise ConfigError(f'{path} expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases nested in aliases: an alias bomb?)')
+    if isinstance(cfg.get('source'), dict): cfg['source'] = _resolve_paths(cfg['source'], path.resolve().parent)
     return cfg
 
 # %% ../nbs/09b_runs.ipynb #3acb4aff
 def parse_bytes(v) -> int | None:
     "`'8GB'`, `'512MB'`, `2e9` → bytes."
-    if v is None or isinstance(v, (int, float)): return None if v is None else int(v)
+    if v is None: return None
+    n = _parse_bytes(v)
+    if n <= 0: raise ConfigError(f'max_memory must be positive, got {short_repr(v)}')
+    return n
+
+def _parse_bytes(v) -> int:
+    if isinstance(v, (int, float)): return int(v)
     units = {'TB': 1 << 40, 'GB': 1 << 30, 'MB': 1 << 20, 'KB': 1 << 10, 'B': 1}
     s = str(v).strip().upper().replace('IB', 'B')
     if s.replace('.', '', 1).isdigit(): return int(float(s))          # plain bytes
@@ -117,7 +163,7 @@ def parse_bytes(v) -> int | None:
         if s.endswith(u):
             try: return int(float(s[:-len(u)]) * f)
             except ValueError: break
-    raise ConfigError(f'max_memory must look like 8GB or 512MB, got {v!r}')
+    raise ConfigError(f'max_memory must look like 8GB or 512MB, got {short_repr(v)}')
 
 # %% ../nbs/09b_runs.ipynb #7c741601
 LABELLED_DATA = {'localize_stitch': 'shots_per_class labelled examples per class'}   # methods that need labelled training examples (n_train > 0)
@@ -240,9 +286,7 @@ def checkpoint_files(source: dict) -> list[Path]:
         paths = ([ck / 'zeroshot.pt'] if ck is not None and (ck / 'zeroshot.pt').exists() else [])
         paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in names]
         paths = [p for p in paths if p is not None and not isinstance(p, dict)]
-    for p in paths:
-        if not Path(p).exists(): raise FileNotFoundError(f'checkpoint {p} does not exist')
-    return [Path(p) for p in paths]
+    return [check_input_path(p, folder_ok=True) for p in paths]   # before hashing: a FIFO or /dev/zero would never end
 
 # %% ../nbs/09b_runs.ipynb #3072967a
 def _visual_prefix(sd) -> str:
@@ -356,6 +400,28 @@ def _inputs(files) -> list[dict]:
     return [{'path': str(p), 'bytes': sum(q.stat().st_size for q in Path(p).rglob('*') if q.is_file()) if Path(p).is_dir() else Path(p).stat().st_size,
              'sha256': file_sha256(p)} for p in files]
 
+def _previous_run(out) -> dict | None:
+    "The `run.json` of an unfinished run in `out`, or None (no folder, no run, or an unreadable record)."
+    p = Path(out) / 'run.json'
+    try: return json.loads(p.read_text()) if p.is_file() else None
+    except (OSError, ValueError): return None
+
+def check_inputs_unchanged(recorded: list[dict], now: list[dict], out):
+    "Refuse to resume when an input file's SHA-256 differs from the one its run recorded."
+    before = {r['path']: r['sha256'] for r in recorded}
+    for r in now:
+        if r['path'] in before and before[r['path']] != r['sha256']:
+            raise ConfigError(f'--resume: input {r["path"]} changed since the run in {out} started (SHA-256 {before[r["path"]][:12]}… → {r["sha256"][:12]}…); '
+                              'restore it, or start over with --overwrite')
+
+def _warn_duplicate_inputs(inputs: list[dict]):
+    "A `SanityWarning` for input files with the same content (the same checkpoint given twice)."
+    import warnings
+    seen = {}
+    for r in inputs:
+        if r['sha256'] in seen: warnings.warn(f'{r["path"]} and {seen[r["sha256"]]} are the same file (identical SHA-256): the same model given twice?', SanityWarning)
+        else: seen[r['sha256']] = r['path']
+
 def _splits(bench) -> dict:
     "The splits each task used: evaluated, unlabeled (merge input), labelled (merge input), and where they came from."
     s = (bench.config or {}).get('splits') if isinstance(getattr(bench, 'config', None), dict) else None
@@ -374,6 +440,7 @@ def run(
     from calm_nb.evaluate import evaluate, versions
     cfg = check_config(config)
     check_device(cfg['device'])   # here, not in check_config: a configuration written for a GPU machine is still valid elsewhere
+    previous = _previous_run(cfg['out']) if resume else None
     out, lock = _prepare_out(cfg, overwrite, resume)
     log = open(out / 'log.txt', 'a')
     def note(msg):
@@ -385,16 +452,20 @@ def run(
     spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
     doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'resumed': resume, 'seed': cfg['seed'],
            'device': cfg['device'], 'versions': versions()}
+    if previous and previous.get('inputs'): doc['inputs'] = previous['inputs']   # kept if this resume is refused
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('always', SanityWarning); warnings.showwarning = show
             write_json(out / 'run.json', doc)
-            note(f'{"resuming" if resume else "starting"} {spec.name} → {out}')
+            note(f'{"resuming" if previous else "starting"} {spec.name} → {out}'
+                 + (' (nothing to resume there: starting anew)' if resume and not previous else ''))
             kind, body = next(iter(cfg['source'].items()))
             plan, files = None, checkpoint_files(cfg['source'])
             if files:
-                t = time.perf_counter(); doc['inputs'] = _inputs(files); seconds['hash_inputs'] = time.perf_counter() - t
-                write_json(out / 'run.json', doc)
+                t = time.perf_counter(); inputs = _inputs(files); seconds['hash_inputs'] = time.perf_counter() - t
+                if previous: check_inputs_unchanged(previous.get('inputs') or [], inputs, out)
+                doc['inputs'] = inputs; write_json(out / 'run.json', doc)
+                _warn_duplicate_inputs(inputs)
                 why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
                            if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
                 plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)

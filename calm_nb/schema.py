@@ -4,7 +4,7 @@
 
 # %% ../nbs/09c_schema.ipynb #6c214e50
 from __future__ import annotations
-import difflib, math, re
+import difflib, math, re, reprlib
 from pathlib import Path
 from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -12,8 +12,8 @@ from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['DEVICE_RE', 'SOURCE_MODELS', 'ConfigError', 'DataSource', 'Splits', 'TaskDecl', 'check_task_keys', 'VisionSource',
-           'NlpSource', 'CheckpointsSource', 'BenchmarkSource', 'RunConfig', 'validate_source', 'validate_run_config',
-           'config_keys']
+           'NlpSource', 'CheckpointsSource', 'BenchmarkSource', 'RunConfig', 'short_repr', 'validate_source',
+           'validate_run_config', 'config_keys']
 
 # %% ../nbs/09c_schema.ipynb #27a3d4d0
 class ConfigError(MergeInputError):
@@ -117,7 +117,7 @@ class VisionSource(_DataSourceBase):
 class NlpSource(_DataSourceBase):
     "A shared RoBERTa-style encoder and each task's own classifier."
     model: str = 'roberta-base'
-    max_length: int = Field(default=128, ge=8)
+    max_length: int | None = Field(default=None, ge=8)   # None: 128, or fewer if the model has fewer positions
 
 class CheckpointsSource(_Strict):
     "Bare checkpoint files: data-free methods only."
@@ -152,7 +152,7 @@ class RunConfig(_Strict):
     method: str
     hparams: dict[str, Any] = {}
     source: dict[str, Any] | str
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, lt=2**63)
     device: str = 'cpu'
     out: str = Field(min_length=1)
     include: list[str] | None = None
@@ -177,6 +177,12 @@ SOURCE_MODELS = {'benchmark': BenchmarkSource, 'checkpoints': CheckpointsSource,
 # %% ../nbs/09c_schema.ipynb #771413b7
 _UNION_TAG = re.compile(r'^(str|int|float|bool|list|dict|function-\w+|list\[.*\]|dict\[.*\]|Literal\[.*\]|\w+Source|DataSource|TaskDecl|Splits)$')   # pydantic's union-branch names in error paths
 
+def short_repr(v, n: int = 80) -> str:
+    "`repr(v)` cut to `n` characters (an error line stays one short line whatever a file holds)."
+    r = reprlib.Repr(); r.maxstring = r.maxother = n; r.maxlevel = 3; r.maxlist = r.maxdict = 6
+    s = r.repr(v)
+    return s if len(s) <= n else s[:n - 1] + '…'
+
 def _one_line(e: ValidationError, prefix: str = '') -> str:
     err = e.errors()[0]
     loc = '.'.join(str(p) for p in (prefix, *err['loc']) if p != '' and not _UNION_TAG.match(str(p)))
@@ -187,18 +193,20 @@ def _one_line(e: ValidationError, prefix: str = '') -> str:
     if kind == 'missing': return f'{loc}: missing (required)'
     msg = msg.removeprefix('Value error, ').replace('Input should be', 'expected').replace('Input should have', 'expected').replace('List should have', 'expected').replace(' after validation', '')
     if kind == 'value_error': return f'{loc}: {msg}'   # our own validators' messages are whole
-    shown = f'{got!r} ({type(got).__name__})' if not isinstance(got, dict) else 'a mapping'
+    shown = f'{short_repr(got)} ({type(got).__name__})' if not isinstance(got, dict) else 'a mapping'
+    if isinstance(got, bool) and kind == 'string_type':   # YAML reads no, yes, on, off, true, false unquoted as booleans
+        return f"{loc}: {msg}, got {shown}; YAML reads unquoted no/yes/on/off/true/false as booleans: quote the value"
     return f'{loc}: {msg}, got {shown}' if 'got' not in msg else f'{loc}: {msg}'
 
 def validate_source(src) -> tuple[str, BaseModel]:
     "The source's kind and its checked body."
     if isinstance(src, str): src = {'benchmark': src}
     if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in SOURCE_MODELS:
-        raise ConfigError(f'source: expected a mapping with exactly one of {list(SOURCE_MODELS)}, got {src!r}')
+        raise ConfigError(f'source: expected a mapping with exactly one of {list(SOURCE_MODELS)}, got {short_repr(src)}')
     kind, body = next(iter(src.items()))
     if kind == 'benchmark' and isinstance(body, str): body = {'name': body}
     if body is None: body = {}
-    if not isinstance(body, dict): raise ConfigError(f'source.{kind}: expected a mapping, got {body!r} ({type(body).__name__})')
+    if not isinstance(body, dict): raise ConfigError(f'source.{kind}: expected a mapping, got {short_repr(body)} ({type(body).__name__})')
     try: return kind, SOURCE_MODELS[kind].model_validate(body)
     except ValidationError as e: raise ConfigError(_one_line(e, f'source.{kind}')) from None
 

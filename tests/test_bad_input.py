@@ -206,7 +206,7 @@ CASES = [
     ('eval split renamed wrong', lambda d: vis_cfg(d, **{T0 + 'splits': {'eval': 'validation'}}), 2, "has no 'validation' split"),
     ('image column wrong', lambda d: vis_cfg(d, **{T0 + 'input': 'img'}), 2, "has no column 'img' (it has image, label)"),
     ('label column wrong', lambda d: vis_cfg(d, **{T0 + 'label': 'class'}), 2, "has no column 'class'"),
-    ('labels not among classes', lambda d: vis_cfg(d, **{T0 + 'classes': ['a', 'b']}), 2, 'labels outside 0..1'),
+    ('labels not among classes', lambda d: vis_cfg(d, **{T0 + 'classes': ['a', 'b']}), 2, "classes ['a', 'b'] do not match the folder names"),
     ('csv without image column', lambda d: vis_cfg(d, **{T0 + 'classes': ['a', 'b'], T0 + 'data': {'loader': 'csv', 'data_files': {'train': str(d / 'data/csv/train.csv'), 'test': str(d / 'data/csv/train.csv')}}}), 2, "has no column 'image' (it has text, label)"),
     ('int labels without classes', lambda d: vis_cfg(d, **{T0 + 'data': {'loader': 'csv', 'data_files': {'train': str(d / 'data/csv/train.csv'), 'test': str(d / 'data/csv/train.csv')}}}), 2, "colors: give `classes`: the label column 'label'"),
     ('unlabeled from test split', lambda d: vis_cfg(d, **{V + 'unlabeled_split': 'test'}), 2, "colors: unlabeled_split='test' is the evaluation split"),

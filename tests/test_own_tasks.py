@@ -53,7 +53,7 @@ def test_own_image_tasks_config(workdir):
     assert code == 0, err
     res = json.loads((workdir / 'runs/own_image_calm/results.json').read_text())
     assert list(res['per_task']) == ['colors', 'shapes', 'textures']
-    assert res['splits']['colors'] == {'eval': 'test', 'unlabeled': 'train', 'train': 'train', 'data': 'imagefolder: data/colors'}
+    assert res['splits']['colors'] == {'eval': 'test', 'unlabeled': 'train', 'train': 'train', 'data': f'imagefolder: {workdir / "data/colors"}'}   # paths in a YAML file resolve relative to it
     run = json.loads((workdir / 'runs/own_image_calm/run.json').read_text())
     assert run['status'] == 'finished' and run['splits'] == res['splits'] and len(run['inputs']) == 3
     assert all(len(i['sha256']) == 64 for i in run['inputs'])
@@ -87,7 +87,7 @@ def test_own_text_tasks_config(workdir):
     assert code == 0, err
     res = json.loads((workdir / 'runs/own_text_calm/results.json').read_text())
     assert list(res['per_task']) == ['reviews', 'topics', 'SST-2']
-    assert res['splits']['SST-2']['eval'] == 'validation' and res['splits']['SST-2']['data'] == 'save_to_disk: data/sst2'
+    assert res['splits']['SST-2']['eval'] == 'validation' and res['splits']['SST-2']['data'] == f'save_to_disk: {workdir / "data/sst2"}'
     assert res['splits']['reviews']['eval'] == 'test'
     run = json.loads((workdir / 'runs/own_text_calm/run.json').read_text())
     assert run['status'] == 'finished' and len(run['inputs']) == 3

@@ -114,6 +114,33 @@ def _eval_flat(bench, index, flat, extra, tasks=None) -> dict:
 class CalmInterrupted(RuntimeError):
     "Raised by the test hook `_stop_after` to simulate a run killed mid-way."
 
+# %% ../../nbs/07_calm.ipynb #a93b046e
+def _save_calm_state(path, state: dict):
+    "Write CALM's resume state as safetensors (tensors) with its counters, history and timings as JSON metadata, atomically."
+    tensors = {'tau': state['tau'], 'rng': state['rng']} | ({'R': state['R']} if state['R'] is not None else {})
+    tensors |= {f'mask.{n}': m for n, m in state['masks'].items()}
+    meta = {'calm_state': json.dumps({'k': state['k'], 'it': state['it'], 'history': state['history'], 'timings': state['timings'],
+                                      'masks': list(state['masks'])})}
+    save_state_dict(tensors, path, metadata=meta)
+
+def _load_calm_state(path, device) -> dict:
+    "CALM's resume state from `_save_calm_state`'s file (no unpickling); tensors on `device`, the RNG state on the CPU."
+    from safetensors import safe_open
+    with safe_open(str(path), 'pt') as f: meta = json.loads(f.metadata()['calm_state'])
+    sd = load_state_dict(path)
+    return {'k': meta['k'], 'it': meta['it'], 'history': meta['history'], 'timings': meta['timings'], 'rng': sd['rng'],
+            'tau': sd['tau'].to(device), 'R': sd['R'].to(device) if 'R' in sd else None,
+            'masks': {n: sd[f'mask.{n}'].to(device) for n in meta['masks']}}
+
+def _weights_digest(bench, keys) -> str:
+    "A digest of the merged tensors' contents in the pretrained and every fine-tuned model (what a resumed run must find unchanged)."
+    h = hashlib.blake2b(digest_size=8)
+    for sd in (bench.pretrained, *bench.finetuned):
+        for k in keys:
+            v = sd[k].detach().to('cpu').contiguous()
+            h.update(v.view(torch.uint8).numpy().tobytes() if v.dim() else v.reshape(1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
 # %% ../../nbs/07_calm.ipynb #fe832373
 def run_calm(
     bench: MergeBenchmark,              # the benchmark: pretrained and fine-tuned state dicts, heads, task data
@@ -144,12 +171,16 @@ def run_calm(
     t = time.perf_counter()
     creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed, count=cfg.credible_count) if Sbar else []
     timings['credible_sets'] = time.perf_counter() - t
-    key = hashlib.sha1(json.dumps([asdict(cfg), names, index.size, str(include), str(exclude)], sort_keys=True, default=str).encode()).hexdigest()[:12]
-    ckpt = Path(out_dir) / f'calm_checkpoint_{key}.pt' if out_dir else None
-    state = None
+    ckpt, state = None, None
+    if out_dir:   # the key covers the configuration and the input weights: a resume never mixes old state with changed models
+        key = hashlib.sha1(json.dumps([asdict(cfg), names, index.size, str(include), str(exclude), _weights_digest(bench, [s.name for s in index.specs])],
+                                      sort_keys=True, default=str).encode()).hexdigest()[:12]
+        ckpt = Path(out_dir) / f'calm_checkpoint_{key}.safetensors'
+        stale = [p.name for p in Path(out_dir).glob('calm_checkpoint_*') if p != ckpt]
+        if stale: print(f'calm_nb: {", ".join(stale)} in {out_dir} belong(s) to another configuration or other input weights; not resumed from')
     if ckpt is not None and ckpt.exists():
-        try: state = torch.load(ckpt, weights_only=False)
-        except Exception: print(f'calm_nb: checkpoint {ckpt} is unreadable; starting over')
+        try: state = _load_calm_state(ckpt, pre.device)
+        except Exception as e: print(f'calm_nb: checkpoint {ckpt} is unreadable ({type(e).__name__}); starting over')
     if state is None:
         tau = tv.rows_sum(S).mul_(cfg.lam)   # τ⁽⁰⁾ = λ Σ_{t∈S} τ_t
         state = {'k': 0, 'it': 0, 'tau': tau, 'R': None, 'rng': torch.Generator().manual_seed(cfg.seed).get_state(),
@@ -200,7 +231,7 @@ def run_calm(
             state['it'] = it + 1; steps_done += 1
             if ckpt is not None and rank == 0 and (state['it'] % cfg.checkpoint_every == 0 or state['it'] == cfg.iterations):
                 state['rng'] = rng.get_state(); state['timings'][jname] = time.perf_counter() - t0
-                atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+                _save_calm_state(ckpt, state)
             if _stop_after is not None and steps_done >= _stop_after: raise CalmInterrupted(f'stopped after {steps_done} iterations')
         del leaf, theta
         if cfg.iterations > 0 and rank == 0 and len(set(hist['density'])) == 1:   # a starved mask: the step never flipped a coordinate
@@ -215,7 +246,7 @@ def run_calm(
         state['timings'][jname] = time.perf_counter() - t0
         state.update(k=k + 1, it=0, R=None)
         if ckpt is not None and rank == 0:
-            state['rng'] = rng.get_state(); atomic_write(ckpt, lambda tmp: torch.save(state, tmp))
+            state['rng'] = rng.get_state(); _save_calm_state(ckpt, state)
     merged = tv.to_state_dict(state['tau'].add_(pre))                   # Eq. 9: θ_pre + τ⁽ᵏ⁾ (in place; the run is over)
     timings.update({f'seq_{n}': s for n, s in state['timings'].items()}); timings['total'] = time.perf_counter() - t_start
     card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude) | {'amp': amp, 'micro_batch': micro, 'processes': n_proc}
