@@ -11,8 +11,8 @@ import torch
 
 # %% auto #0
 __all__ = ['BLOCK', 'Transform', 'AUTO_CHUNK', 'MergeInputError', 'KeyMismatchError', 'ShapeMismatchError', 'NonFiniteError',
-           'SanityWarning', 'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'validate_state_dicts',
-           'sanity_warnings', 'TaskVectors', 'task_vectors', 'task_blocks', 'assemble']
+           'SanityWarning', 'peek', 'mergeable_keys', 'ParamSpec', 'FlatIndex', 'blocks', 'count_non_finite',
+           'validate_state_dicts', 'sanity_warnings', 'TaskVectors', 'task_vectors', 'task_blocks', 'assemble']
 
 # %% ../nbs/00_core.ipynb #d9411469
 class MergeInputError(ValueError):
@@ -149,6 +149,10 @@ def _check_tensor_kind(v: torch.Tensor, where: str):
     if v.is_quantized: raise MergeInputError(f'{where} is a quantized tensor ({v.dtype}); dequantize it (tensor.dequantize()) to merge it')
     if v.dtype in _FLOAT8: raise MergeInputError(f'{where} is float8 ({v.dtype}); upcast the checkpoint (tensor.float() or .bfloat16()) to merge it')
 
+def count_non_finite(v: torch.Tensor) -> int:
+    "How many NaN/inf entries `v` holds: one reduction when the sum is finite, an exact count otherwise (a sum of finite values can overflow)."
+    return 0 if torch.isfinite(v.sum()) else int((~torch.isfinite(v)).sum())
+
 def _prefix_hint(expected: set, got: set) -> str | None:
     "A hint when two key sets differ only by a leading prefix such as DistributedDataParallel's `module.`."
     for a, b, whose in ((got, expected, 'its'), (expected, got, "the pretrained model's")):
@@ -200,8 +204,7 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
     if check_finite:
         for i, sd in enumerate([pretrained] + finetuned, start=-1):
             for k in keys:  # a sum is finite iff every entry is (barring overflow, which the exact check then clears)
-                if not torch.isfinite(sd[k].sum()) and not torch.isfinite(sd[k]).all():
-                    n = (~torch.isfinite(sd[k])).sum().item()
+                if n := count_non_finite(sd[k]):
                     raise NonFiniteError(f'tensor {k!r} of {_model_name(i)} has {n} non-finite value(s) (NaN/inf)')
     return keys
 

@@ -435,11 +435,7 @@ def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progr
 # %% ../nbs/03_data.ipynb #1654fac3
 def _text_tower_digest(clip) -> str:
     "A short hash of the CLIP model's weights outside the image tower (what a zero-shot head depends on)."
-    h = hashlib.blake2b(digest_size=8)
-    for k, v in clip.state_dict().items():
-        if k.startswith('visual.'): continue
-        h.update(k.encode()); h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
-    return h.hexdigest()
+    return tensors_digest((k, v) for k, v in clip.state_dict().items() if not k.startswith('visual.'))
 
 def _checkpoint_head(task: VisionTask, names: list[str]):
     "A task's head from its checkpoint file: `weight` [C, D] and an optional `bias` [C]."

@@ -14,8 +14,8 @@ from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict', 'safetensors_table',
-           'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'check_input_path', 'RefusedCall', 'InertStub',
-           'safe_torch_load', 'module_tensors']
+           'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'tensors_digest', 'check_input_path',
+           'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors']
 
 # %% ../nbs/00a_io.ipynb #94607bb6
 def _umask() -> int:
@@ -194,6 +194,14 @@ def file_sha256(path) -> str:
     if not p.is_dir(): return _sha(p)
     h = hashlib.sha256()
     for f in sorted(q for q in p.rglob('*') if q.is_file()): h.update(f.relative_to(p).as_posix().encode() + b'\0' + _sha(f).encode())
+    return h.hexdigest()
+
+# %% ../nbs/00a_io.ipynb #baf84870
+def tensors_digest(named, size: int = 8) -> str:
+    "A short blake2b hash of `(name, tensor)` pairs, names and contents (read on the host): what a cache or a resume checkpoint keys on."
+    h = hashlib.blake2b(digest_size=size)
+    for k, v in named:
+        h.update(k.encode()); h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
 
 # %% ../nbs/00a_io.ipynb #b9fc7ebe

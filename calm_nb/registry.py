@@ -161,10 +161,9 @@ def merge(
 # %% ../nbs/00d_registry.ipynb #f489cdce
 def check_merged_finite(method: str, merged: dict):
     "Raise a `NonFiniteError` naming the first floating-point tensor of `merged` that holds NaN or inf."
-    from calm_nb.core import NonFiniteError
+    from calm_nb.core import NonFiniteError, count_non_finite
     for k, v in merged.items():
-        if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all():
-            n = int((~torch.isfinite(v)).sum())
+        if torch.is_tensor(v) and v.is_floating_point() and (n := count_non_finite(v)):
             hint = f' ({v.dtype} overflowed: merge float32 copies of the weights)' if v.dtype in (torch.float16, torch.bfloat16) else ''
             raise NonFiniteError(f'{method} produced {n} non-finite value(s) (NaN/inf) in tensor {k!r} although its inputs are finite{hint}; nothing was written')
 

@@ -363,7 +363,8 @@ class RunLock:
             import fcntl
             fcntl.flock(self._f, fcntl.LOCK_UN); self._f.close(); self._f = None
 
-def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLock]:
+def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLock, dict | None]:
+    "(run folder, its lock, the unfinished run's `run.json` when resuming one), read under the lock; refuse what would be lost."
     import yaml
     out = Path(cfg['out'])
     if out.exists() and not out.is_dir(): raise ConfigError(f'output folder {out} is a file')
@@ -373,7 +374,8 @@ def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLoc
     if not os.access(out, os.W_OK): raise PermissionError(errno.EACCES, f'cannot write to the output folder {out}: permission denied')
     lock = RunLock(out).acquire()   # before anything is read or deleted: a live run's files are never touched
     try:
-        status = json.loads((out / 'run.json').read_text()).get('status') if (out / 'run.json').is_file() else None
+        previous = json.loads((out / 'run.json').read_text()) if (out / 'run.json').is_file() else None
+        status = previous.get('status') if previous else None
         if overwrite:
             for n in RUN_FILES:
                 p = out / n
@@ -392,19 +394,13 @@ def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLoc
         write_text(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
     except BaseException:
         lock.release(); raise
-    return out, lock
+    return out, lock, (previous if resume and status is not None else None)
 
 # %% ../nbs/09b_runs.ipynb #569aabb5
 def _inputs(files) -> list[dict]:
     "Path, size and SHA-256 of each input checkpoint (a folder: of its files)."
     return [{'path': str(p), 'bytes': sum(q.stat().st_size for q in Path(p).rglob('*') if q.is_file()) if Path(p).is_dir() else Path(p).stat().st_size,
              'sha256': file_sha256(p)} for p in files]
-
-def _previous_run(out) -> dict | None:
-    "The `run.json` of an unfinished run in `out`, or None (no folder, no run, or an unreadable record)."
-    p = Path(out) / 'run.json'
-    try: return json.loads(p.read_text()) if p.is_file() else None
-    except (OSError, ValueError): return None
 
 def check_inputs_unchanged(recorded: list[dict], now: list[dict], out):
     "Refuse to resume when an input file's SHA-256 differs from the one its run recorded."
@@ -440,8 +436,7 @@ def run(
     from calm_nb.evaluate import evaluate, versions
     cfg = check_config(config)
     check_device(cfg['device'])   # here, not in check_config: a configuration written for a GPU machine is still valid elsewhere
-    previous = _previous_run(cfg['out']) if resume else None
-    out, lock = _prepare_out(cfg, overwrite, resume)
+    out, lock, previous = _prepare_out(cfg, overwrite, resume)
     log = open(out / 'log.txt', 'a')
     def note(msg):
         log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {msg}\n'); log.flush(); say(msg)

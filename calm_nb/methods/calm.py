@@ -134,12 +134,7 @@ def _load_calm_state(path, device) -> dict:
 
 def _weights_digest(bench, keys) -> str:
     "A digest of the merged tensors' contents in the pretrained and every fine-tuned model (what a resumed run must find unchanged)."
-    h = hashlib.blake2b(digest_size=8)
-    for sd in (bench.pretrained, *bench.finetuned):
-        for k in keys:
-            v = sd[k].detach().to('cpu').contiguous()
-            h.update(v.view(torch.uint8).numpy().tobytes() if v.dim() else v.reshape(1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+    return tensors_digest((k, sd[k]) for sd in (bench.pretrained, *bench.finetuned) for k in keys)
 
 # %% ../../nbs/07_calm.ipynb #fe832373
 def run_calm(
