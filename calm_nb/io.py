@@ -13,9 +13,28 @@ import torch
 from .core import MergeInputError
 
 # %% auto #0
-__all__ = ['atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict', 'safetensors_table',
-           'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'tensors_digest', 'check_input_path',
+__all__ = ['check_input_path', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict',
+           'safetensors_table', 'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'tensors_digest',
            'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors']
+
+# %% ../nbs/00a_io.ipynb #b9fc7ebe
+def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
+    "`path` as a `Path` once it is known to be a regular file (or a folder, if `folder_ok`); otherwise one clear error naming it."
+    p = Path(os.path.expandvars(os.path.expanduser(str(path))))
+    try: st = os.stat(p)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{what} {p} does not exist') from None
+    except OSError as e:
+        if e.errno == errno.ELOOP: raise MergeInputError(f'{what} {p} is a symlink loop') from None
+        raise MergeInputError(f'{what} {p} cannot be read: {e.strerror}') from None
+    if stat.S_ISDIR(st.st_mode):
+        if folder_ok: return p
+        raise MergeInputError(f'{what} {p} is a folder, not a file')
+    kinds = {stat.S_ISFIFO: 'a FIFO (named pipe)', stat.S_ISCHR: 'a character device', stat.S_ISBLK: 'a block device',
+             stat.S_ISSOCK: 'a socket'}
+    for test, kind in kinds.items():
+        if test(st.st_mode): raise MergeInputError(f'{what} {p} is {kind}, not a regular file')
+    return p
 
 # %% ../nbs/00a_io.ipynb #94607bb6
 def _umask() -> int:
@@ -82,8 +101,8 @@ def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict
 def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:
     "Load a safetensors state dict, with a clear error for a missing or corrupt file."
     from safetensors.torch import load_file
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'no checkpoint at {path}')
+    if not Path(path).exists(): raise FileNotFoundError(f'no checkpoint at {path}')
+    path = check_input_path(path)   # a FIFO or a device never reaches the reader
     try: return load_file(str(path), device=device)
     except Exception as e: raise MergeInputError(f'{path} is not a readable safetensors file ({type(e).__name__}: {e})') from e
 
@@ -93,8 +112,7 @@ _ST_DTYPES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 
 
 def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
     "`{name: (dtype, shape, byte offset)}` of a safetensors file, in file order, read from its header and checked against the file size."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'checkpoint {path} does not exist')
+    path = check_input_path(path)
     def bad(why): return MergeInputError(f'{path} is not a readable safetensors file ({why})')
     size = path.stat().st_size
     with open(path, 'rb') as f:
@@ -203,25 +221,6 @@ def tensors_digest(named, size: int = 8) -> str:
     for k, v in named:
         h.update(k.encode()); h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
-
-# %% ../nbs/00a_io.ipynb #b9fc7ebe
-def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
-    "`path` as a `Path` once it is known to be a regular file (or a folder, if `folder_ok`); otherwise one clear error naming it."
-    p = Path(os.path.expandvars(os.path.expanduser(str(path))))
-    try: st = os.stat(p)
-    except FileNotFoundError:
-        raise FileNotFoundError(f'{what} {p} does not exist') from None
-    except OSError as e:
-        if e.errno == errno.ELOOP: raise MergeInputError(f'{what} {p} is a symlink loop') from None
-        raise MergeInputError(f'{what} {p} cannot be read: {e.strerror}') from None
-    if stat.S_ISDIR(st.st_mode):
-        if folder_ok: return p
-        raise MergeInputError(f'{what} {p} is a folder, not a file')
-    kinds = {stat.S_ISFIFO: 'a FIFO (named pipe)', stat.S_ISCHR: 'a character device', stat.S_ISBLK: 'a block device',
-             stat.S_ISSOCK: 'a socket'}
-    for test, kind in kinds.items():
-        if test(st.st_mode): raise MergeInputError(f'{what} {p} is {kind}, not a regular file')
-    return p
 
 # %% ../nbs/00a_io.ipynb #45e7e963
 class RefusedCall:

@@ -107,9 +107,7 @@ def load_checkpoint(
     "A state dict from a safetensors file, a `torch.save`d state dict or whole module, or a Hugging Face folder, read without running code from the file."
     path = checkpoint_file(path)
     if path.stat().st_size == 0: raise MergeInputError(f'checkpoint {path} is empty (0 bytes)')
-    with open(path, 'rb') as f: head = f.read(8)
-    safetensors = path.suffix == '.safetensors' or (len(head) == 8 and 0 < int.from_bytes(head, 'little') < path.stat().st_size and not head.startswith(b'PK'))
-    sd = load_state_dict(path) if safetensors else _tensors(safe_torch_load(path, allow_modules=allow_pickle), str(path))
+    sd = load_state_dict(path) if path.suffix == '.safetensors' else _tensors(safe_torch_load(path, allow_modules=allow_pickle), str(path))
     if strip_prefix:
         if not any(k.startswith(strip_prefix) for k in sd): raise MergeInputError(f'{path}: no key starts with {strip_prefix!r} (keys look like {next(iter(sd), "")!r})')
         sd = {k.removeprefix(strip_prefix): v for k, v in sd.items()}

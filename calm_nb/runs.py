@@ -99,6 +99,7 @@ class OutputExistsError(RuntimeError):
 # %% ../nbs/09b_runs.ipynb #ab33edc3
 MAX_CONFIG_VALUES = 1_000_000
 PATH_KEYS = ('pretrained', 'checkpoints', 'finetuned', 'model_config', 'data_dir', 'data_files', 'head', 'path', 'datasets', 'data')
+_PATH_MAPS = ('finetuned', 'datasets', 'data_files')   # mappings whose values are paths ({task: path}, {split: path}); other mappings are read key by key
 
 def _yaml_loader():
     "A safe YAML loader that refuses duplicate keys."
@@ -124,7 +125,8 @@ def _expanded_size(node) -> int:
 
 def _resolve_paths(node, base: Path, pathlike: bool = False):
     "Expand `~` and `$VAR` in the path-like values of a configuration, and resolve relative ones against `base` (the file's folder) where that names something that exists."
-    if isinstance(node, dict): return {k: _resolve_paths(v, base, pathlike or k in PATH_KEYS) for k, v in node.items()}
+    if isinstance(node, dict):
+        return {k: _resolve_paths(v, base, k in _PATH_MAPS if isinstance(v, dict) else pathlike or k in PATH_KEYS) for k, v in node.items()}
     if isinstance(node, list): return [_resolve_paths(v, base, pathlike) for v in node]
     if isinstance(node, str) and pathlike:
         p = os.path.expandvars(os.path.expanduser(node))
