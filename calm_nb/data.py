@@ -17,8 +17,8 @@ from .benchmark import *
 # %% auto #0
 __all__ = ['VISION_TASKS', 'NLP_TASKS', 'LOCAL_LOADERS', 'LOADERS', 'DATA_SOURCE_KEYS', 'VisionTask', 'TextTask', 'get_task',
            'eval_and_unlabeled_splits', 'declare_task', 'describe_source', 'check_data_source', 'load_data_source',
-           'take_splits', 'subsample', 'to_8bit', 'split_transform', 'align_folder_classes', 'vision_benchmark',
-           'tokenizer_digest', 'nlp_benchmark']
+           'take_splits', 'subsample', 'to_8bit', 'split_transform', 'align_folder_classes', 'vision_task_data',
+           'vision_benchmark', 'tokenizer_digest', 'nlp_benchmark']
 
 # %% ../nbs/03_data.ipynb #8903b58b
 @dataclass(frozen=True)
@@ -448,25 +448,13 @@ def _checkpoint_head(task: VisionTask, names: list[str]):
     if b is not None and tuple(b.shape) != (w.shape[0],): raise MergeInputError(f"{task.name}: head checkpoint {task.head}: 'bias' has shape {tuple(b.shape)}, expected ({w.shape[0]},)")
     return ZeroShotHead(w, b, normalize=task.head_normalize)
 
-def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
-                     finetuned: dict | None = None, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
-                     n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
-    "The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot heads, cached splits."
-    from calm_nb.models import openclip_model, zeroshot_head, load_checkpoint, visual_state_dict, check_same_architecture
-    tasks = [declare_task(t, 'vision') for t in tasks]
-    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
-    clip, preprocess, tokenizer = openclip_model(model, pretrained, device)
+def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained: str | None, datasets: dict | None = None,
+                     n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None,
+                     allow_test_as_unlabeled: bool = False, progress: bool = True) -> tuple[list, list, dict, Callable]:
+    "(heads, `TaskData`s, splits used, `prepare`) of declared vision tasks for an open_clip model: zero-shot (or checkpoint) heads and cached splits."
+    from calm_nb.models import zeroshot_head
     text_key = _text_tower_digest(clip)   # the zero-shot head cache is keyed by the text tower's weights, not only by names
     to_uint8, prepare = split_transform(preprocess)
-    ck = Path(checkpoints) if checkpoints is not None else None
-    if ck is not None and (ck / 'zeroshot.pt').exists(): pre = visual_state_dict(load_checkpoint(ck / 'zeroshot.pt'))
-    else: pre = {k: v.detach().clone() for k, v in clip.visual.state_dict().items()}
-    fts = []
-    for t in tasks:
-        src = (finetuned or {}).get(t.name) or (ck / t.name / 'finetuned.pt' if ck is not None else None)
-        if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass checkpoints=<dir with {t.name}/finetuned.pt> or finetuned={{"{t.name}": path}}')
-        fts.append(visual_state_dict(load_checkpoint(src)) if not isinstance(src, dict) else src)
-    check_same_architecture(pre, fts, [t.name for t in tasks])
     heads, tdata, splits = [], [], {}
     for t in tasks:
         ev_split, src_split = eval_and_unlabeled_splits(t)
@@ -490,6 +478,27 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
         encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
         tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, names,
                                        n_unlabeled, n_train, n_test, seed, train_split, (t.image_key,), where))
+    return heads, tdata, splits, prepare
+
+def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
+                     finetuned: dict | None = None, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
+                     n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
+    "The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot heads, cached splits."
+    from calm_nb.models import openclip_model, load_checkpoint, visual_state_dict, check_same_architecture
+    tasks = [declare_task(t, 'vision') for t in tasks]
+    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
+    clip, preprocess, tokenizer = openclip_model(model, pretrained, device)
+    ck = Path(checkpoints) if checkpoints is not None else None
+    if ck is not None and layout_file(ck, 'zeroshot').exists(): pre = visual_state_dict(load_checkpoint(layout_file(ck, 'zeroshot')))
+    else: pre = {k: v.detach().clone() for k, v in clip.visual.state_dict().items()}
+    fts = []
+    for t in tasks:
+        src = (finetuned or {}).get(t.name) or (layout_file(ck / t.name, 'finetuned') if ck is not None else None)
+        if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass checkpoints=<dir with {t.name}/finetuned.pt> or finetuned={{"{t.name}": path}}')
+        fts.append(visual_state_dict(load_checkpoint(src)) if not isinstance(src, dict) else src)
+    check_same_architecture(pre, fts, [t.name for t in tasks])
+    heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tokenizer, model, pretrained, datasets, n_unlabeled, n_train, n_test,
+                                                     seed, unlabeled_split, allow_test_as_unlabeled, progress)
     visual = clip.visual.eval().requires_grad_(False)
     config = {'benchmark': f'{model}-{len(tasks)}tasks', 'model': model, 'pretrained': pretrained, 'tasks': [t.name for t in tasks], 'seed': seed,
               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits}

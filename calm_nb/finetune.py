@@ -14,8 +14,8 @@ from .io import save_state_dict, load_state_dict, write_json
 from .benchmark import autocast_mode
 
 # %% auto #0
-__all__ = ['TASK_VECTORS_EPOCHS', 'TASK_VECTORS_SOURCE', 'FinetuneRecipe', 'recipe_for', 'lr_at', 'FinetuneInterrupted',
-           'FinetuneResult', 'finetune']
+__all__ = ['TASK_VECTORS_EPOCHS', 'TASK_VECTORS_SOURCE', 'FINETUNE_FILE', 'FinetuneRecipe', 'recipe_for', 'lr_at',
+           'FinetuneInterrupted', 'FinetuneResult', 'finetune', 'check_finetune_config', 'run_finetune']
 
 # %% ../nbs/03a_finetune.ipynb #ee76fed2
 TASK_VECTORS_EPOCHS = {'Cars': 35, 'DTD': 76, 'EuroSAT': 12, 'GTSRB': 11, 'MNIST': 5, 'RESISC45': 15, 'SUN397': 14, 'SVHN': 4}
@@ -195,3 +195,83 @@ def finetune(
         write_json(Path(out_dir) / 'card.json', card)
         _state_file(out_dir).unlink(missing_ok=True)
     return FinetuneResult(sd, losses, card)
+
+# %% ../nbs/03a_finetune.ipynb #45a73602
+FINETUNE_FILE = 'finetune.json'
+
+def check_finetune_config(cfg: dict) -> dict:
+    "A checked `calm_nb finetune` configuration with its defaults filled in; one-line `ConfigError`s naming the key; nothing loaded."
+    from pydantic import ValidationError
+    from calm_nb.schema import FinetuneConfig, ConfigError, validate_source, _one_line, check_task_keys
+    from calm_nb.data import declare_task
+    if not isinstance(cfg, dict): raise ConfigError(f'a fine-tuning configuration is a mapping of settings, got {type(cfg).__name__}')
+    try: fc = FinetuneConfig.model_validate(cfg)
+    except ValidationError as e: raise ConfigError(_one_line(e)) from None
+    kind, model = validate_source(fc.source)
+    if kind != 'vision': raise ConfigError(f'source: calm_nb finetune fine-tunes CLIP image towers (a `vision` source); got {kind!r}')
+    raw = fc.source['vision'] or {}
+    for k in ('checkpoints', 'finetuned'):
+        if raw.get(k): raise ConfigError(f'source.vision.{k}: fine-tuning makes the fine-tuned checkpoints; leave it out')
+    from calm_nb.runs import _dump
+    body = model.model_dump(by_alias=True) | _dump(model)   # every field with its default; tasks as given
+    if 'n_train' not in raw: body['n_train'] = 10**9   # every labelled example not held out as unlabeled data
+    for t in body.get('tasks') or []:
+        try: declare_task(t, 'vision')
+        except KeyError as e: raise ConfigError(f'source.vision.tasks: {e.args[0]}') from None
+    check_task_keys('vision', body)
+    try: FinetuneRecipe(**fc.recipe)
+    except TypeError as e: raise ConfigError(f'recipe: {e}; it takes {list(FinetuneRecipe.__dataclass_fields__)}') from None
+    except MergeInputError as e: raise ConfigError(f'recipe: {str(e).removeprefix("finetune: ")}') from None
+    return {'source': {'vision': body}, 'out': fc.out, 'seed': fc.seed, 'device': fc.device, 'recipe': dict(fc.recipe), 'epochs': dict(fc.epochs)}
+
+# %% ../nbs/03a_finetune.ipynb #d064432b
+def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, say=print) -> dict:
+    "Fine-tune every task of a `vision` source into `out` (the task-vector folder layout); rerunning continues an interrupted run. Returns `finetune.json`."
+    from calm_nb.runs import RunLock, check_device, _add_model_config, OutputExistsError
+    from calm_nb.data import declare_task, vision_task_data, VISION_TASKS
+    from calm_nb.models import openclip_model
+    from calm_nb.evaluate import versions
+    cfg = check_finetune_config(config); check_device(cfg['device'])
+    out = Path(cfg['out']); body = dict(cfg['source']['vision'])
+    if out.exists() and not out.is_dir(): raise MergeInputError(f'output folder {out} is a file')
+    out.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(out).acquire()
+    try:
+        if overwrite:
+            import shutil
+            for p in out.iterdir():
+                if p.name != '.lock': shutil.rmtree(p) if p.is_dir() else p.unlink()
+        elif any(p.name != '.lock' for p in out.iterdir()) and not (out / FINETUNE_FILE).exists():
+            raise OutputExistsError(f'{out} is not empty and holds no calm_nb fine-tuning run; choose another --out')
+        write_json(out / 'config.json', cfg)
+        if body.get('model_config'): _add_model_config(body['model_config'], body['model'])
+        model, pretrained = body['model'], body['pretrained']
+        tasks = [declare_task(t, 'vision') for t in (body.get('tasks') or list(VISION_TASKS))]
+        clip, preprocess, tok = openclip_model(model, pretrained, cfg['device'])
+        heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tok, model, pretrained, body['datasets'], body['n_unlabeled'],
+                                                         body['n_train'], body['n_test'], body['seed'] or 0, body['unlabeled_split'],
+                                                         body['allow_test_as_unlabeled'], progress)
+        visual = clip.visual
+        pre = {k: v.detach().clone() for k, v in visual.state_dict().items()}
+        save_state_dict(pre, out / 'zeroshot.safetensors', metadata={'model': model, 'pretrained': str(pretrained)})
+        doc = {'status': 'running', 'model': model, 'pretrained': pretrained, 'seed': cfg['seed'], 'splits': splits, 'tasks': {}, 'versions': versions()}
+        write_json(out / FINETUNE_FILE, doc)   # marks the folder as a fine-tuning run from the start: a rerun continues it
+        for t, head, td in zip(tasks, heads, tdata):
+            recipe = FinetuneRecipe(**({'epochs': cfg['epochs'].get(t.name, TASK_VECTORS_EPOCHS.get(t.name, FinetuneRecipe().epochs))} | cfg['recipe']))
+            card_path = out / t.name / 'card.json'
+            if card_path.exists():
+                card = json.loads(card_path.read_text())
+                if card.get('recipe') == asdict(recipe) and card.get('seed') == cfg['seed'] and (out / t.name / 'finetuned.safetensors').exists():
+                    say(f'{t.name}: already fine-tuned ({card["accuracy_before"]:.1f} → {card["accuracy_after"]:.1f} %); kept')
+                    doc['tasks'][t.name] = card; continue
+            visual.load_state_dict(pre)
+            say(f'{t.name}: fine-tuning on {len(td.x_train)} examples for {recipe.epochs:g} epochs (head frozen)')
+            res = finetune(visual, head, td.x_train, td.y_train, recipe, cfg['seed'], prepare, x_eval=td.x_test, y_eval=td.y_test,
+                           out_dir=out / t.name, device=cfg['device'], progress=progress, task=t.name)
+            say(f'{t.name}: accuracy {res.card["accuracy_before"]:.1f} → {res.card["accuracy_after"]:.1f} % on {td.x_test.shape[0]} evaluation examples')
+            doc['tasks'][t.name] = res.card
+            write_json(out / FINETUNE_FILE, doc)
+        visual.load_state_dict(pre)
+        doc['status'] = 'finished'; write_json(out / FINETUNE_FILE, doc)
+        return doc
+    finally: lock.release()

@@ -15,7 +15,7 @@ from .core import MergeInputError
 # %% auto #0
 __all__ = ['check_input_path', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict',
            'safetensors_table', 'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'tensors_digest',
-           'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors']
+           'layout_file', 'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors']
 
 # %% ../nbs/00a_io.ipynb #b9fc7ebe
 def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
@@ -221,6 +221,12 @@ def tensors_digest(named, size: int = 8) -> str:
     for k, v in named:
         h.update(k.encode()); h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
+
+# %% ../nbs/00a_io.ipynb #f7770f97
+def layout_file(folder, stem: str) -> Path:
+    "`folder/stem.safetensors` if it exists, else `folder/stem.pt`: a file of the task-vector folder layout (`zeroshot`, `<Task>/finetuned`), as the original pickles or as `calm_nb finetune` writes it."
+    st = Path(folder) / f'{stem}.safetensors'
+    return st if st.exists() else Path(folder) / f'{stem}.pt'
 
 # %% ../nbs/00a_io.ipynb #45e7e963
 class RefusedCall:

@@ -262,14 +262,14 @@ def checkpoint_layout(body: dict) -> tuple[str, list[str], list[str]]:
     if body.get('checkpoints'):
         root = Path(body['checkpoints'])
         if not root.is_dir(): raise FileNotFoundError(f'source.checkpoints.checkpoints: folder {root} does not exist')
-        pre = root / 'zeroshot.pt'
+        pre = layout_file(root, 'zeroshot')
         if not pre.exists(): raise FileNotFoundError(f'{root} has no zeroshot.pt (the pretrained model of the task-vector layout)')
-        found = sorted(q.parent.name for q in root.glob('*/finetuned.pt'))
+        found = sorted({q.parent.name for q in [*root.glob('*/finetuned.pt'), *root.glob('*/finetuned.safetensors')]})
         tasks = body.get('tasks') or found
         missing = [t for t in tasks if t not in found]
         if missing: raise FileNotFoundError(f'{root} has no {", ".join(f"{t}/finetuned.pt" for t in missing)} (it has {found})')
         if not tasks: raise FileNotFoundError(f'{root} holds no <Task>/finetuned.pt')
-        return str(pre), list(tasks), [str(root / t / 'finetuned.pt') for t in tasks]
+        return str(pre), list(tasks), [str(layout_file(root / t, 'finetuned')) for t in tasks]
     ft = body['finetuned']
     if isinstance(ft, dict): return body['pretrained'], list(ft), list(ft.values())
     return body['pretrained'], _task_folder_names(ft), list(ft)
@@ -285,8 +285,8 @@ def checkpoint_files(source: dict) -> list[Path]:
         from calm_nb.data import VISION_TASKS, NLP_TASKS
         tasks, ft = _split_task_checkpoints(body)
         names = [t['name'] if isinstance(t, dict) else t for t in tasks or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)]
-        paths = ([ck / 'zeroshot.pt'] if ck is not None and (ck / 'zeroshot.pt').exists() else [])
-        paths += [ft.get(t) or (ck / t / 'finetuned.pt' if ck is not None else None) for t in names]
+        paths = ([layout_file(ck, 'zeroshot')] if ck is not None and layout_file(ck, 'zeroshot').exists() else [])
+        paths += [ft.get(t) or (layout_file(ck / t, 'finetuned') if ck is not None else None) for t in names]
         paths = [p for p in paths if p is not None and not isinstance(p, dict)]
     return [check_input_path(p, folder_ok=True) for p in paths]   # before hashing: a FIFO or /dev/zero would never end
 

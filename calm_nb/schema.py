@@ -12,8 +12,8 @@ from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['DEVICE_RE', 'SOURCE_MODELS', 'ConfigError', 'DataSource', 'Splits', 'TaskDecl', 'check_task_keys', 'VisionSource',
-           'NlpSource', 'CheckpointsSource', 'BenchmarkSource', 'RunConfig', 'short_repr', 'validate_source',
-           'validate_run_config', 'config_keys']
+           'NlpSource', 'CheckpointsSource', 'BenchmarkSource', 'RunConfig', 'FinetuneConfig', 'short_repr',
+           'validate_source', 'validate_run_config', 'config_keys']
 
 # %% ../nbs/09c_schema.ipynb #27a3d4d0
 class ConfigError(MergeInputError):
@@ -173,6 +173,16 @@ class RunConfig(_Strict):
         return v
 
 SOURCE_MODELS = {'benchmark': BenchmarkSource, 'checkpoints': CheckpointsSource, 'vision': VisionSource, 'nlp': NlpSource}
+
+class FinetuneConfig(_Strict):
+    "A `calm_nb finetune` run: one model per task fine-tuned from the pretrained one with its head frozen."
+    source: dict[str, Any]              # {vision: {model, pretrained, model_config, tasks, datasets, n_unlabeled, n_train, n_test, seed}}
+    out: str = Field(min_length=1)      # the folder: zeroshot.safetensors, <Task>/finetuned.safetensors and card.json, finetune.json
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    device: str = 'cpu'
+    recipe: dict[str, Any] = {}         # `FinetuneRecipe` fields (default: the task-vectors recipe)
+    epochs: dict[str, float] = {}       # epochs per task (default: the task-vectors epochs for the paper's tasks, else recipe.epochs)
+    _d = field_validator('device')(classmethod(lambda cls, v: RunConfig._device(v)))
 
 # %% ../nbs/09c_schema.ipynb #771413b7
 _UNION_TAG = re.compile(r'^(str|int|float|bool|list|dict|function-\w+|list\[.*\]|dict\[.*\]|Literal\[.*\]|\w+Source|DataSource|TaskDecl|Splits)$')   # pydantic's union-branch names in error paths

@@ -29,6 +29,9 @@ def test_clip_tutorial_offline(tmp_path):
     runs = tmp_path / 'runs'
     assert (runs / 'seed0' / 'methods' / 'calm.json').exists() and len(list((runs / 'per_task').iterdir())) == 8
     assert list((runs / 'figures').rglob('*.png'))
+    ft = json.loads((runs / 'finetuned' / 'finetune.json').read_text())   # (c): fine-tuned here, then merged from that folder
+    assert ft['status'] == 'finished' and len(ft['tasks']) == 8 and ns['CHECKPOINTS'] == str(runs / 'finetuned')
+    assert all(c['head'] == 'frozen' for c in ft['tasks'].values())
     again = rehearse(nb, tmp_path / 'hub', _env(tmp_path))   # after a "runtime reset": everything is read back
     assert again['namespace']['results']['calm']['avg'] == ns['results']['calm']['avg']
 
