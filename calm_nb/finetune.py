@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import MergeInputError
-from .io import save_state_dict, load_state_dict, write_json
+from .io import save_state_dict, load_state_dict, write_json, tensors_digest
 from .benchmark import autocast_mode
 
 # %% auto #0
@@ -86,6 +86,8 @@ def _save_state(path, encoder, opt, step, losses, key):
     "Encoder, AdamW moments and the global RNG state as safetensors; step, losses and the run key as JSON metadata."
     names = [n for n, p in encoder.named_parameters() if p.requires_grad]
     tensors = {f'model.{k}': v for k, v in encoder.state_dict().items()} | {'rng': torch.get_rng_state()}
+    dev = next(encoder.parameters()).device
+    if dev.type == 'cuda': tensors['cuda_rng'] = torch.cuda.get_rng_state(dev)   # dropout on the GPU draws from its own generator
     params = [p for _, p in encoder.named_parameters() if p.requires_grad]
     for n, p in zip(names, params):
         for k, v in opt.state.get(p, {}).items(): tensors[f'opt.{n}.{k}'] = v
@@ -108,6 +110,7 @@ def _load_state(path, encoder, opt, key) -> tuple[int, list] | None:
         st = {k.rsplit('.', 1)[1]: v.to(dev) if k.rsplit('.', 1)[1] != 'step' else v for k, v in sd.items() if k.startswith(f'opt.{n}.') and k.count('.') == n.count('.') + 2}
         if st: opt.state[p] = st
     torch.set_rng_state(sd['rng'])
+    if 'cuda_rng' in sd and dev.type == 'cuda': torch.cuda.set_rng_state(sd['cuda_rng'], dev)
     return meta['step'], meta['losses']
 
 # %% ../nbs/03a_finetune.ipynb #bb15af62
@@ -153,7 +156,8 @@ def finetune(
     total = max(1, math.ceil(recipe.epochs * math.ceil(len(x) / recipe.batch_size)))
     micro = recipe.micro_batch or recipe.batch_size
     amp = autocast_mode(device, recipe.amp)
-    key = json.dumps([asdict(recipe), seed, len(x), task, float(x.float().sum()) if x.numel() else 0.0], sort_keys=True)
+    sample = x[::max(1, len(x) // 1024)]   # the data's identity without a float copy of all of it (at ViT-B/32 scale, tens of GB)
+    key = json.dumps([asdict(recipe), seed, len(x), task, tensors_digest([('x', sample), ('y', y)])], sort_keys=True)
     t0 = time.perf_counter()
     acc_before = _accuracy(encoder, head, x_eval, y_eval, prepare, encode, device) if x_eval is not None else None
     with torch.random.fork_rng(devices=[torch.device(device).index or 0] if torch.device(device).type == 'cuda' else []):
