@@ -48,6 +48,21 @@ def caption(y: int, img: np.ndarray) -> str:
     return f'a {col} photo of {what}.'
 
 
+def spearman(a, b) -> float:
+    "Spearman's rank correlation (ties share their average rank); NaN when either side is constant."
+    def ranks(v):
+        v = np.asarray(v, float); order = np.argsort(v, kind='mergesort'); r = np.empty(len(v))
+        i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]: j += 1
+            r[order[i:j + 1]] = (i + j) / 2; i = j + 1
+        return r
+    ra, rb = ranks(a), ranks(b)
+    if ra.std() == 0 or rb.std() == 0: return float('nan')
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
 def pretrain(clip, tok, x, caps, epochs, lr, batch, seed):
     "CLIP's symmetric contrastive loss, with every pair sharing a caption counted as a positive."
     uniq = sorted(set(caps)); cid = torch.tensor([uniq.index(c) for c in caps])
@@ -78,6 +93,7 @@ def main():
     ap.add_argument('--pretrain-lr', type=float, default=1e-3); ap.add_argument('--batch', type=int, default=256)
     ap.add_argument('--ft-lr', type=float, default=1e-4); ap.add_argument('--ft-epochs', type=float, default=5)
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--out')
+    ap.add_argument('--heads-only', action='store_true', help='stop after the zero-shot heads (print their class-vector cosines)')
     ap.add_argument('--sizes', type=json.loads, default={'train': 4000, 'unlabeled': 1000, 'test': 1000}, help='JSON: zoo split sizes')
     a = ap.parse_args()
     import open_clip
@@ -89,10 +105,17 @@ def main():
     print(f'rendered {len(px)} proxy images, {len(set(caps))} distinct captions in {time.time() - t0:.0f} s', flush=True)
     t = time.time(); pretrain(clip, tok, torch.from_numpy(px), caps, a.pretrain_epochs, a.pretrain_lr, a.batch, a.seed)
     report = {'args': vars(a), 'pretrain_seconds': time.time() - t}
-    data = render_zoo_data(a.seed, a.sizes, workers=2)
     visual = clip.visual
     pre = {k: v.detach().clone() for k, v in visual.state_dict().items()}
     heads = {n: zeroshot_head(clip, tok, classes, TEMPLATES[n]).eval() for n, (_, classes) in ZOO_TASKS.items()}
+    def mean_cos(W):   # how far apart a head's class directions are: near 1, the classes are one direction
+        W = F.normalize(W, dim=-1); c = W @ W.T; n = len(W); return float((c.sum() - n) / (n * n - n))
+    report['head_cosine'] = {n: mean_cos(h.weight) for n, h in heads.items()}
+    print('mean pairwise cosine of the zero-shot class vectors: ' + ', '.join(f'{n} {v:.3f}' for n, v in report['head_cosine'].items()), flush=True)
+    if a.heads_only:
+        if a.out: open(a.out, 'w').write(json.dumps(report, indent=1))
+        return
+    data = render_zoo_data(a.seed, a.sizes, workers=2)
     fts = {}
     t = time.time()
     for i, n in enumerate(ZOO_TASKS):
@@ -118,8 +141,7 @@ def main():
     wa = [acc({k: sum(fts[n][k] for n in T) / len(T) if k in keys else pre[k] for k in pre}, n) for n in T]
     lams = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7]
     rows = {l: ([acc(line(l), n) for n in T], [ent(line(l), n) for n in T]) for l in lams}
-    from scipy.stats import spearmanr
-    rho = [float(spearmanr([rows[l][1][t] for l in lams], [rows[l][0][t] for l in lams]).correlation) for t in range(len(T))]
+    rho = [spearman([rows[l][1][t] for l in lams], [rows[l][0][t] for l in lams]) for t in range(len(T))]
     best = max(lams, key=lambda l: avg(rows[l][0]))
     report |= {'zero_shot': dict(zip(T, zs)), 'individual': dict(zip(T, ind)), 'weight_averaging': avg(wa),
                'task_arithmetic': {str(l): avg(rows[l][0]) for l in lams}, 'best_lambda': best, 'spearman': dict(zip(T, rho)),
