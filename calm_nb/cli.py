@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     zb = sub.add_parser('zoo-build', help='rebuild the embedded benchmark\'s models from a seed (minutes on a GPU)')
     zb.add_argument('--out', default=str(zoo.ASSETS)); zb.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     zb.add_argument('--seed', type=int, default=0); zb.add_argument('--workers', type=int, default=os.cpu_count())
+    zb.add_argument('--reuse-pretrained', metavar='ASSETS', help='take the pretrained tower from this zoo folder instead of pretraining again (minutes → hours on a CPU)')
     return ap
 
 # %% ../nbs/10_cli.ipynb #8fbc80a0
@@ -172,7 +173,9 @@ def main(argv: list[str] | None = None):
             doc = run_finetune(cfg, overwrite=a.overwrite, progress=not a.quiet, say=(lambda m: None) if a.quiet else print)
             if not a.quiet: print(f"fine-tuned {len(doc['tasks'])} task(s) into {cfg['out']}")
         elif a.cmd == 'zoo-build':
-            z = zoo.build_zoo(a.seed, a.device, workers=a.workers)
+            pre = zoo.load_zoo_pretrained(a.reuse_pretrained) if a.reuse_pretrained else None
+            z = zoo.build_zoo(a.seed, a.device, workers=a.workers, pretrained=pre and pre['pretrained'],
+                              pretrain_report=pre and {'from': str(a.reuse_pretrained), 'report': pre['report'].get('pretrain'), 'recipe': {k: v for k, v in pre['config'].get('recipe', {}).items() if k.startswith(('proxy', 'pretrain'))}})
             print(json.dumps(z['report'], indent=1)); print('wrote', *zoo.save_zoo(z, a.out))
         elif a.cmd == 'config':
             names = sorted(p.stem for p in CONFIGS.glob('*.yaml'))

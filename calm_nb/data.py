@@ -15,10 +15,11 @@ from .io import *
 from .benchmark import *
 
 # %% auto #0
-__all__ = ['VISION_TASKS', 'NLP_TASKS', 'LOCAL_LOADERS', 'LOADERS', 'DATA_SOURCE_KEYS', 'VisionTask', 'TextTask', 'get_task',
-           'eval_and_unlabeled_splits', 'declare_task', 'describe_source', 'check_data_source', 'load_data_source',
-           'take_splits', 'subsample', 'to_8bit', 'split_transform', 'align_folder_classes', 'vision_task_data',
-           'vision_benchmark', 'tokenizer_digest', 'nlp_benchmark']
+__all__ = ['VISION_TASKS', 'NLP_TASKS', 'NLP_PROMPTS', 'PROMPT_SOURCE', 'LOCAL_LOADERS', 'LOADERS', 'DATA_SOURCE_KEYS',
+           'VisionTask', 'TextTask', 'get_task', 'eval_and_unlabeled_splits', 'PromptSpec', 'prompt_inputs',
+           'declare_task', 'describe_source', 'check_data_source', 'load_data_source', 'take_splits', 'subsample',
+           'to_8bit', 'split_transform', 'align_folder_classes', 'vision_task_data', 'vision_benchmark',
+           'tokenizer_digest', 'nlp_task_data', 'nlp_benchmark']
 
 # %% ../nbs/03_data.ipynb #8903b58b
 @dataclass(frozen=True)
@@ -145,6 +146,75 @@ def _unlabeled_split(name: str, ev_split: str, default: str, requested: str | No
         raise MergeInputError(f'{name}: unlabeled_split={split!r} is the evaluation split; merging on it leaks test inputs into the merge. '
                               f'Use {default!r}, or pass allow_test_as_unlabeled=True to do it anyway (it is recorded)')
     return split
+
+# %% ../nbs/03_data.ipynb #2c322b05
+@dataclass(frozen=True)
+class PromptSpec:
+    """A task's prompt for masked-LM fine-tuning and evaluation: `template` segments (`'{0}'`/`'{1}'` the task's text fields,
+    `-` dropping the last character, `l` lowercasing the first, a leading space kept; `'mask'` the `<mask>` token; anything else
+    literal text), one label `words` entry per class name, and the token budget."""
+    template: tuple
+    words: dict
+    max_length: int = 128
+    first_limit: int | None = None    # at most this many tokens of the first text field
+
+_SENT = PromptSpec(('{0}', ' It was', 'mask', '.'), {'negative': 'terrible', 'positive': 'great'}, first_limit=110)
+_NLI = ('{0-}', '?', 'mask', ',', ' {1l}')
+NLP_PROMPTS = {
+    'SST-2': PromptSpec(_SENT.template, _SENT.words), 'CR': _SENT, 'MR': _SENT, 'MPQA': _SENT,
+    'SUBJ': PromptSpec(('{0}', ' This is', 'mask', '.'), {'objective': 'objective', 'subjective': 'subjective'}, first_limit=110),
+    'TREC': PromptSpec(('mask', ':', ' {0}'), {'abbreviation': 'Expression', 'entity': 'Entity', 'description': 'Description',
+                                               'human': 'Human', 'location': 'Location', 'numeric': 'Number'}, first_limit=110),
+    'QNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'not_entailment': 'No'}),
+    'SNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'neutral': 'Maybe', 'contradiction': 'No'}, max_length=256),
+    'MNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'neutral': 'Maybe', 'contradiction': 'No'}, max_length=256, first_limit=110),
+    'RTE': PromptSpec(_NLI, {'entailment': 'Yes', 'not_entailment': 'No'}, max_length=256, first_limit=240),
+    'MRPC': PromptSpec(('{0}', 'mask', ',', ' {1l}'), {'not_equivalent': 'No', 'equivalent': 'Yes'}),
+    'QQP': PromptSpec(('{0}', 'mask', ',', ' {1l}'), {'not_duplicate': 'No', 'duplicate': 'Yes'}),
+}
+PROMPT_SOURCE = ('abhishekpanigrahi1996/Skill-Localization-by-grafting (Localize-and-Stitch\'s fine-tuning, after LM-BFF, princeton-nlp/LM-BFF): '
+                 'run_experiment.sh (templates, label words, max_seq_len 256 for MNLI/SNLI/RTE, first_sent_limit), run_task.sh '
+                 '(K=16 per class, SGD lr 1e-3, batch 2, 1000 steps, fix_head and fix_embeddings), src/trainer.py (weight decay 1e-4 '
+                 'except biases and LayerNorm weights, a constant learning rate, gradient clipping 1.0 from transformers 3.4\'s Trainer)')
+
+# %% ../nbs/03_data.ipynb #23645a7d
+_SEG = re.compile(r'( ?)\{(\d)(-?)(l?)\}')
+
+def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | None = None) -> torch.Tensor:
+    """Token ids and attention masks `[N, 2, L]` of `rows` (a text, or a tuple of texts, per row) wrapped in `spec`'s template:
+    `<s> … </s>`, one `<mask>`. Texts are stripped; when a row is too long its longest text is cut from the end, never the template."""
+    L = max_length or spec.max_length
+    mask, bos, eos, pad = tokenizer.mask_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+    if mask is None: raise MergeInputError('the tokenizer has no mask token; prompt-based heads need a masked-LM tokenizer (roberta-base has <mask>)')
+    bos = tokenizer.cls_token_id if bos is None else bos; eos = tokenizer.sep_token_id if eos is None else eos
+    rows = [r if isinstance(r, (tuple, list)) else (r,) for r in rows]
+    enc = lambda texts: tokenizer(texts, add_special_tokens=False)['input_ids'] if texts else []
+    parts = []   # per segment: a list of per-row id lists (texts) or one id list (literal, mask)
+    for seg in spec.template:
+        m = _SEG.fullmatch(seg)
+        if seg == 'mask': parts.append(('fixed', [mask]))
+        elif m is None: parts.append(('fixed', enc([seg])[0]))
+        else:
+            i = int(m[2])
+            if any(len(r) <= i for r in rows): raise MergeInputError(f'the template {spec.template} reads text field {i}, but a row has {min(len(r) for r in rows)} field(s)')
+            texts = [str(r[i]).strip() for r in rows]
+            if m[3]: texts = [t[:-1] for t in texts]
+            if m[4]: texts = [t[:1].lower() + t[1:] for t in texts]
+            ids = enc([m[1] + t for t in texts])
+            if i == 0 and spec.first_limit: ids = [x[:spec.first_limit] for x in ids]
+            parts.append(('text', ids))
+    fixed = 2 + sum(len(p) for k, p in parts if k == 'fixed')
+    if fixed > L: raise MergeInputError(f'the template alone takes {fixed} tokens, more than max_length {L}')
+    out = torch.zeros(len(rows), 2, L, dtype=torch.int64); out[:, 0] = pad
+    for r in range(len(rows)):
+        texts = [list(p[r]) for k, p in parts if k == 'text']
+        while fixed + sum(map(len, texts)) > L:
+            j = max(range(len(texts)), key=lambda j: len(texts[j]))
+            texts[j] = texts[j][:len(texts[j]) - (fixed + sum(map(len, texts)) - L)]
+        it = iter(texts)
+        ids = [bos] + [t for k, p in parts for t in (p if k == 'fixed' else next(it))] + [eos]
+        out[r, 0, :len(ids)] = torch.tensor(ids); out[r, 1, :len(ids)] = 1
+    return out
 
 # %% ../nbs/03_data.ipynb #c1de7e49
 def declare_task(spec, kind: str):
@@ -535,34 +605,14 @@ def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
                 raise MergeInputError(f'{task.name}: column {k!r}, row {int(i)} holds {v!r}, not text (an empty or missing cell); drop or fill such rows')
     return [tuple(c[int(i)] for c in cols) if len(cols) > 1 else cols[0][int(i)] for i in idx]
 
-# %% ../nbs/03_data.ipynb #b31b0d05
-def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned: dict | None = None, datasets: dict | None = None,
-                  tokenizer=None, max_length: int | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
-                  seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, progress: bool = True) -> MergeBenchmark:
-    "The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder, one classification head per task, tokenized cached splits."
-    from transformers import AutoTokenizer, RobertaModel, RobertaForSequenceClassification
-    from calm_nb.models import split_sequence_classifier, roberta_encode, roberta_head, tokenize_pairs, load_checkpoint, check_same_architecture
-    tasks = [declare_task(t, 'nlp') for t in tasks]
-    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
-    tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
-    encoder = (RobertaModel.from_pretrained(model, add_pooling_layer=False) if isinstance(model, str) else model).eval().requires_grad_(False)
-    max_length = _check_max_length(encoder.config, max_length)
-    pre = {k: v.detach().clone() for k, v in encoder.state_dict().items()}
-    fts, heads, tdata = [], [], []
-    for t in tasks:
-        src = (finetuned or {}).get(t.name)
-        if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass finetuned={{"{t.name}": <save_pretrained folder or state-dict file>}}')
-        if isinstance(src, dict): sd = src
-        elif Path(src).is_dir(): sd = RobertaForSequenceClassification.from_pretrained(src).state_dict()
-        else: sd = load_checkpoint(src)
-        enc_sd, head_sd = split_sequence_classifier(sd)
-        fts.append(enc_sd)
-        base = {k: v for k, v in encoder.config.to_dict().items() if k not in ('id2label', 'label2id')}   # else transformers warns num_labels ≠ len(id2label)
-        cfg = type(encoder.config).from_dict(base | {'num_labels': len(t.label_names)})
-        try: heads.append(roberta_head(cfg, head_sd))
-        except RuntimeError as e: raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels ({str(e).splitlines()[-1].strip()})') from None
-    check_same_architecture(pre, fts, [t.name for t in tasks])
-    splits = {}
+# %% ../nbs/03_data.ipynb #25c84768
+def nlp_task_data(tasks, tokenizer, max_length: int, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
+                  n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False,
+                  prompts: dict | None = None, positions: int | None = None) -> tuple[list[TaskData], dict]:
+    """The data half of `nlp_benchmark` (shared with fine-tuning): each task's unlabeled, labelled and evaluation rows, tokenized
+    once into cached `[N, 2, L]` arrays — plainly (`tokenize_pairs`) or, with `prompts` (task → `PromptSpec`), in the task's template."""
+    from calm_nb.models import tokenize_pairs
+    tdata, splits = [], {}
     for t in tasks:
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
@@ -571,12 +621,84 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model: str = 'roberta-base', finetuned
         where = _where(t, datasets)
         ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
         splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
-        cfg = {'task': t.name, 'tokenizer': tokenizer_digest(tokenizer), 'vocab': len(tokenizer), 'max_length': max_length,
+        spec = (prompts or {}).get(t.name)
+        L = max_length if spec is None else min(max_length or spec.max_length, positions or 10**9)
+        cfg = {'task': t.name, 'tokenizer': tokenizer_digest(tokenizer), 'vocab': len(tokenizer), 'max_length': L,
                'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
-        encode = lambda split, idx, t=t, ds=ds: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), max_length).numpy()
+        if spec is not None: cfg['prompt'] = repr(spec)
+        if spec is None: encode = lambda split, idx, t=t, ds=ds, L=L: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), L).numpy()
+        else: encode = lambda split, idx, t=t, ds=ds, L=L, spec=spec: prompt_inputs(tokenizer, spec, _text_rows(t, ds[split], idx), L).numpy()
         tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
                                        n_unlabeled, n_train, n_test, seed, train_split, t.text_keys, where))
+    return tdata, splits
+
+# %% ../nbs/03_data.ipynb #b31b0d05
+def _prompt_for(t, prompts: dict | None) -> PromptSpec:
+    spec = (prompts or {}).get(t.name) or NLP_PROMPTS.get(t.name)
+    if spec is None: raise MergeInputError(f"{t.name}: no prompt; pass prompts={{'{t.name}': PromptSpec(template, words)}} (see NLP_PROMPTS)")
+    missing = [c for c in t.label_names if c not in spec.words]
+    if missing: raise MergeInputError(f'{t.name}: the prompt has no label word for class(es) {missing}; its words are {spec.words}')
+    return spec
+
+def _encoder_state(src, name: str, prompt: bool) -> dict:
+    "A fine-tuned encoder's state dict (and, for classifier heads, the head's) from a dict, a file or a folder."
+    from transformers import RobertaForSequenceClassification, RobertaForMaskedLM
+    from calm_nb.models import load_checkpoint
+    if isinstance(src, dict): sd = src
+    elif Path(src).is_dir() and (Path(src) / 'finetuned.safetensors').exists(): sd = load_checkpoint(Path(src) / 'finetuned.safetensors')   # calm_nb finetune's layout
+    elif Path(src).is_dir(): sd = (RobertaForMaskedLM if prompt else RobertaForSequenceClassification).from_pretrained(src).state_dict()
+    else: sd = load_checkpoint(src)
+    return sd
+
+def nlp_benchmark(tasks=tuple(NLP_TASKS), model='roberta-base', finetuned: dict | str | None = None, datasets: dict | None = None,
+                  tokenizer=None, max_length: int | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
+                  seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, heads: str = 'classifier',
+                  prompts: dict | None = None, checkpoints=None, progress: bool = True) -> MergeBenchmark:
+    """The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder and tokenized cached splits, with per-task heads —
+    `heads='classifier'`: each checkpoint's own `RobertaForSequenceClassification` head; `heads='prompt'`: the pretrained
+    masked-LM head at the `<mask>` of each task's template, read at its label words (`NLP_PROMPTS`; the protocol of the paper's
+    checkpoints and of `calm_nb finetune`). `finetuned`: task → checkpoint; `checkpoints`: a `calm_nb finetune` output folder (`<Task>/finetuned.safetensors`)."""
+    from transformers import AutoTokenizer, RobertaModel, RobertaForMaskedLM
+    from calm_nb.models import split_sequence_classifier, roberta_encode, roberta_head, check_same_architecture, prompt_head, label_word_ids, PromptEncode
+    if heads not in ('classifier', 'prompt'): raise MergeInputError(f"heads: 'classifier' or 'prompt', got {heads!r}")
+    prompt = heads == 'prompt'
+    tasks = [declare_task(t, 'nlp') for t in tasks]
+    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
+    if isinstance(finetuned, (str, Path)): checkpoints, finetuned = finetuned, None
+    if checkpoints: finetuned = {t.name: Path(checkpoints) / t.name for t in tasks} | (finetuned or {})
+    tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
+    if prompt:
+        mlm = RobertaForMaskedLM.from_pretrained(model) if isinstance(model, (str, Path)) else model
+        if not hasattr(mlm, 'lm_head'): raise MergeInputError(f"heads='prompt' needs the masked-LM model (RobertaForMaskedLM), got {type(mlm).__name__}")
+        mlm_state, encoder = mlm.state_dict(), mlm.roberta
+    else: encoder = RobertaModel.from_pretrained(model, add_pooling_layer=False) if isinstance(model, (str, Path)) else model
+    encoder = encoder.eval().requires_grad_(False)
+    max_length = _check_max_length(encoder.config, max_length) if not prompt or max_length else None
+    n_pos = getattr(encoder.config, 'max_position_embeddings', None); positions = None if n_pos is None else n_pos - 2   # RoBERTa's padding offset
+    pre = {k: v.detach().clone() for k, v in encoder.state_dict().items()}
+    specs = {t.name: _prompt_for(t, prompts) for t in tasks} if prompt else None
+    fts, hs = [], []
+    for t in tasks:
+        src = (finetuned or {}).get(t.name)
+        if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass finetuned={{"{t.name}": <save_pretrained folder or state-dict file>}}' + (' or the folder `calm_nb finetune` wrote' if prompt else ''))
+        sd = _encoder_state(src, t.name, prompt)
+        if prompt:
+            fts.append({k[len('roberta.'):]: v for k, v in sd.items() if k.startswith('roberta.')} if any(k.startswith('roberta.') for k in sd) else sd)
+            hs.append(prompt_head(mlm_state, label_word_ids(tokenizer, [specs[t.name].words[c] for c in t.label_names]), mlm.config.layer_norm_eps))
+            continue
+        enc_sd, head_sd = split_sequence_classifier(sd)
+        fts.append(enc_sd)
+        base = {k: v for k, v in encoder.config.to_dict().items() if k not in ('id2label', 'label2id')}   # else transformers warns num_labels ≠ len(id2label)
+        cfg = type(encoder.config).from_dict(base | {'num_labels': len(t.label_names)})
+        try: hs.append(roberta_head(cfg, head_sd))
+        except RuntimeError as e: raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels ({str(e).splitlines()[-1].strip()})') from None
+    check_same_architecture(pre, fts, [t.name for t in tasks])
+    tdata, splits = nlp_task_data(tasks, tokenizer, max_length, datasets, n_unlabeled, n_train, n_test, seed, unlabeled_split,
+                                  allow_test_as_unlabeled, specs, positions)
     name = model if isinstance(model, str) else type(model).__name__
     config = {'benchmark': f'{name}-{len(tasks)}tasks', 'model': name, 'tasks': [t.name for t in tasks], 'seed': seed, 'max_length': max_length,
-              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits}
-    return MergeBenchmark(config['benchmark'], encoder, pre, fts, heads, tdata, config=config, encode=roberta_encode)
+              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits,
+              'heads': heads}
+    if prompt: config['prompts'] = {k: repr(v) for k, v in specs.items()}
+    return MergeBenchmark(config['benchmark'], encoder, pre, fts, hs, tdata, config=config,
+                          encode=PromptEncode(tokenizer.mask_token_id) if prompt else roberta_encode)

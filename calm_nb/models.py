@@ -18,7 +18,8 @@ from .io import *
 __all__ = ['ZeroShotHead', 'needs_quick_gelu', 'openclip_model', 'zeroshot_head', 'checkpoint_file', 'load_checkpoint',
            'convert_checkpoint', 'visual_state_dict', 'check_same_architecture', 'hf_clip_vision_to_open_clip',
            'open_clip_to_hf_clip_vision', 'hf_clip_encode', 'split_sequence_classifier', 'roberta_encode',
-           'roberta_head', 'tokenize_pairs', 'from_modules']
+           'roberta_head', 'tokenize_pairs', 'PromptHead', 'label_word_ids', 'prompt_head', 'PromptEncode',
+           'from_modules']
 
 # %% ../nbs/02_models.ipynb #9b3a73d9
 class ZeroShotHead(nn.Module):
@@ -208,6 +209,55 @@ def tokenize_pairs(tokenizer, texts: list, max_length: int = 128) -> torch.Tenso
     b = [t[1] for t in texts] if texts and isinstance(texts[0], (tuple, list)) else None
     enc = tokenizer(a, b, padding='max_length', truncation=True, max_length=max_length, return_tensors='pt')
     return torch.stack([enc['input_ids'], enc['attention_mask']], 1)
+
+# %% ../nbs/02_models.ipynb #9b286098
+class PromptHead(nn.Module):
+    """A frozen masked-LM head read at the `<mask>` position and restricted to the task's label words: the head of the
+    prompt-based fine-tuning behind the paper's NLP checkpoints (LM-BFF; the pretrained `lm_head`, never trained).
+    logits[c] = decoder(layer_norm(gelu(dense(h))))[word_c] + bias[word_c]."""
+    def __init__(self, dense_w, dense_b, ln_w, ln_b, words_w, words_b, eps: float = 1e-5):
+        super().__init__()
+        for k, v in dict(dense_w=dense_w, dense_b=dense_b, ln_w=ln_w, ln_b=ln_b, words_w=words_w, words_b=words_b).items():
+            self.register_buffer(k, v.detach().float().clone())
+        self.eps = eps
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        x = F.gelu(F.linear(h.float(), self.dense_w, self.dense_b))
+        x = F.layer_norm(x, x.shape[-1:], self.ln_w, self.ln_b, self.eps)
+        return F.linear(x, self.words_w, self.words_b)
+    @property
+    def n_classes(self) -> int: return self.words_w.shape[0]
+
+def label_word_ids(tokenizer, words: list[str]) -> list[int]:
+    "The token id of each label word as it follows another token (`' ' + word`); one token each, or a clear error."
+    ids = []
+    for w in words:
+        got = tokenizer(' ' + w, add_special_tokens=False)['input_ids']
+        if len(got) != 1 or got[0] == tokenizer.unk_token_id:
+            raise MergeInputError(f'label word {w!r} is {len(got)} tokens {got} for this tokenizer (unknown: {tokenizer.unk_token_id}); a verbalizer needs one known token per class')
+        ids.append(got[0])
+    return ids
+
+def prompt_head(mlm_state: dict, word_ids: list[int], eps: float = 1e-5, prefix: str = 'lm_head.') -> PromptHead:
+    "A `PromptHead` for `word_ids` from a `RobertaForMaskedLM` state dict (its `lm_head.*`; the decoder is tied to the word embeddings)."
+    g = lambda k: mlm_state.get(prefix + k)
+    dec = g('decoder.weight')
+    if dec is None: dec = mlm_state.get('roberta.embeddings.word_embeddings.weight')
+    bias = g('bias') if g('bias') is not None else g('decoder.bias')
+    missing = [k for k, v in (('dense.weight', g('dense.weight')), ('layer_norm.weight', g('layer_norm.weight')), ('decoder.weight', dec), ('bias', bias)) if v is None]
+    if missing: raise MergeInputError(f'no masked-LM head in this state dict (missing {prefix}{missing}); load the model with RobertaForMaskedLM, whose checkpoint roberta-base is')
+    idx = torch.tensor(word_ids)
+    return PromptHead(g('dense.weight'), g('dense.bias'), g('layer_norm.weight'), g('layer_norm.bias'), dec[idx], bias[idx], eps).eval()
+
+class PromptEncode:
+    "`(model, state, x)` → the last hidden state at each row's `<mask>` token (`x`: `[B, 2, L]` ids and attention mask); `state=None` runs `model` as it is."
+    def __init__(self, mask_id: int): self.mask_id = int(mask_id)
+    def __call__(self, model, state, x: torch.Tensor) -> torch.Tensor:
+        kw = {'input_ids': x[:, 0], 'attention_mask': x[:, 1]}
+        h = (model(**kw) if state is None else functional_call(model, state, (), kw)).last_hidden_state
+        at = x[:, 0] == self.mask_id
+        if not bool(at.any(1).all()): raise MergeInputError(f'an input row has no <mask> token (id {self.mask_id}); prompt inputs come from `data.prompt_inputs`')
+        return h[torch.arange(len(x), device=h.device), at.int().argmax(1)]
+    def __repr__(self): return f'PromptEncode(mask_id={self.mask_id})'
 
 # %% ../nbs/02_models.ipynb #c474cf0a
 def from_modules(

@@ -78,24 +78,25 @@ TINY_OPEN_CLIP = {   # same names, tiny widths; image and patch sizes as the rea
                      text_cfg=dict(context_length=77, vocab_size=49408, width=16, heads=2, layers=1)),
     'ViT-L-14': dict(embed_dim=16, vision_cfg=dict(image_size=224, layers=2, width=32, patch_size=14, head_width=16),
                      text_cfg=dict(context_length=77, vocab_size=49408, width=16, heads=2, layers=1))}
-ROBERTA_WORDS = '<s> <pad> </s> <unk> good bad movie the a is not great terrible film it was fine awful plot yes no who what where when'.split()
+ROBERTA_WORDS = ('<s> <pad> </s> <unk> good bad movie the a is not great terrible film it was fine awful plot yes no who what where when '
+                 '<mask> It This Yes No Maybe subjective objective Expression Entity Description Human Location Number . ? , :').split()   # with every prompt's words
 
 # %% ../nbs/11_rehearsal.ipynb #b6f47d53
 def _tiny_roberta(root: Path) -> Path:
-    "A `save_pretrained` folder with a tiny RobertaModel and a word-level tokenizer under the name `roberta-base`."
+    "A `save_pretrained` folder with a tiny `RobertaForMaskedLM` (what the hub's `roberta-base` is) and a word-level tokenizer with a `<mask>`, under the name `roberta-base`."
     d = root / 'hub' / 'roberta-base'
     if (d / 'config.json').exists(): return d
     from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
     from tokenizers.processors import TemplateProcessing
-    from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaModel
+    from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
     vocab = {w: i for i, w in enumerate(ROBERTA_WORDS)}
     wl = Tokenizer(tk_models.WordLevel(vocab, unk_token='<unk>')); wl.pre_tokenizer = pre_tokenizers.Whitespace()
     wl.post_processor = TemplateProcessing(single='<s> $A </s>', pair='<s> $A </s> </s> $B </s>', special_tokens=[('<s>', 0), ('</s>', 2)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=wl, bos_token='<s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>')
+    tok = PreTrainedTokenizerFast(tokenizer_object=wl, bos_token='<s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')
     cfg = RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                         max_position_embeddings=160, pad_token_id=1)
     torch.manual_seed(0)
-    RobertaModel(cfg, add_pooling_layer=False).save_pretrained(d); tok.save_pretrained(d)
+    RobertaForMaskedLM(cfg).save_pretrained(d); tok.save_pretrained(d)
     return d
 
 def roberta_finetuned(root, tasks, seed: int = 0) -> dict[str, Path]:

@@ -117,7 +117,9 @@ class VisionSource(_DataSourceBase):
 class NlpSource(_DataSourceBase):
     "A shared RoBERTa-style encoder and each task's own classifier."
     model: str = 'roberta-base'
-    max_length: int | None = Field(default=None, ge=8)   # None: 128, or fewer if the model has fewer positions
+    max_length: int | None = Field(default=None, ge=8)   # None: 128 (prompt heads: the task's prompt length), or fewer if the model has fewer positions
+    heads: Literal['classifier', 'prompt'] = 'classifier'   # each checkpoint's classifier, or the masked-LM head at the prompt's <mask> (calm_nb finetune's)
+    checkpoints: str | None = None    # a `calm_nb finetune` output folder: <Task>/finetuned.safetensors
 
 class CheckpointsSource(_Strict):
     "Bare checkpoint files: data-free methods only."
@@ -176,12 +178,13 @@ SOURCE_MODELS = {'benchmark': BenchmarkSource, 'checkpoints': CheckpointsSource,
 
 class FinetuneConfig(_Strict):
     "A `calm_nb finetune` run: one model per task fine-tuned from the pretrained one with its head frozen."
-    source: dict[str, Any]              # {vision: {model, pretrained, model_config, tasks, datasets, n_unlabeled, n_train, n_test, seed}}
+    source: dict[str, Any]              # {vision: {model, pretrained, …}} or {nlp: {model, tasks, datasets, …}}
     out: str = Field(min_length=1)      # the folder: zeroshot.safetensors, <Task>/finetuned.safetensors and card.json, finetune.json
     seed: int = Field(default=0, ge=0, lt=2**63)
     device: str = 'cpu'
     recipe: dict[str, Any] = {}         # `FinetuneRecipe` fields (default: the task-vectors recipe)
     epochs: dict[str, float] = {}       # epochs per task (default: the task-vectors epochs for the paper's tasks, else recipe.epochs)
+    k_shot: int | None = Field(default=None, ge=1)   # labelled examples per class (nlp: default 16, LM-BFF's K; vision: every one)
     _d = field_validator('device')(classmethod(lambda cls, v: RunConfig._device(v)))
 
 # %% ../nbs/09c_schema.ipynb #771413b7

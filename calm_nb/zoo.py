@@ -18,9 +18,11 @@ import math, os
 
 # %% auto #0
 __all__ = ['FONTS', 'LETTERS', 'GREEK', 'SHAPES', 'TEXTURES', 'COLORS', 'PROXY_CLASSES', 'ZOO_TASKS', 'ZOO_MODEL',
-           'ZOO_MODEL_CONFIG', 'ZOO_SIZES', 'ZOO_RECIPE', 'ASSETS', 'QUICK_SIZES', 'MLPEncoder', 'toy_digits',
-           'render_split', 'register_zoo_model', 'zoo_visual', 'prepare_images', 'fit', 'features', 'linear_probe',
-           'render_zoo_data', 'build_zoo', 'save_zoo', 'cached_arrays', 'load_zoo_weights', 'zoo_vit']
+           'ZOO_MODEL_CONFIG', 'ZOO_SIZES', 'ZOO_RECIPE', 'REGIME_LAMBDAS', 'ASSETS', 'QUICK_SIZES', 'PAPER_VIT_B32',
+           'MLPEncoder', 'toy_digits', 'render_split', 'register_zoo_model', 'zoo_visual', 'prepare_images', 'fit',
+           'features', 'linear_probe', 'prototype_head', 'render_zoo_data', 'spearman', 'regime_targets',
+           'regime_report', 'build_zoo', 'save_zoo', 'cached_arrays', 'load_zoo_pretrained', 'load_zoo_weights',
+           'zoo_vit', 'print_regime']
 
 # %% ../nbs/04_zoo.ipynb #683fe7c2
 _DIGIT_TASKS = {
@@ -342,16 +344,16 @@ def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup * steps)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     g = torch.Generator().manual_seed(seed)
     sets = [(x.to(dev), y.to(dev)) for x, y in sets]
-    losses = []
+    losses, amp = [], autocast_mode(dev) == 'bf16'   # bf16 only where the GPU has it natively
     for s in tqdm(range(steps), desc=desc, disable=not progress, mininterval=2):
         loss = 0.0
         for (x, y), h in zip(sets, heads):
             idx = torch.randint(len(x), (batch_size,), generator=g).to(dev)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == 'cuda'):
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                 loss = loss + F.cross_entropy(h(visual(prepare_images(x[idx]))).float(), y[idx], label_smoothing=label_smoothing)
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step(); sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     visual.eval(); [h.eval() for h in heads]
     return losses
 
@@ -362,7 +364,7 @@ def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device=
     dev = torch.device(device); visual.to(dev).eval()
     out = []
     for i in range(0, len(x), batch_size):
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == 'cuda'):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast_mode(dev) == 'bf16'):
             out.append(visual(prepare_images(x[i:i + batch_size].to(dev))).float())
     return torch.cat(out)
 
@@ -376,10 +378,29 @@ def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: in
         loss = F.cross_entropy(head(feats), y.to(feats.device)); opt.zero_grad(); loss.backward(); opt.step()
     return head.eval()
 
+# %% ../nbs/04_zoo.ipynb #79bc43e2
+def prototype_head(visual: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int, shots: int = 16, scale: float = 20.0,
+                   seed: int = 0, device='cpu') -> nn.Module:
+    """The zoo's stand-in for a CLIP zero-shot head, fixed before fine-tuning: for each class the normalised mean of the
+    normalised features of `shots` training images through `visual`, times a fixed logit `scale` (a `models.ZeroShotHead`)."""
+    from calm_nb.models import ZeroShotHead
+    g = torch.Generator().manual_seed(seed)
+    picks = []
+    for c in range(n_classes):
+        idx = torch.nonzero(y == c).flatten()
+        if len(idx) == 0: raise MergeInputError(f'prototype_head: class {c} has no training image')
+        picks.append(idx[torch.randperm(len(idx), generator=g)[:shots]])
+    idx = torch.cat(picks)
+    f = F.normalize(features(visual, x[idx], device=device).cpu(), dim=-1)
+    W = torch.stack([f[y[idx] == c].mean(0) for c in range(n_classes)])
+    return ZeroShotHead(F.normalize(W, dim=-1) * scale).eval()
+
 # %% ../nbs/04_zoo.ipynb #84a7e152
 ZOO_SIZES = {'train': 4000, 'unlabeled': 1000, 'test': 1000}
 ZOO_RECIPE = dict(proxy_n=80_000, pretrain_epochs=40, pretrain_lr=1e-3, pretrain_batch=512,
-                  finetune_epochs=12, finetune_lr=2e-4, finetune_batch=128, mtl_epochs=12, mtl_lr=2e-4)
+                  head_shots=16, head_scale=20.0,
+                  finetune_lr=1e-4, finetune_epochs=5, finetune_warmup=32, finetune_batch=128, finetune_weight_decay=0.1,
+                  mtl_epochs=5, mtl_lr=1e-4, mtl_batch=32)
 
 def _split_size(task: str, split: str, sizes: dict) -> int:
     return min(sizes[split], _DIGIT_SPLITS[split][1] - _DIGIT_SPLITS[split][0]) if task == 'digits' else sizes[split]
@@ -400,13 +421,80 @@ def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', '
     for (t, s, _, _), (x, y) in zip(jobs, outs): data.setdefault(t, {})[s] = (torch.from_numpy(x), torch.from_numpy(y))
     return data
 
+# %% ../nbs/04_zoo.ipynb #99bdc118
+REGIME_LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
+
+def spearman(a, b) -> float:
+    "Spearman's rank correlation of two sequences (tied values share their average rank); NaN when either is constant."
+    def ranks(v):
+        v = np.asarray(v, float); order = np.argsort(v, kind='mergesort'); r = np.empty(len(v)); i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]: j += 1
+            r[order[i:j + 1]] = (i + j) / 2; i = j + 1
+        return r
+    ra, rb = ranks(a), ranks(b)
+    return float('nan') if ra.std() == 0 or rb.std() == 0 else float(np.corrcoef(ra, rb)[0, 1])
+
+# %% ../nbs/04_zoo.ipynb #7fe77b1a
+def regime_targets(rep: dict) -> dict[str, bool]:
+    "The issue's regime targets, each `True` when the report meets it (all measured without any data-driven merge)."
+    m = rep['means']; ta = m['task_arithmetic']; rho = [r for r in rep['spearman'].values()]
+    need = max(1, len(rho) - 1)
+    return {'individual − zero-shot ≥ 25': m['individual'] - m['zero_shot'] >= 25,
+            'task arithmetic λ 0.3 − zero-shot ≥ 10': ta['0.3'] - m['zero_shot'] >= 10,
+            'task arithmetic λ 0.3 ≥ weight averaging': ta['0.3'] >= m['weight_averaging'],
+            'best λ in [0.2, 0.5]': 0.2 <= rep['best_lambda'] <= 0.5,
+            f'Spearman ≤ −0.5 on ≥ {need} of {len(rho)} tasks': sum(r <= -0.5 for r in rho if r == r) >= need,
+            'individual ≥ 90': m['individual'] >= 90}
+
+# %% ../nbs/04_zoo.ipynb #62a8cc3d
+@torch.no_grad()
+def _scores(visual, state, heads, data, tasks, device, entropy: bool = False) -> dict:
+    "Test accuracy (and mean unlabeled-split entropy) of one image-tower state on each task in `tasks`."
+    visual.load_state_dict(state)
+    out = {}
+    for t in tasks:
+        xt, yt = data[t]['test']
+        acc = float((heads[t](features(visual, xt, device=device).cpu()).argmax(-1) == yt).float().mean() * 100)
+        if entropy:
+            p = heads[t](features(visual, data[t]['unlabeled'][0], device=device).cpu()).softmax(-1)
+            out[t] = (acc, float(-(p * p.clamp_min(1e-12).log()).sum(-1).mean()))
+        else: out[t] = acc
+    return out
+
+def regime_report(visual: nn.Module, pretrained: dict, finetuned: dict, heads: dict, data: dict, mtl: dict | None = None,
+                  lambdas=REGIME_LAMBDAS, device='cpu') -> dict:
+    """Where a benchmark stands against the paper's CLIP setting, measured without any data-driven merge: zero-shot,
+    individual, MTL, weight averaging, the task-arithmetic line θ₀ + λ·Στ (accuracy and unlabeled-split entropy per task),
+    its best λ, per task the Spearman correlation of entropy with accuracy along the line, and the issue's targets.
+    `finetuned`/`heads`/`data` are keyed by task; `data[task]` holds `'test'` and `'unlabeled'` `(x, y)` pairs."""
+    tasks = list(finetuned)
+    fl = [k for k, v in pretrained.items() if v.is_floating_point()]
+    tau = {k: sum(finetuned[t][k].float() - pretrained[k].float() for t in tasks) for k in fl}
+    line = lambda lam: {k: pretrained[k] + lam * tau[k] if k in tau else pretrained[k] for k in pretrained}
+    mean = lambda d: float(np.mean(list(d.values())))
+    ev = lambda sd, ts=tasks, **kw: _scores(visual, sd, heads, data, ts, device, **kw)
+    rep = {'tasks': tasks, 'zero_shot': ev(pretrained), 'individual': {t: ev(finetuned[t], [t])[t] for t in tasks}}
+    if mtl is not None: rep['mtl'] = ev(mtl)
+    rep['weight_averaging'] = ev({k: sum(finetuned[t][k].float() for t in tasks) / len(tasks) if k in tau else pretrained[k] for k in pretrained})
+    line_scores = {lam: ev(line(lam), entropy=True) for lam in lambdas}
+    rep['task_arithmetic'] = {str(lam): {t: a for t, (a, _) in s.items()} for lam, s in line_scores.items()}
+    rep['entropy'] = {str(lam): {t: h for t, (_, h) in s.items()} for lam, s in line_scores.items()}
+    rep['best_lambda'] = max(lambdas, key=lambda lam: mean(rep['task_arithmetic'][str(lam)]))
+    rep['spearman'] = {t: spearman([rep['entropy'][str(l)][t] for l in lambdas], [rep['task_arithmetic'][str(l)][t] for l in lambdas]) for t in tasks}
+    # the others' pull: task t's accuracy when only the other tasks' vectors are added (λ 0.3), i.e. the interference it suffers
+    rep['others_at_0.3'] = {t: ev({k: pretrained[k] + 0.3 * (tau[k] - (finetuned[t][k].float() - pretrained[k].float())) if k in tau else pretrained[k]
+                                   for k in pretrained}, [t])[t] for t in tasks}
+    rep['means'] = {k: mean(rep[k]) for k in ('zero_shot', 'individual', 'weight_averaging', 'others_at_0.3') + (('mtl',) if mtl is not None else ())}
+    rep['means']['task_arithmetic'] = {str(lam): mean(rep['task_arithmetic'][str(lam)]) for lam in lambdas}
+    rep['targets'] = regime_targets(rep)
+    return rep
+
 # %% ../nbs/04_zoo.ipynb #23fe0b58
-def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: dict | None = None, workers: int = 1, progress: bool = True) -> dict:
-    "Pretrain, fine-tune every task and train the MTL model; return state dicts, heads and a report."
-    r = ZOO_RECIPE | (recipe or {})
-    t0 = time.perf_counter()
-    data = render_zoo_data(seed, sizes, splits=('train', 'test'), workers=workers)
-    n_parts = 16  # the proxy set is rendered in 16 fixed parts, so it does not depend on the number of workers
+def _pretrain(seed: int, r: dict, device, workers: int, progress: bool) -> tuple[dict, dict]:
+    "Render the proxy set in 16 fixed parts (independent of `workers`) and pretrain a fresh tower on it; (state dict, report)."
+    n_parts = 16
     args = (['proxy'] * n_parts, ['pretrain'] * n_parts, [r['proxy_n'] // n_parts] * n_parts, [seed * 1000 + i for i in range(n_parts)])
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -414,36 +502,54 @@ def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: di
         with ProcessPoolExecutor(workers) as ex: parts = list(ex.map(_render, *args))
     else: parts = [render_split(*a) for a in zip(*args)]
     px, py = torch.from_numpy(np.concatenate([p[0] for p in parts])), torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    report = {'render_seconds': time.perf_counter() - t0}
     visual = zoo_visual(seed)
     torch.manual_seed(seed); proxy_head = nn.Linear(ZOO_MODEL_CONFIG['embed_dim'], len(PROXY_CLASSES))
     t = time.perf_counter()
     losses = fit(visual, [proxy_head], [(px, py)], r['pretrain_epochs'], r['pretrain_lr'], r['pretrain_batch'], label_smoothing=0.1,
                  seed=seed, device=device, progress=progress, desc='pretraining')
-    report['pretrain'] = {'seconds': time.perf_counter() - t, 'final_loss': float(np.mean(losses[-50:]))}
-    pretrained = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
+    return ({k: v.detach().cpu().clone() for k, v in visual.state_dict().items()},
+            {'seconds': time.perf_counter() - t, 'final_loss': float(np.mean(losses[-50:]))})
+
+def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: dict | None = None, workers: int = 1,
+              progress: bool = True, pretrained: dict | None = None, pretrain_report: dict | None = None) -> dict:
+    """Pretrain (or take `pretrained`), fix every task's head, fine-tune each task with its head frozen
+    (`finetune.finetune`), train the MTL model, and measure the regime; return state dicts, heads and a report."""
+    from calm_nb.finetune import finetune, FinetuneRecipe
+    r = ZOO_RECIPE | (recipe or {})
+    t0 = time.perf_counter()
+    data = render_zoo_data(seed, sizes, workers=workers)
+    report = {'render_seconds': time.perf_counter() - t0}
+    if pretrained is None: pretrained, report['pretrain'] = _pretrain(seed, r, device, workers, progress)
+    else: report['pretrain'] = (pretrain_report or {}) | {'reused': True}
+    visual = zoo_visual(seed)
     heads, finetuned = {}, {}
+    ft = FinetuneRecipe(lr=r['finetune_lr'], epochs=r['finetune_epochs'], warmup_steps=r['finetune_warmup'],
+                        batch_size=r['finetune_batch'], weight_decay=r['finetune_weight_decay'])
     for i, (name, (_, classes)) in enumerate(ZOO_TASKS.items()):
         t = time.perf_counter()
         (x, y), (xt, yt) = data[name]['train'], data[name]['test']
         visual.load_state_dict(pretrained)
-        head = linear_probe(features(visual, x, device=device), y.to(device), len(classes), seed=seed + i)
-        probe_acc = float((head(features(visual, xt, device=device)).argmax(-1).cpu() == yt).float().mean() * 100)
-        fit(visual, [head], [(x, y)], r['finetune_epochs'], r['finetune_lr'], r['finetune_batch'], seed=seed + i, device=device, progress=progress, desc=f'fine-tuning {name}')
-        acc = float((head(features(visual, xt, device=device)).argmax(-1).cpu() == yt).float().mean() * 100)
-        finetuned[name] = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
-        heads[name] = head.cpu().requires_grad_(False)
-        report[name] = {'linear_probe_acc': probe_acc, 'finetuned_acc': acc, 'seconds': time.perf_counter() - t}
+        heads[name] = prototype_head(visual, x, y, len(classes), r['head_shots'], r['head_scale'], seed=seed + i, device=device).cpu()
+        res = finetune(visual, heads[name], x, y, ft, seed=seed + i, prepare=prepare_images, x_eval=xt, y_eval=yt,
+                       device=device, progress=progress, task=name)
+        heads[name] = heads[name].cpu()
+        finetuned[name] = res.state_dict
+        report[name] = {'zero_shot_acc': res.card['accuracy_before'], 'finetuned_acc': res.card['accuracy_after'],
+                        'loss_first': res.card['loss_first'], 'loss_last': res.card['loss_last'], 'seconds': time.perf_counter() - t}
     t = time.perf_counter()
     visual.load_state_dict(pretrained)
     fit(visual, [heads[n].to(device) for n in ZOO_TASKS], [data[n]['train'] for n in ZOO_TASKS], r['mtl_epochs'], r['mtl_lr'],
-        r['finetune_batch'] // 4, train_heads=False, seed=seed, device=device, progress=progress, desc='multi-task')
+        r['mtl_batch'], weight_decay=r['finetune_weight_decay'], train_heads=False, seed=seed, device=device, progress=progress, desc='multi-task')
     mtl = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
+    heads = {n: h.cpu() for n, h in heads.items()}
     report['mtl'] = {'seconds': time.perf_counter() - t}
-    for h in heads.values(): h.cpu()
+    t = time.perf_counter()
+    report['regime'] = regime_report(visual, pretrained, finetuned, heads, data, mtl=mtl, device=device)
+    report['regime_seconds'] = time.perf_counter() - t
     report['total_seconds'] = time.perf_counter() - t0
     return {'pretrained': pretrained, 'finetuned': finetuned, 'heads': heads, 'mtl': mtl, 'report': report,
-            'config': {'seed': seed, 'recipe': r, 'sizes': ZOO_SIZES | (sizes or {}), 'model': ZOO_MODEL_CONFIG}}
+            'config': {'seed': seed, 'recipe': r, 'sizes': ZOO_SIZES | (sizes or {}), 'model': ZOO_MODEL_CONFIG,
+                       'heads': 'few-shot class prototypes (prototype_head), frozen', 'device': str(device)}}
 
 # %% ../nbs/04_zoo.ipynb #c4e4cfea
 def save_zoo(zoo: dict, out_dir) -> list[Path]:
@@ -466,9 +572,21 @@ def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndar
     "The arrays cached for `config` under `name` (built once by `build()`), read into memory from the one array cache, `io.array_cache`."
     return {k: np.array(v) for k, v in array_cache(name, config, build).items()}
 
+# %% ../nbs/04_zoo.ipynb #a0c1c49f
+def load_zoo_pretrained(assets=None) -> dict:
+    "Only the pretrained tower of a zoo folder, with its build config and report (what `zoo-build --reuse-pretrained` starts from)."
+    from safetensors import safe_open
+    f = Path(assets or ASSETS) / 'zoo_vit_base.safetensors'
+    if not f.exists(): raise FileNotFoundError(f'{f} is missing; give the folder a zoo was written to (zoo_vit_base.safetensors)')
+    base = load_state_dict(f)
+    with safe_open(str(f), 'pt') as fh: meta = fh.metadata() or {}
+    pre = {k[len('pretrained/'):]: v for k, v in base.items() if k.startswith('pretrained/')}
+    if not pre: raise MergeInputError(f'{f} has no pretrained/ tensors; is it a zoo file?')
+    return {'pretrained': pre, 'config': json.loads(meta.get('config', '{}')), 'report': json.loads(meta.get('report', '{}'))}
+
 # %% ../nbs/04_zoo.ipynb #ac087608
 def load_zoo_weights(assets=None) -> dict:
-    "The shipped zoo: pretrained and fine-tuned image towers, MTL tower, heads and the config they were built with."
+    "The shipped zoo: pretrained and fine-tuned image towers, MTL tower, frozen prototype heads, and the config and report of its build."
     from safetensors import safe_open
     assets = Path(assets or ASSETS)
     files = [assets / 'zoo_vit_base.safetensors', assets / 'zoo_vit_deltas.safetensors']
@@ -476,13 +594,18 @@ def load_zoo_weights(assets=None) -> dict:
         if not f.exists(): raise FileNotFoundError(f'{f} is missing; rebuild the zoo with `calm_nb zoo-build --out {assets}` (GPU recommended)')
     base, deltas = load_state_dict(files[0]), load_state_dict(files[1])
     with safe_open(str(files[0]), 'pt') as f: meta = f.metadata()
+    if any(k.startswith('heads/') and k.endswith('/bias') for k in base):
+        raise MergeInputError(f'{files[0]} holds linear-probe heads trained with the encoder (the zoo protocol before 0.1.0); '
+                              f'rebuild it with `calm_nb zoo-build --reuse-pretrained {assets} --out DIR`')
     pre = {k[len('pretrained/'):]: v for k, v in base.items() if k.startswith('pretrained/')}
     tower = lambda n: {k: (pre[k] + deltas[f'{n}/{k}'].float()) if pre[k].is_floating_point() else deltas[f'{n}/{k}'] for k in pre}
+    from calm_nb.models import ZeroShotHead
     heads = {}
     for n, (_, classes) in ZOO_TASKS.items():
-        h = nn.Linear(ZOO_MODEL_CONFIG['embed_dim'], len(classes))
-        h.load_state_dict({'weight': base[f'heads/{n}/weight'], 'bias': base[f'heads/{n}/bias']})
-        heads[n] = h.eval().requires_grad_(False)
+        w = base.get(f'heads/{n}/weight')
+        if w is None or w.shape != (len(classes), ZOO_MODEL_CONFIG['embed_dim']):
+            raise MergeInputError(f"{files[0]}: head of {n!r} is {'missing' if w is None else tuple(w.shape)}, expected {(len(classes), ZOO_MODEL_CONFIG['embed_dim'])}; rebuild with `calm_nb zoo-build`")
+        heads[n] = ZeroShotHead(w).eval()
     return {'pretrained': pre, 'finetuned': {n: tower(n) for n in ZOO_TASKS}, 'mtl': tower('mtl'), 'heads': heads,
             'config': json.loads(meta['config']), 'report': json.loads(meta['report'])}
 
@@ -503,3 +626,20 @@ def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, pr
     model = zoo_visual().eval().requires_grad_(False)
     return MergeBenchmark('zoo-vit', model, z['pretrained'], [z['finetuned'][t] for t in ZOO_TASKS], [z['heads'][t] for t in ZOO_TASKS],
                           tasks, mtl=z['mtl'], prepare=prepare_images, config={'benchmark': 'zoo-vit', 'data': cfg, 'zoo': z['config']})
+
+# %% ../nbs/04_zoo.ipynb #8cd9e94a
+PAPER_VIT_B32 = {'zero_shot': 48.0, 'weight_averaging': 65.8, 'task_arithmetic 0.3': 69.1, 'individual': 90.5, 'mtl': 88.9}
+
+def print_regime(rep: dict, say=print):
+    "Print a regime report (`regime_report`'s dict): the headline numbers beside the paper's, the line, per task, the targets."
+    m = rep['means']; ta = m['task_arithmetic']
+    rows = [('zero-shot / pretrained', m['zero_shot'], PAPER_VIT_B32['zero_shot']), ('weight averaging', m['weight_averaging'], PAPER_VIT_B32['weight_averaging']),
+            ('task arithmetic, λ 0.3', ta['0.3'], PAPER_VIT_B32['task_arithmetic 0.3']), ('individual', m['individual'], PAPER_VIT_B32['individual'])]
+    if 'mtl' in m: rows.append(('multi-task (MTL)', m['mtl'], PAPER_VIT_B32['mtl']))
+    say(f"{'':<26}{'zoo':>7}{'paper ViT-B/32':>16}")
+    for name, v, ref in rows: say(f'{name:<26}{v:>7.1f}{ref:>16.1f}')
+    say('task-arithmetic line: ' + ', '.join(f'λ {l}: {v:.1f}' for l, v in ta.items()) + f"; best λ {rep['best_lambda']}")
+    say(f"{'task':<14}{'zero-shot':>10}{'individual':>11}{'λ 0.3':>7}{'others 0.3':>11}{'Spearman':>9}")
+    for t in rep['tasks']:
+        say(f"{t:<14}{rep['zero_shot'][t]:>10.1f}{rep['individual'][t]:>11.1f}{rep['task_arithmetic']['0.3'][t]:>7.1f}{rep['others_at_0.3'][t]:>11.1f}{rep['spearman'][t]:>9.2f}")
+    for k, ok in rep['targets'].items(): say(f"{'met    ' if ok else 'NOT met'}  {k}")

@@ -86,3 +86,64 @@ def test_set_overrides_and_bad_configs(D):
     (D / 'occ.yaml').write_text(yaml.safe_dump(ft_cfg(D, out='occupied')))
     code, _, err = run_cli(['finetune', '--config', str(D / 'occ.yaml'), '--quiet'])
     assert code == 3 and 'holds no calm_nb fine-tuning run' in err and (D / 'occupied/mine.txt').exists(), err
+
+
+def _tiny_mlm(d: Path) -> Path:
+    "A save_pretrained tiny RobertaForMaskedLM with a word-level tokenizer that has a <mask> and the SST-2/RTE label words."
+    from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
+    words = '<s> <pad> </s> <unk> <mask> good great fine nice bad awful poor sad terrible the a film plot is was It Yes No . ? ,'.split()
+    wl = Tokenizer(tk_models.WordLevel({w: i for i, w in enumerate(words)}, unk_token='<unk>')); wl.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=wl, bos_token='<s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')
+    torch.manual_seed(0)
+    RobertaForMaskedLM(RobertaConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                     max_position_embeddings=40, pad_token_id=1)).save_pretrained(d)
+    tok.save_pretrained(d)
+    return d
+
+
+def _text_csvs(d: Path, seed=0):
+    "SST-2- and RTE-shaped CSVs whose label is carried by the words (positive ones vs negative ones)."
+    import csv
+    rng = np.random.default_rng(seed)
+    def write(path, cols, rows):
+        with open(path, 'w', newline='') as f: w = csv.writer(f); w.writerow(cols); w.writerows(rows)
+    pos, neg, filler = ['good', 'great', 'fine', 'nice'], ['bad', 'awful', 'poor', 'sad'], ['the', 'a', 'film', 'plot', 'is', 'was']
+    sent = lambda y: ' '.join(rng.choice(filler, 3).tolist() + [rng.choice(pos if y else neg)] + rng.choice(filler, 2).tolist())
+    for split, n in (('train', 40), ('validation', 16)):
+        ys = [i % 2 for i in range(n)]
+        write(d / f'sst2_{split}.csv', ['sentence', 'label'], [(sent(y), y) for y in ys])
+        write(d / f'rte_{split}.csv', ['sentence1', 'sentence2', 'label'], [(sent(y), sent(y), 1 - y) for y in ys])
+
+
+def test_finetune_roberta_prompt_then_merge(D):
+    "An `nlp` source from the CLI: prompt-based fine-tuning of a tiny masked LM (LM head and embeddings frozen), then `calm_nb merge` with heads: prompt."
+    model = _tiny_mlm(D / 'mlm'); _text_csvs(D)
+    csv = lambda stem: {'loader': 'csv', 'data_files': {'train': str(D / f'{stem}_train.csv'), 'validation': str(D / f'{stem}_validation.csv')}}
+    src = {'model': str(model), 'tasks': ['SST-2', 'RTE'], 'n_unlabeled': 8, 'datasets': {'SST-2': csv('sst2'), 'RTE': csv('rte')}}
+    cfg = {'source': {'nlp': src}, 'out': str(D / 'ftn'), 'seed': 0, 'k_shot': 8, 'recipe': {'steps': 60, 'lr': 3e-3, 'batch_size': 4, 'optimizer': 'adamw'}}   # AdamW: a random tiny LM learns in 60 steps
+    (D / 'ftn.yaml').write_text(yaml.safe_dump(cfg))
+    code, out, err = run_cli(['finetune', '--config', str(D / 'ftn.yaml')])
+    assert code == 0, err
+    assert 'SST-2: fine-tuning on 16 examples for 60 steps (head frozen)' in out, out
+    doc = json.loads((D / 'ftn/finetune.json').read_text())
+    assert doc['status'] == 'finished' and doc['heads'] == 'prompt' and set(doc['tasks']) == {'SST-2', 'RTE'}
+    pre = load_state_dict(D / 'ftn/pretrained.safetensors')
+    for t in ('SST-2', 'RTE'):
+        card = doc['tasks'][t]
+        assert card['recipe']['frozen'] == ['embeddings'] and card['head'] == 'frozen' and card['n_train'] == 16, card
+        if t == 'SST-2':   # one polar word per sentence: learned in 60 steps (the RTE-shaped pairs are not, at this size; that task checks the plumbing)
+            assert card['loss_last'] < card['loss_first'] and card['accuracy_after'] > card['accuracy_before'], {k: card[k] for k in ('loss_first', 'loss_last', 'accuracy_before', 'accuracy_after')}
+        ft = load_state_dict(D / f'ftn/{t}/finetuned.safetensors')
+        assert set(ft) == set(pre) and torch.equal(ft['embeddings.word_embeddings.weight'], pre['embeddings.word_embeddings.weight'])   # frozen
+        assert not torch.equal(ft['encoder.layer.0.attention.self.query.weight'], pre['encoder.layer.0.attention.self.query.weight'])
+    run = {'method': 'task_arithmetic', 'out': str(D / 'mergedn'),
+           'source': {'nlp': src | {'checkpoints': str(D / 'ftn'), 'heads': 'prompt', 'n_train': 0}}}
+    (D / 'mergen.yaml').write_text(yaml.safe_dump(run))
+    code, out, err = run_cli(['merge', '--config', str(D / 'mergen.yaml'), '--quiet'])
+    assert code == 0, err
+    assert set(json.loads((D / 'mergedn/results.json').read_text())['per_task']) == {'SST-2', 'RTE'}
+    bad = cfg | {'source': {'nlp': src | {'heads': 'classifier'}}}
+    (D / 'bad.yaml').write_text(yaml.safe_dump(bad))
+    code, out, err = run_cli(['finetune', '--config', str(D / 'bad.yaml')])
+    assert code == 2 and 'heads: prompt' in err, (code, err)

@@ -38,13 +38,23 @@ def test_clip_tutorial_offline(tmp_path):
 
 def test_roberta_tutorial_offline(tmp_path):
     nb = ROOT / 'nbs' / 'tutorials' / 'roberta_nlp.ipynb'
-    ft = roberta_finetuned(tmp_path / 'hub', list(NLP_TASKS))
-    r = rehearse(nb, tmp_path / 'hub', _env(tmp_path) | {'CALM_NB_ROBERTA_FT': str(Path(next(iter(ft.values()))).parent)})
+    r = rehearse(nb, tmp_path / 'hub', _env(tmp_path))   # from roberta-base alone: fine-tuned here (prompt-based), then merged
     assert len(r['skipped']) == 1 and sorted(r['ran'] + r['skipped']) == _code_cells(nb)
     ns = r['namespace']
     bench = ns['bench']
-    assert len(bench.tasks) == 12 and 'calm' in ns['results']
+    assert len(bench.tasks) == 12 and 'calm' in ns['results'] and bench.config['heads'] == 'prompt'
+    ft = json.loads((tmp_path / 'runs' / 'finetuned' / 'finetune.json').read_text())
+    assert ft['status'] == 'finished' and len(ft['tasks']) == 12 and all(c['head'] == 'frozen' and c['steps'] == 2 for c in ft['tasks'].values())
+    assert all(c['recipe']['optimizer'] == 'sgd' and c['n_train'] <= 16 * 6 for c in ft['tasks'].values())   # K=16 per class at most
     snli = bench.tasks[bench.task_names.index('SNLI')]
     assert int(snli.y_test.min()) >= 0   # the -1 rows of the hub copy are left out
     mrpc = bench.tasks[bench.task_names.index('MRPC')]
     assert len(mrpc.x_train) > 0          # labelled examples from the train split although validation is small
+
+
+def test_roberta_tutorial_own_classifiers(tmp_path):
+    "With CALM_NB_ROBERTA_FT pointing at RobertaForSequenceClassification folders, the tutorial merges those with their own heads."
+    nb = ROOT / 'nbs' / 'tutorials' / 'roberta_nlp.ipynb'
+    ft = roberta_finetuned(tmp_path / 'hub', list(NLP_TASKS))
+    r = rehearse(nb, tmp_path / 'hub', _env(tmp_path) | {'CALM_NB_ROBERTA_FT': str(Path(next(iter(ft.values()))).parent)})
+    assert r['namespace']['bench'].config['heads'] == 'classifier' and 'calm' in r['namespace']['results']
