@@ -15,8 +15,8 @@ from .benchmark import autocast_mode
 
 # %% auto #0
 __all__ = ['TASK_VECTORS_EPOCHS', 'TASK_VECTORS_SOURCE', 'PROMPT_K', 'FINETUNE_FILE', 'FinetuneRecipe', 'recipe_for',
-           'prompt_recipe', 'k_shot', 'lr_at', 'FinetuneInterrupted', 'FinetuneResult', 'finetune',
-           'check_finetune_config', 'run_finetune']
+           'prompt_recipe', 'k_shot', 'lr_at', 'FinetuneInterrupted', 'FinetuneResult', 'plan_finetune_micro_batch',
+           'finetune', 'check_finetune_config', 'run_finetune']
 
 # %% ../nbs/03a_finetune.ipynb #ee76fed2
 TASK_VECTORS_EPOCHS = {'Cars': 35, 'DTD': 76, 'EuroSAT': 12, 'GTSRB': 11, 'MNIST': 5, 'RESISC45': 15, 'SUN397': 14, 'SVHN': 4}
@@ -32,7 +32,7 @@ class FinetuneRecipe:
     warmup_steps: int = 500          # linear warm-up length, in steps
     grad_clip: float = 1.0           # gradient norm clipping (0: none)
     label_smoothing: float = 0.0     # cross-entropy label smoothing
-    micro_batch: int | None = None   # examples per forward/backward pass (None: the whole batch); the gradient is the same
+    micro_batch: int | str | None = None   # examples per forward/backward pass (None: the whole batch; 'auto': planned on a GPU); the gradient is the same
     amp: bool = True                 # bf16 autocast where the GPU has native bf16; fp32 elsewhere
     checkpoint_every: int = 100      # steps between resume checkpoints (with `out_dir`)
     optimizer: str = 'adamw'         # 'adamw' (task vectors) or 'sgd' (LM-BFF's prompt fine-tuning; no momentum)
@@ -57,8 +57,8 @@ class FinetuneRecipe:
             v = getattr(self, k)
             if isinstance(v, str) or not all(isinstance(s, str) and s for s in v): raise MergeInputError(f'finetune: {k} is a list of name parts, got {v!r}')
             object.__setattr__(self, k, tuple(v))
-        if self.micro_batch is not None and (not isinstance(self.micro_batch, int) or self.micro_batch < 1):
-            raise MergeInputError(f'finetune: micro_batch must be None or an integer ≥ 1, got {self.micro_batch!r}')
+        if self.micro_batch not in (None, 'auto') and (not isinstance(self.micro_batch, int) or isinstance(self.micro_batch, bool) or self.micro_batch < 1):
+            raise MergeInputError(f"finetune: micro_batch must be None, 'auto' or an integer ≥ 1, got {self.micro_batch!r}")
 
 def recipe_for(task: str, **overrides) -> FinetuneRecipe:
     "The task-vectors recipe for one of the paper's vision tasks (its epochs), with `overrides`."
@@ -156,6 +156,32 @@ def _accuracy(encoder, head, x, y, prepare, encode, device, batch_size: int = 25
         hits += int((head(encode(encoder, prepare(xb) if prepare else xb)).argmax(-1).cpu() == y[i:i + batch_size]).sum())
     return 100.0 * hits / max(1, len(x))
 
+# %% ../nbs/03a_finetune.ipynb #f45fbd65
+def plan_finetune_micro_batch(batch_size: int, fixed_bytes: int, per_example_bytes: int, free_bytes: int, fraction: float = 0.9) -> int:
+    """The largest micro-batch ≤ `batch_size` whose peak — the fixed part (weights, gradients, optimizer state, measured)
+    plus `per_example_bytes` × micro-batch (activations, measured) — fits in `fraction` of `free_bytes`; `MemoryError` when none does."""
+    room = int(free_bytes * fraction) - fixed_bytes
+    m = min(batch_size, room // max(1, per_example_bytes)) if room > 0 else 0
+    if m < 1:
+        raise MemoryError(f'fine-tuning needs {fixed_bytes / 2**30:.2f} GiB for weights, gradients and optimizer state plus '
+                          f'{per_example_bytes / 2**20:.1f} MiB per example, and the device has {free_bytes / 2**30:.2f} GiB free')
+    return int(m)
+
+def _measure_finetune_memory(encoder, head, x, y, opt_bytes_per_param: int, prepare, encode, device) -> tuple[int, int]:
+    "(fixed bytes, activation bytes per example) of one forward/backward on the GPU, from the peak memory at micro-batches 1 and 2."
+    dev = torch.device(device)
+    def peak(n):
+        torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev); base = torch.cuda.memory_allocated(dev)
+        xb = x[:n].to(dev); xb = prepare(xb) if prepare else xb
+        F.cross_entropy(head(encode(encoder, xb)).float(), y[:n].to(dev)).backward()
+        torch.cuda.synchronize(dev); got = torch.cuda.max_memory_allocated(dev) - base
+        for p in encoder.parameters(): p.grad = None
+        return got
+    p1, p2 = peak(1), peak(2)
+    per = max(1, p2 - p1)
+    n_params = sum(p.numel() * p.element_size() for p in encoder.parameters() if p.requires_grad)
+    return torch.cuda.memory_allocated(dev) + p1 - per + n_params * opt_bytes_per_param, per   # resident + gradients + optimizer state
+
 # %% ../nbs/03a_finetune.ipynb #18113f37
 def finetune(
     encoder: nn.Module,                 # the model to fine-tune (moved to `device`, trained in place)
@@ -195,6 +221,12 @@ def finetune(
     opt = torch.optim.AdamW(groups, lr=recipe.lr) if recipe.optimizer == 'adamw' else torch.optim.SGD(groups, lr=recipe.lr)
     total = recipe.steps or max(1, math.ceil(recipe.epochs * math.ceil(len(x) / recipe.batch_size)))
     micro = recipe.micro_batch or recipe.batch_size
+    if micro == 'auto':   # on a GPU: measured fixed and per-example memory → the largest micro-batch that fits; elsewhere the whole batch
+        micro = recipe.batch_size
+        if torch.device(device).type == 'cuda':
+            fixed, per = _measure_finetune_memory(encoder, head, x, y, 2 if recipe.optimizer == 'adamw' else 0, prepare, encode, device)
+            micro = plan_finetune_micro_batch(recipe.batch_size, fixed, per, torch.cuda.mem_get_info(torch.device(device))[0] + torch.cuda.memory_allocated(torch.device(device)))
+            if progress: print(f'{task}: micro-batch {micro} of {recipe.batch_size} (measured: {fixed / 2**30:.2f} GiB fixed, {per / 2**20:.1f} MiB per example)')
     amp = autocast_mode(device, recipe.amp)
     sample = x[::max(1, len(x) // 1024)]   # the data's identity without a float copy of all of it (at ViT-B/32 scale, tens of GB)
     key = json.dumps([asdict(recipe), seed, len(x), task, tensors_digest([('x', sample), ('y', y)])], sort_keys=True)
