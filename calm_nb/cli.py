@@ -32,7 +32,8 @@ _MERGE_EXAMPLES = """examples:
 _FINETUNE_EXAMPLES = """examples:
   calm_nb config finetune_vit_b32 > ft.yaml && calm_nb finetune --config ft.yaml
   calm_nb finetune --config ft.yaml --set epochs=1 --out runs/ft_quick      # rerun the same command to continue a killed run
-  calm_nb merge --method calm --config run.yaml                             # with source.vision.checkpoints: runs/ft_quick"""
+  calm_nb merge --method calm --config run.yaml                             # with source.vision.checkpoints: runs/ft_quick
+  calm_nb config finetune_roberta > ft.yaml && calm_nb finetune --config ft.yaml   # RoBERTa, prompt-based; merge with roberta_prompt_12tasks"""
 _EVAL_EXAMPLES = """examples:
   calm_nb eval --merged runs/calm/merged.safetensors --benchmark zoo-vit
   calm_nb eval --merged runs/vit/merged.safetensors --config runs/vit/config.yaml --out eval.json"""
@@ -102,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     cf = sub.add_parser('config', help='list the example run configurations, or print one', formatter_class=fmt,
                         epilog='examples:\n  calm_nb config\n  calm_nb config vit_b32_8tasks > run.yaml')
     cf.add_argument('name', nargs='?'); cf.add_argument('--keys', action='store_true', help='print every key a run configuration takes, by level')
-    ft = sub.add_parser('finetune', help='fine-tune one model per task with its head frozen (the task-vectors recipe), from a configuration',
+    ft = sub.add_parser('finetune', help='fine-tune one model per task with its head frozen (CLIP: the task-vectors recipe; RoBERTa: prompt-based, LM-BFF), from a configuration',
                         formatter_class=fmt, epilog=_FINETUNE_EXAMPLES)
     ft.add_argument('--config', required=True, help='fine-tuning configuration (YAML or JSON): a `vision` source, out, seed, recipe, epochs')
     ft.add_argument('--out', help='output folder (overrides the configuration)'); ft.add_argument('--device'); ft.add_argument('--seed', type=int)

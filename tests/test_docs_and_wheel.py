@@ -98,13 +98,19 @@ def test_docs_check_catches_problems(tmp_path):
     (tmp_path / 'b.html').write_text('<html><body><main>tiny</main></body></html>')
     (tmp_path / 'consensus.html').write_text('<html><body><main>' + 'word ' * 100 + '<span class="math inline">\\tau_t</span></main></body></html>')
     (tmp_path / 'api.html').write_text('<html><body><main>' + 'word ' * 100 + '<div id="calm_nb.core.flatindex"></div></main></body></html>')
-    (tmp_path / 'core.html').write_text('<html><body><main>' + 'word ' * 100 + '</main></body></html>')
+    (tmp_path / 'core.html').write_text('<html><body><main>' + 'word ' * 100 + '<p>see <code>task_vectors</code></p>'
+                                        '<h3 id="flatindex" class="doc-name"><code>FlatIndex</code></h3><p>::: {.callout-note}</p>'
+                                        '<div class="code"><pre><span class="err">!</span>pip</pre></div><img src="https://x.org/badge.svg">'
+                                        '<pre class="sig">def run(bench, _stop_after=None)</pre></main></body></html>')
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_docs.py'), str(tmp_path), '--no-browser'], capture_output=True, text=True)
     assert r.returncode == 1
     for s in ('broken link missing.html', 'missing image nope.png', 'traceback', 'b.html: page is (nearly) empty',
               'b.html#nowhere lands on no element', 'raw pipe-table text', 'raw markdown emphasis: **71.6**',
               'machine-local path in the outputs: saved /home/alice', "machine-local path in the outputs: Path('/work/x", 'consensus.html: TeX mangled or missing',
-              'api.html: no entry for calm_nb.core.task_vectors', 'core.html: no API entry (anchor #task_vectors)'): assert s in r.stdout, (s, r.stdout)
+              'api.html: no entry for calm_nb.core.task_vectors', 'core.html: no API entry (anchor #task_vectors)',
+              'core.html: backticked names without a link to their entry: task_vectors', 'core.html: API entry #flatindex has no source links',
+              'core.html: a raw callout block', 'core.html: an error token in a highlighted code block', 'core.html: an image from the web',
+              'search_index.js is missing', 'core.html: a private parameter in a public signature: _stop_after'): assert s in r.stdout, (s, r.stdout)
     assert 'link #here' not in r.stdout and 'no entry for calm_nb.core.FlatIndex' not in r.stdout
 
 
@@ -112,7 +118,7 @@ def test_docs_check_catches_problems(tmp_path):
 def test_docs_in_headless_chromium(site, tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_docs.py'), str(site), '--screenshots', str(tmp_path / 'shots')], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert len(list((tmp_path / 'shots').glob('*.png'))) == len(check_docs.SHOTS)
+    assert len(list((tmp_path / 'shots').glob('*.png'))) == 2 * len(check_docs.SHOTS)   # at 1400 px and at 400 px
 
 
 def test_wheel_has_package_and_assets(tmp_path):

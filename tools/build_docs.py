@@ -22,7 +22,10 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
+from pygments.lexers import PythonLexer, BashLexer
+from pygments.lexer import bygroups, inherit, using
+from pygments.token import Operator, Whitespace
+from configparser import ConfigParser
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / 'nbs'
@@ -33,6 +36,30 @@ TMP_DIR = re.compile(r'(?:/tmp|/var/folders/[\w-]+/[\w-]+/T)/(?:tmp|calm_nb-[\w-
 SECTIONS = (('Start', lambda p: p.name == 'index.ipynb'), ('Library', lambda p: p.parent == NBS and p.name != 'index.ipynb'),
             ('Tutorials', lambda p: p.parent.name == 'tutorials'), ('Analyses', lambda p: p.parent.name == 'analysis'))
 TUTORIAL_ORDER = ('merge_your_own_models', 'clip_vit_b32', 'roberta_nlp')
+_SETTINGS = ConfigParser(delimiters=['=']); _SETTINGS.read(ROOT / 'settings.ini')
+GIT_URL = _SETTINGS['DEFAULT'].get('git_url', '').rstrip('/')
+BRANCH = _SETTINGS['DEFAULT'].get('branch', 'main')
+COLAB_BADGE = 'https://colab.research.google.com/assets/colab-badge.svg'
+
+
+class NotebookLexer(PythonLexer):
+    "Python with notebook shell (`!pip …`) and magic (`%time …`) lines lexed as shell, not flagged as errors."
+    name = 'notebook-python'
+    tokens = {'root': [(r'^([ \t]*)(!|%%?)(.*\n?)', bygroups(Whitespace, Operator, using(BashLexer))), inherit]}
+
+
+CALLOUT = re.compile(r'^:::+\s*\{\.callout-(note|warning|tip|important|caution)[^}]*\}[ \t]*\n(.*?)^:::+[ \t]*$', re.S | re.M)
+
+
+def callouts(md: str) -> str:
+    "Quarto's callout blocks (`::: {.callout-note}` … `:::`) as boxes; the markdown inside is rendered."
+    def rep(m):
+        kind, inner = m.group(1), m.group(2).strip('\n')
+        title = re.match(r'^##+\s+(.+)\n', inner)
+        head = title.group(1).strip() if title else kind.capitalize()
+        if title: inner = inner[title.end():]
+        return f'<div class="callout callout-{kind}"><p class="callout-title">{html.escape(head)}</p>\n\n{inner}\n\n</div>'
+    return CALLOUT.sub(rep, md)
 
 
 # ----------------------------------------------------------------------------------------------------------- pages
@@ -104,11 +131,12 @@ def render_md(md: str) -> str:
     for m in CODE_SPAN.finditer(md):
         pieces += [MATH.sub(keep, md[pos:m.start()]), m.group(0)]; pos = m.end()
     pieces.append(MATH.sub(keep, md[pos:]))
-    out = MD.render(fix_links(''.join(pieces)))
+    out = MD.render(fix_links(callouts(''.join(pieces))))
     def put(m):
         tex, display = store[int(m.group(1))]
         return f'<span class="math {"display" if display else "inline"}">{html.escape(tex, quote=False)}</span>'
-    return re.sub(r'CALMNBMATH(\d+)X', put, out)
+    out = re.sub(r'CALMNBMATH(\d+)X', put, out)
+    return out.replace('<table>', '<div class="table-wrap"><table>').replace('</table>', '</table></div>')
 
 
 # ----------------------------------------------------------------------------------------------------------- tables in outputs
@@ -177,17 +205,43 @@ def _default(v) -> str:
     return r if len(r) <= 60 else r[:57] + '…'
 
 
+def written_defaults(obj) -> dict:
+    "Each parameter's default as its source writes it (`1e7`, not `10000000.0`), from the function's AST (a dataclass: its fields)."
+    import dataclasses, textwrap
+    if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+        try: src = textwrap.dedent(inspect.getsource(obj)); cls = ast.parse(src).body[0]
+        except (TypeError, OSError, SyntaxError, IndexError): return {}
+        return {n.target.id: ast.get_source_segment(src, n.value) for n in getattr(cls, 'body', [])
+                if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None}
+    try:
+        fn = inspect.unwrap(obj.__init__ if inspect.isclass(obj) and '__init__' in vars(obj) else obj)
+        src = inspect.getsource(fn); tree = ast.parse(__import__('textwrap').dedent(src))
+    except (TypeError, OSError, SyntaxError, IndentationError): return {}
+    f = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if f is None: return {}
+    a, seg = f.args, lambda n: ast.get_source_segment(__import__('textwrap').dedent(src), n)
+    pos = a.posonlyargs + a.args
+    out = {p.arg: seg(d) for p, d in zip(pos[len(pos) - len(a.defaults):], a.defaults)}
+    out |= {p.arg: seg(d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None}
+    return {k: v for k, v in out.items() if v}
+
+
 def signature(obj, oneline: bool = False) -> str:
-    "A readable signature: string annotations unquoted, one parameter per line when it is long (unless `oneline`)."
+    "A readable signature: string annotations unquoted, defaults as written, private (`_x`) parameters hidden, one"
+    " parameter per line when it is long (unless `oneline`)."
+    if inspect.isclass(obj) and issubclass(obj, BaseException) and '__init__' not in vars(obj): return '(message)'   # an exception: raised with its message
     try: sig = inspect.signature(obj)
     except (TypeError, ValueError): return '(…)'
-    ps, star_done = [], False
+    ps, star_done, written = [], False, written_defaults(obj)
     for p in sig.parameters.values():
+        if p.name.startswith('_') and p.default is not p.empty: continue   # test hooks (`_stop_after`): not part of the interface
         if p.kind is p.KEYWORD_ONLY and not star_done and not any(q.kind is q.VAR_POSITIONAL for q in sig.parameters.values()):
             ps.append('*'); star_done = True
         s = ('*' if p.kind is p.VAR_POSITIONAL else '**' if p.kind is p.VAR_KEYWORD else '') + p.name
         if (a := _anno(p.annotation)): s += f': {a}'
-        if p.default is not p.empty: s += f' = {_default(p.default)}' if a else f'={_default(p.default)}'
+        if p.default is not p.empty:
+            d = written.get(p.name) or _default(p.default); d = d if len(d) <= 60 else d[:57] + '…'
+            s += f' = {d}' if a else f'={d}'
         if p.kind is p.POSITIONAL_ONLY and not any(q.kind is q.POSITIONAL_ONLY for q in list(sig.parameters.values())[len(ps) + 1:]): s += ', /'
         ps.append(s)
     ret = f' -> {_anno(sig.return_annotation)}' if sig.return_annotation is not sig.empty else ''
@@ -198,9 +252,10 @@ def signature(obj, oneline: bool = False) -> str:
 def param_table(obj) -> str:
     "nbdev's parameter table (Type, Default, Details) from fastcore's docments: `arg,  # what it is` comments."
     from fastcore.docments import docments
+    if inspect.isclass(obj) and issubclass(obj, BaseException) and '__init__' not in vars(obj): return ''   # no table of *args/**kwargs
     try: dm = docments(obj, full=True, returns=True)
     except Exception: return ''
-    rows = []
+    rows, written = [], written_defaults(obj)
     for name, info in dm.items():
         if name in ('self', 'cls') or name.startswith('_') and name != 'return': continue
         if name == 'return':
@@ -210,16 +265,31 @@ def param_table(obj) -> str:
             kind = info.get('kind')
             label = html.escape(('*' if kind == inspect.Parameter.VAR_POSITIONAL else '**' if kind == inspect.Parameter.VAR_KEYWORD else '') + name)
         rows.append(f'<tr><td><code>{label}</code></td><td>{html.escape(_anno(info.get("anno", inspect._empty)))}</td>'
-                    f'<td>{html.escape(_default(info.get("default", inspect._empty)))}</td>'
+                    f'<td>{html.escape(written.get(name) or _default(info.get("default", inspect._empty)))}</td>'
                     f'<td>{render_md(info["docment"]).strip().removeprefix("<p>").removesuffix("</p>") if info.get("docment") else ""}</td></tr>')
     if not rows: return ''
-    return ('<table class="params"><thead><tr><th></th><th>Type</th><th>Default</th><th>Details</th></tr></thead><tbody>'
-            + ''.join(rows) + '</tbody></table>')
+    return ('<div class="table-wrap"><table class="params"><thead><tr><th></th><th>Type</th><th>Default</th><th>Details</th></tr></thead><tbody>'
+            + ''.join(rows) + '</tbody></table></div>')
 
 
 def anchor(qualname: str) -> str:
     "The anchor nbdev's module index (calm_nb/_modidx.py) links to: the qualified name, lower-cased."
     return qualname.lower()
+
+
+def source_links(obj) -> str:
+    "Links to `obj`'s lines in the repository (`settings.ini`'s git_url) and to the notebook that defines it (the cell id nbdev wrote)."
+    fn = inspect.unwrap(obj.fget if isinstance(obj, property) else obj)   # decorated (torch.no_grad, contextmanager): the function itself
+    try: file, (lines, start) = inspect.getsourcefile(fn), inspect.getsourcelines(fn)
+    except (TypeError, OSError): return ''
+    if not file or not GIT_URL: return ''
+    try: rel = Path(file).resolve().relative_to(ROOT)
+    except ValueError: return ''
+    links = [f'<a class="src" href="{GIT_URL}/blob/{BRANCH}/{rel.as_posix()}#L{start}-L{start + len(lines) - 1}">source</a>']
+    head = Path(file).read_text().splitlines()[:start]
+    cell = next((m for l in reversed(head) if (m := re.match(r'^# %% (?:\.\./)+(nbs/\S+\.ipynb)(?: #(\w+))?', l))), None)
+    if cell: links.append(f'<a class="src" href="{GIT_URL}/blob/{BRANCH}/{cell.group(1)}">notebook{" cell " + cell.group(2) if cell.group(2) else ""}</a>')
+    return '<div class="srclinks">' + ' · '.join(links) + '</div>'
 
 
 def doc_entry(obj, qualname: str, level: int = 3, methods: bool = True, skip: set = frozenset()) -> str:
@@ -231,7 +301,7 @@ def doc_entry(obj, qualname: str, level: int = 3, methods: bool = True, skip: se
     doc = inspect.getdoc(obj) or ''
     if is_cls and doc == inspect.getdoc(object): doc = ''
     out = [f'<div class="doc" data-level="{level}"><h{level} id="{aid}" class="doc-name"><code>{html.escape(qualname)}</code>'
-           f'<a class="anchor" href="#{aid}" aria-label="link to {html.escape(qualname)}">#</a></h{level}>',
+           f'<a class="anchor" href="#{aid}" aria-label="link to {html.escape(qualname)}">#</a></h{level}>{source_links(obj)}',
            f'<pre class="sig"><span class="kw">{kind}</span> {html.escape(qualname.split(".")[-1])}{html.escape(sig)}</pre>']
     if doc: out.append(f'<div class="docstring">{render_md(doc)}</div>')
     if not is_prop: out.append(param_table(obj))
@@ -336,7 +406,7 @@ def render_notebook(nb: dict, page: str, assets: Path, depth: str, outputs: bool
         show_src = code and ('exports' in d or not exported) and d.get('echo', '').lower() != 'false'
         out = render_outputs(c.get('outputs', []), page, k, assets, depth) if outputs and d.get('output', '').lower() != 'false' else ''
         if show_src:
-            block = highlight(code, PythonLexer(), HtmlFormatter(cssclass='code'))
+            block = highlight(code, NotebookLexer(), HtmlFormatter(cssclass='code'))
             if d.get('code-fold', '').lower() in ('true', 'show'):
                 block = f'<details{" open" if d["code-fold"].lower() == "show" else ""}><summary>Code</summary>{block}</details>'
             parts.insert(0, block)
@@ -389,9 +459,9 @@ def api_page() -> tuple[str, list]:
                 link = idx[mod].get(f'{mod}.{name}', (f'{page}#{anchor(name)}', ''))[0]
                 kind = 'class' if inspect.isclass(obj) else 'def'
                 ds = (inspect.getdoc(obj) or '').split('\n\n')[0]
-                sig = signature(obj, oneline=True)
-                rows.append(f'<div class="api" id="{aid}" data-name="{name}"><code><span class="kw">{kind}</span> <a href="{link}">{name}</a>'
-                            f'{html.escape(sig if len(sig) < 140 else "(…)")}</code>{render_md(ds)}</div>')
+                sig = signature(obj)   # whole: one line, or one parameter per line when long
+                rows.append(f'<div class="api" id="{aid}" data-name="{name}"><pre class="apisig"><span class="kw">{kind}</span> <a href="{link}">{name}</a>'
+                            f'{html.escape(sig)}</pre>{render_md(ds)}</div>')
             else:
                 try: ast.literal_eval(r := repr(obj))   # plain values only: a Path or a dict of functions would print this machine's paths and addresses
                 except (ValueError, SyntaxError, MemoryError, RecursionError): r = ''
@@ -401,6 +471,37 @@ def api_page() -> tuple[str, list]:
     body, toc = add_heading_ids('<h1>API reference</h1><p>Every name each module exports, with a link to its entry in the '
                                 'notebook that defines, explains and tests it.</p>' + '\n'.join(rows), set())
     return body, toc
+
+
+# ----------------------------------------------------------------------------------------------------------- doclinks
+def doclink_map(anchors: dict) -> dict:
+    "Backticked name → `page.html#anchor`, as nbdev's doclinks: every public function, class and method in calm_nb's module index"
+    " by its qualified name (`calm_nb.zoo.build_zoo`, `zoo.build_zoo`) and, when unambiguous, its bare name; `calm_nb.<module>`"
+    " → the module's page. Only targets whose anchor exists on the built page (`anchors`: page → ids)."
+    idx = importlib.import_module('calm_nb._modidx').d['syms']
+    out, short = {}, {}
+    for mod, syms in idx.items():
+        page = module_page(mod)
+        if page: out[mod] = page
+        for full, (link, _) in syms.items():
+            q = full[len(mod) + 1:]
+            pg, _, aid = link.partition('#')
+            if any(part.startswith('_') for part in q.split('.')) or aid not in anchors.get(pg.removesuffix('.html'), ()): continue
+            out[full] = out[f'{mod.split(".")[-1]}.{q}'] = link
+            short.setdefault(q, set()).add(link)
+    for q, links in short.items():
+        if len(links) == 1: out.setdefault(q, next(iter(links)))
+    return out
+
+
+def linkify(body: str, links: dict, depth: str) -> str:
+    "Inline `<code>name</code>` (or `name()`) outside code blocks, headings and links becomes a link to the name's entry."
+    parts = re.split(r'(<pre\b.*?</pre>|<h[1-6]\b.*?</h[1-6]>|<a\b.*?</a>|<script\b.*?</script>)', body, flags=re.S)
+    def rep(m):
+        name = m.group(1)
+        return f'<a class="doclink" href="{depth}{links[name]}">{m.group(0)}</a>' if name in links else m.group(0)
+    for i in range(0, len(parts), 2): parts[i] = re.sub(r'<code>([A-Za-z_][\w.]*)(?:\(\))?</code>', rep, parts[i])
+    return ''.join(parts)
 
 
 # ----------------------------------------------------------------------------------------------------------- search
@@ -460,16 +561,57 @@ h1,h2,h3,h4{scroll-margin-top:.5rem}
 .doc .doc-name{margin:.2rem 0;font-size:1.08rem}.doc h4.doc-name{font-size:.98rem}.doc .anchor{margin-left:.4rem;color:#99a;text-decoration:none;font-size:.85em}
 .doc pre.sig{background:#f6f8fa;border:1px solid #e3e7ee;margin:.3rem 0}
 .doc table.params td:first-child{white-space:nowrap}
-.api{margin:.5rem 0 1rem}.api code{font-size:.88rem}.api p{margin:.2rem 0 0 1rem}.kw{color:#a0a}.moddoc{color:#555}.const{color:#555;font-family:monospace;font-size:.8rem}
+.api{margin:.5rem 0 1rem}pre.apisig{margin:0;padding:.1rem 0;font-size:.86rem;background:none}.api code{font-size:.88rem}.api p{margin:.2rem 0 0 1rem}.kw{color:#a0a}.moddoc{color:#555}.const{color:#555;font-family:monospace;font-size:.8rem}
 .math.display{display:block;overflow-x:auto;margin:.6rem 0}
 details>summary{cursor:pointer;color:#456;font-size:.85rem}
+.table-wrap,.out-table{overflow-x:auto;max-width:100%}
+.table-wrap td:first-child,.table-wrap th:first-child,.out-table td:first-child,.out-table th:first-child{position:sticky;left:0;background:#fff;z-index:1}
+.table-wrap th:first-child,.out-table th:first-child{background:#f1f4f9}
+.code{position:relative}.code pre{white-space:pre;overflow-x:auto}
+button.copy{position:absolute;top:.3rem;right:.3rem;font-size:.72rem;padding:.1rem .45rem;border:1px solid #c8cfdb;border-radius:4px;background:#fff;color:#456;cursor:pointer;opacity:.75}
+button.copy:hover{opacity:1}
+.srclinks{font-size:.78rem;margin:-.1rem 0 .2rem}.srclinks a{color:#678}
+a.doclink{text-decoration:none}a.doclink code{color:#1b4fa0;border-bottom:1px dotted #1b4fa0}
+nav a code{font-size:.86em}
+.callout{border-left:4px solid #4a78c2;background:#f3f7fd;padding:.3rem 1rem;margin:1rem 0;border-radius:4px}
+.callout-title{font-weight:600;margin:.3rem 0}
+.callout-warning,.callout-caution,.callout-important{border-left-color:#d08a00;background:#fdf8ee}
+.callout-tip{border-left-color:#2f9a5b;background:#f1faf4}
+#menu{display:none}
+@media (max-width:900px){
+ .layout{display:block}
+ nav{position:fixed;z-index:20;left:0;top:0;width:min(85vw,320px);transform:translateX(-105%);transition:transform .2s;box-shadow:2px 0 8px #0002}
+ body.nav-open nav{transform:none}
+ #menu{display:block;position:fixed;top:.5rem;left:.5rem;z-index:30;font-size:1.2rem;padding:.1rem .5rem;border:1px solid #c8cfdb;border-radius:4px;background:#fff}
+ main{padding:2.8rem 1rem 1rem;max-width:100%}
+ h1{font-size:1.6rem;overflow-wrap:anywhere}
+}
+"""
+BADGE_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open in Colab"><rect rx="3" width="117" height="20" fill="#555"/>'
+             '<rect rx="3" x="28" width="89" height="20" fill="#f9ab00"/><text x="14" y="14" fill="#fff" font-family="Verdana,sans-serif" font-size="11" '
+             'text-anchor="middle">co</text><text x="72" y="14" fill="#fff" font-family="Verdana,sans-serif" font-size="11" text-anchor="middle">Open in Colab</text></svg>')
+COPY_JS = """
+document.querySelectorAll('div.code pre').forEach(pre=>{const b=document.createElement('button');b.className='copy';b.textContent='Copy';b.type='button';
+ b.addEventListener('click',()=>{const t=pre.innerText;const done=()=>{b.textContent='Copied';setTimeout(()=>b.textContent='Copy',1200);};
+  const old=()=>{const a=document.createElement('textarea');a.value=t;document.body.appendChild(a);a.select();document.execCommand('copy');a.remove();done();};
+  if(navigator.clipboard&&window.isSecureContext)navigator.clipboard.writeText(t).then(done,old);else old();});
+ pre.parentNode.insertBefore(b,pre);});
+const m=document.getElementById('menu');if(m)m.addEventListener('click',()=>document.body.classList.toggle('nav-open'));
+if(location.search.indexOf('calmcheck')>=0)setTimeout(async()=>{   // tools/check_docs.py's layout and search probe (headless Chromium)
+ const d=document.documentElement,mn=document.querySelector('main'),nv=document.querySelector('nav'),h=document.querySelector('main h1');
+ const r={w:innerWidth,sw:d.scrollWidth,main:mn?mn.getBoundingClientRect().width:0,navRight:nv?nv.getBoundingClientRect().right:0,h1cut:h?h.scrollWidth>h.clientWidth+1:false,hits:-1};
+ if(location.search.indexOf('search')>=0){const q=document.getElementById('q');q.value='merge';q.dispatchEvent(new Event('input'));
+  for(let i=0;i<40&&!document.querySelector('#hits a');i++)await new Promise(ok=>setTimeout(ok,100));r.hits=document.querySelectorAll('#hits a').length;}
+ const e=document.createElement('pre');e.id='calmcheck';e.textContent=JSON.stringify(r);document.body.appendChild(e);},200);
 """
 SEARCH_JS = """
 (function(){let idx=null;const q=document.getElementById('q'),hits=document.getElementById('hits'),root=q.dataset.root;
 const esc=s=>s.replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 function snip(t,w){const i=t.toLowerCase().indexOf(w);if(i<0)return esc(t.slice(0,140));const a=Math.max(0,i-60);
  return (a?'…':'')+esc(t.slice(a,i))+'<mark>'+esc(t.slice(i,i+w.length))+'</mark>'+esc(t.slice(i+w.length,i+w.length+80))+'…';}
-q.addEventListener('input',async()=>{if(!idx){idx=await (await fetch(root+'search.json')).json();}
+function load(){return new Promise((ok,bad)=>{if(window.CALM_SEARCH)return ok(window.CALM_SEARCH);const s=document.createElement('script');
+ s.src=root+'search_index.js';s.onload=()=>ok(window.CALM_SEARCH);s.onerror=()=>fetch(root+'search.json').then(r=>r.json()).then(ok,bad);document.head.appendChild(s);});}
+q.addEventListener('input',async()=>{if(!idx){try{idx=await load();}catch(e){hits.innerHTML='<small>the search index did not load</small>';return;}}
  const words=q.value.trim().toLowerCase().split(/\\s+/).filter(w=>w.length>1);hits.innerHTML='';if(!words.length)return;
  const found=[];for(const e of idx){const hay=(e.p+' '+e.s+' '+e.t).toLowerCase();if(!words.every(w=>hay.includes(w)))continue;
   let score=0;for(const w of words){if(e.s.toLowerCase().includes(w))score+=3;if(e.p.toLowerCase().includes(w))score+=2;}found.push([score,e]);}
@@ -484,13 +626,19 @@ catch(e){el.classList.add('math-error');}});
 """
 
 
+def nav_title(title: str) -> str:
+    "A page title for the sidebar: escaped, with `backticked` parts as code."
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(title))
+
+
 def page_html(title, body, nav, toc, depth):
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{html.escape(title)} – calm_nb</title><link rel="icon" href="data:,"><link rel="stylesheet" href="{depth}site.css"><link rel="stylesheet" href="{depth}pygments.css">
 <link rel="stylesheet" href="{depth}katex/katex.min.css"><script defer src="{depth}katex/katex.min.js"></script>
 </head><body><div class="layout"><nav><h1><a href="{depth}index.html">calm_nb</a></h1>
 <input id="q" placeholder="Search…" data-root="{depth}" aria-label="Search the documentation"><div id="hits"></div>{nav}</nav>
-<main>{body}</main>{toc}</div><script>{SEARCH_JS}</script><script>window.addEventListener('DOMContentLoaded',()=>{{{MATH_JS}}});</script></body></html>"""
+<main>{body}</main>{toc}</div><button id="menu" type="button" aria-label="Menu">☰</button><script>{SEARCH_JS}</script>
+<script>window.addEventListener('DOMContentLoaded',()=>{{{MATH_JS}{COPY_JS}}});</script></body></html>"""
 
 
 def main():
@@ -517,19 +665,21 @@ def main():
             if a.full: nb = ran   # quick runs only check that the notebook runs: its numbers never reach a page
         name = page_name(p)
         depth = '../' * name.count('/')
-        title, body, toc, _ = render_notebook(nb, name, out / 'assets', depth)
-        pages.append({'name': name, 'title': title, 'body': body, 'toc': toc, 'path': p, 'depth': depth})
+        title, body, toc, ids = render_notebook(nb, name, out / 'assets', depth)
+        pages.append({'name': name, 'title': title, 'body': body, 'toc': toc, 'path': p, 'depth': depth, 'ids': ids})
         print(f'{p.relative_to(ROOT)} → {name}.html ({time.perf_counter() - t0:.1f} s){" ERRORS" if a.execute and p.name in failed else ""}', flush=True)
     if not a.only:
         api_body, api_toc = api_page()
         pages.append({'name': 'api', 'title': 'API reference', 'body': api_body, 'toc': api_toc, 'path': None, 'depth': ''})
+    links = doclink_map({pg['name']: pg.get('ids', set()) for pg in pages})
+    for pg in pages: pg['body'] = linkify(pg['body'], links, pg['depth']).replace(f'src="{COLAB_BADGE}"', f'src="{pg["depth"]}assets/colab-badge.svg"')
     index = []
     for pg in pages:
         nav = []
         for sec, pred in SECTIONS + (('Reference', lambda p: p is None),):
             items = [q for q in pages if (q['path'] is None and sec == 'Reference') or (q['path'] is not None and pred(q['path']) and sec != 'Reference')]
             if not items: continue
-            nav.append(f'<h3>{sec}</h3>' + ''.join(f'<a class="{"cur" if q is pg else ""}" href="{pg["depth"]}{q["name"]}.html">{html.escape(q["title"])}</a>' for q in items))
+            nav.append(f'<h3>{sec}</h3>' + ''.join(f'<a class="{"cur" if q is pg else ""}" href="{pg["depth"]}{q["name"]}.html">{nav_title(q["title"])}</a>' for q in items))
         f = out / f'{pg["name"]}.html'; f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(page_html(pg['title'], pg['body'], ''.join(nav), toc_html(pg['toc']), pg['depth']))
         for s in _Sections(pg['body']).sections:
@@ -537,6 +687,8 @@ def main():
     (out / 'site.css').write_text(CSS + ((NBS / 'styles.css').read_text() if (NBS / 'styles.css').exists() else ''))
     (out / 'pygments.css').write_text(HtmlFormatter(cssclass='code').get_style_defs('.code'))
     (out / 'search.json').write_text(json.dumps(index, ensure_ascii=False))
+    (out / 'search_index.js').write_text('window.CALM_SEARCH=' + json.dumps(index, ensure_ascii=False) + ';')   # file:// pages cannot fetch()
+    (out / 'assets' / 'colab-badge.svg').write_text(BADGE_SVG)
     shutil.copytree(KATEX, out / 'katex')
     print(f'wrote {len(pages)} pages and {len(index)} search sections to {out}')
     if failed: sys.exit(f'notebooks with errors: {", ".join(failed)}')

@@ -7,10 +7,15 @@
   `<span class="math">` elements byte for byte (after HTML unescaping);
 - an exported name (a module's `__all__`) without an API entry: functions and classes need an anchor on their
   notebook's page and on the API page, constants an entry on the API page;
-- machine-local paths (home folders, temporary folders, this checkout's path) in outputs and in the API page's values.
+- machine-local paths (home folders, temporary folders, this checkout's path) in outputs and in the API page's values;
+- a backticked name of an exported function or class in prose that does not link to its entry (nbdev's doclinks);
+- an API entry without links to its source lines and its notebook; a Quarto callout (`::: {.callout-…}`) left raw;
+- code blocks with Pygments error tokens (the red boxes `!pip` lines used to get); a page that loads an image from the
+  web (the Colab badge ships with the site); a site without `search_index.js` (search must work from file://).
 
 With Debian's Chromium installed (`apt-get install chromium`), every page is also loaded headless from a local HTTP
-server: it must render, and KaTeX must have typeset every equation. `--screenshots DIR` saves the landing page, the API
+server: it must render, and KaTeX must have typeset every equation; five pages are probed at 1400 px and at 400 px (no
+sideways scroll, the content takes the width, the title whole), and search must find results over HTTP and from file://. `--screenshots DIR` saves the landing page, the API
 page, the CALM page, one analysis page and the "Merge your own models" tutorial.
 
     python tools/check_docs.py _site [--screenshots DIR] [--no-browser]
@@ -94,7 +99,39 @@ def static_check(site: Path) -> list[str]:
         for m in {m.group(0) for m in LOCAL_PATH.finditer(outs)} | ({str(ROOT)} if str(ROOT) in outs else set()):
             line = next(l for l in outs.splitlines() if m in l)
             problems.append(f'{rel}: a machine-local path in the outputs: {line.strip()[:100]}')
-    return problems + tex_check(site, parsed) + api_check(site, parsed)
+    return problems + tex_check(site, parsed) + api_check(site, parsed) + reader_check(site, parsed)
+
+
+def _exported_names() -> set:
+    "Top-level public functions and classes whose bare name is defined in one module only (what a bare backticked name links to)."
+    idx, seen = importlib.import_module('calm_nb._modidx').d['syms'], {}
+    for mod, syms in idx.items():
+        for full in syms:
+            q = full[len(mod) + 1:]
+            if '.' not in q and not q.startswith('_'): seen[q] = seen.get(q, 0) + 1
+    return {q for q, n in seen.items() if n == 1}
+
+
+def reader_check(site: Path, parsed: dict) -> list[str]:
+    "Doclinks, source links, callouts, error tokens in code, web images, the file:// search index."
+    problems, names = [], _exported_names()
+    if parsed and not (site / 'search_index.js').exists(): problems.append('search_index.js is missing: search cannot work from file://')
+    for f in parsed:
+        rel, raw = f.relative_to(site).as_posix(), f.read_text(encoding='utf-8')
+        prose = re.sub(r'<pre\b.*?</pre>|<h[1-6]\b.*?</h[1-6]>|<a\b.*?</a>|<script\b.*?</script>|<table class="params">.*?</table>', '', raw, flags=re.S)
+        unlinked = sorted({m for m in re.findall(r'<code>([A-Za-z_]\w*)(?:\(\))?</code>', prose) if m in names and len(m) > 3})
+        if unlinked and rel != 'api.html': problems.append(f'{rel}: backticked names without a link to their entry: {", ".join(unlinked[:8])}')
+        for m in re.finditer(r'<h[34] id="([^"]+)" class="doc-name">.*?</h[34]>(\s*<div class="srclinks">)?', raw, flags=re.S):
+            if not m.group(2): problems.append(f'{rel}: API entry #{m.group(1)} has no source links'); break
+        if re.search(r'^\s*:::+\s*\{?\.callout', html.unescape(re.sub(r'<[^>]+>', '\n', raw)), flags=re.M): problems.append(f'{rel}: a raw callout block (::: {{.callout-…}})')
+        if re.search(r'<div class="code"><pre>.*?<span class="err">', raw, flags=re.S): problems.append(f'{rel}: an error token in a highlighted code block (red box)')
+        for src in parsed[f].imgs:
+            if urlparse(src).scheme in ('http', 'https'): problems.append(f'{rel}: an image from the web ({src}); ship it with the site')
+        for sig in re.findall(r'<pre class="(?:sig|apisig)">(.*?)</pre>', raw, flags=re.S):
+            text = html.unescape(re.sub(r'<[^>]+>', '', sig))
+            if (m := re.search(r'[(,\s](_[a-z]\w*)\s*[:=]', text)): problems.append(f'{rel}: a private parameter in a public signature: {m.group(1)}'); break
+            if '(…)' in text: problems.append(f'{rel}: a shortened signature: {text.strip()[:60]}'); break
+    return problems
 
 
 def tex_check(site: Path, parsed: dict) -> list[str]:
@@ -156,16 +193,45 @@ def chromium_check(site: Path, shots: Path | None) -> list[str]:
             if 'katex-error' in dom:
                 err = re.search(r'katex-error[^>]*title="([^"]*)"', dom)
                 problems.append(f'{rel}: KaTeX could not parse an equation: {err.group(1)[:120] if err else "?"}')
+        problems += layout_check(exe, flags, site, base)
         if shots:
             shots.mkdir(parents=True, exist_ok=True)
             for rel in SHOTS:
                 if not (site / rel).exists(): problems.append(f'{rel}: page missing for its screenshot'); continue
                 out = shots / (rel.replace('/', '_').replace('.html', '.png'))
-                subprocess.run([exe, *flags, '--virtual-time-budget=5000', '--window-size=1400,1800', f'--screenshot={out}', base + rel], capture_output=True, timeout=120)
-                print('screenshot', out, out.stat().st_size if out.exists() else 'missing')
-                if not out.exists() or out.stat().st_size < 10_000: problems.append(f'{rel}: screenshot failed')
+                for w, h, suffix in ((1400, 1800, ''), (400, 900, '-400px')):
+                    o = out.with_name(out.stem + suffix + '.png')
+                    subprocess.run([exe, *flags, '--virtual-time-budget=5000', f'--window-size={w},{h}', f'--screenshot={o}', base + rel], capture_output=True, timeout=120)
+                    print('screenshot', o, o.stat().st_size if o.exists() else 'missing')
+                    if not o.exists() or o.stat().st_size < 10_000: problems.append(f'{rel}: screenshot at {w} px failed')
     finally:
         srv.shutdown(); shutil.rmtree(profile, ignore_errors=True)
+    return problems
+
+
+def _probe(exe, flags, url: str, width: int) -> dict | None:
+    "The page's own layout and search probe (`?calmcheck`), run in headless Chromium at `width` px."
+    r = subprocess.run([exe, *flags, '--virtual-time-budget=8000', f'--window-size={width},900', '--dump-dom', url], capture_output=True, text=True, timeout=120)
+    m = re.search(r'<pre id="calmcheck">(.*?)</pre>', r.stdout)
+    return json.loads(html.unescape(m.group(1))) if m else None
+
+
+def layout_check(exe, flags, site: Path, base: str) -> list[str]:
+    "At 1400 px and at 400 px: no page-wide horizontal scroll, the content takes the width (the sidebar behind its menu"
+    " button on a phone), the title is not cut; search finds results over HTTP and from file://."
+    problems = []
+    for rel in SHOTS:
+        if not (site / rel).exists(): continue
+        for width in (1400, 400):
+            r = _probe(exe, flags, base + rel + '?calmcheck', width)
+            if r is None: problems.append(f'{rel} at {width} px: the layout probe did not run'); continue
+            if r['sw'] > r['w'] + 1: problems.append(f'{rel} at {width} px: the page scrolls sideways ({r["sw"]} px wide in a {r["w"]} px window)')
+            if width == 400 and (r['navRight'] > 1 or r['main'] < 0.9 * r['w']):
+                problems.append(f'{rel} at 400 px: the sidebar takes room from the content (content {r["main"]:.0f} of {r["w"]} px)')
+            if r['h1cut']: problems.append(f'{rel} at {width} px: the title is cut off')
+    for where, url in (('over HTTP', base + 'index.html?calmcheck=search'), ('from file://', (site / 'index.html').resolve().as_uri() + '?calmcheck=search')):
+        r = _probe(exe, flags, url, 1400)
+        if r is None or r['hits'] <= 0: problems.append(f'index.html: search {where} found nothing for "merge" ({r})')
     return problems
 
 
