@@ -134,3 +134,18 @@ def test_wheel_has_package_and_assets(tmp_path):
     code = 'import calm_nb, calm_nb.zoo as z; print(calm_nb.__file__); print(len(z.load_zoo_weights()["finetuned"]))'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True, cwd=tmp_path, env={'PYTHONPATH': str(target), 'PATH': '/usr/bin:/bin'}).stdout
     assert str(target) in out and out.strip().endswith('8'), out
+
+
+def test_callouts_shell_lines_doclinks_and_written_defaults():
+    out = build_docs.render_md('::: {.callout-warning}\n## Mind this\nA **bold** step.\n:::\n\nand `run_calm` here')
+    assert '<div class="callout callout-warning"><p class="callout-title">Mind this</p>' in out and '<strong>bold</strong>' in out and ':::' not in out
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    code = highlight('!pip -q install "calm_nb[hf]"\n%time x = 1\nimport os', build_docs.NotebookLexer(), HtmlFormatter(cssclass='code'))
+    assert 'class="err"' not in code and 'import' in code
+    linked = build_docs.linkify(out + '<pre><code>run_calm</code></pre>', {'run_calm': 'calm.html#run_calm'}, '../')
+    assert linked.count('href="../calm.html#run_calm"') == 1            # prose linked, the code block left alone
+    from calm_nb.methods.calm import CalmConfig
+    assert build_docs.written_defaults(CalmConfig)['lr'] == '1e7' and 'lr: float = 1e7' in build_docs.signature(CalmConfig)
+    from calm_nb.methods.calm import run_calm
+    assert '_stop_after' not in build_docs.signature(run_calm)
