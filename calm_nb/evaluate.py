@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_evaluate.ipynb #6cb029f7
 from __future__ import annotations
-import inspect, json, platform, time
+import inspect, json, platform, shutil, tempfile, time
+from collections.abc import Mapping
 from pathlib import Path
 import torch
 from .core import *
@@ -13,7 +14,7 @@ from .registry import get_method, list_methods, method_kwargs
 from .benchmark import *
 
 # %% auto #0
-__all__ = ['REFERENCE_ROWS', 'evaluate', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
+__all__ = ['REFERENCE_ROWS', 'evaluate', 'MergedStore', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
 
 # %% ../nbs/05_evaluate.ipynb #4e671fd0
 def evaluate(
@@ -38,16 +39,44 @@ def _kept(records, method: str, key: str):
     except ValueError: return None   # a torn file: run the method again
     if r.get('key') != key: return None
     w = Path(records) / f'{method}.safetensors'
-    return r['result'], (load_state_dict(w) if w.exists() else None)
+    return r['result'], (w if w.exists() else None)   # the weights stay on disk until asked for
+
+class MergedStore(Mapping):
+    """Merged state dicts by method name with at most one of them in host memory: each is written to `folder` as safetensors
+    when it is added (or found there) and read back when asked for. Without `folder`, a temporary one removed with the store."""
+    def __init__(self, folder=None):
+        self._tmp = None if folder is not None else tempfile.mkdtemp(prefix='calm_nb-merged-')
+        self.folder = Path(folder if folder is not None else self._tmp)
+        self._paths, self._name, self._state = {}, None, None
+    def add(self, name: str, state: dict | None = None, path=None):
+        "Add `state` (written to the folder; then the one in memory), or register weights already saved at `path`."
+        if state is None:
+            if path is None: raise ValueError('MergedStore.add: give a state dict or the path of saved weights')
+            self._paths[name] = Path(path); return
+        cpu = {k: v.detach().cpu() for k, v in state.items()}
+        self._paths[name] = self.folder / f'{name}.safetensors'
+        save_state_dict(cpu, self._paths[name], metadata={'method': name})
+        self._name, self._state = name, cpu
+    def __getitem__(self, name: str) -> dict:
+        if name == self._name: return self._state
+        if name not in self._paths: raise KeyError(name)
+        self._name, self._state = name, load_state_dict(self._paths[name])   # the previous one is released
+        return self._state
+    def __iter__(self): return iter(self._paths)
+    def __len__(self): return len(self._paths)
+    def resident(self) -> int: return int(self._state is not None)
+    def __del__(self):
+        if getattr(self, '_tmp', None): shutil.rmtree(self._tmp, ignore_errors=True)
 
 def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None, progress: bool = True,
                 records=None, resume: bool = False, save_merged: bool = False) -> tuple[dict, dict]:
-    "Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts, on the CPU)."
+    "Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts: a `MergedStore`, on the CPU, one in memory at a time)."
     from tqdm.auto import tqdm
     methods = list_methods() if methods is None else methods
     for m in methods: get_method(m)  # fail early on unknown names
     hparams = hparams or {}
-    results, merged = {}, {}
+    results = {}
+    merged = MergedStore(Path(records) if records is not None and save_merged else None)   # one state dict in memory at a time
     results['pretrained'] = evaluate(bench, bench.pretrained) | {'seconds': 0.0}
     per = {td.name: accuracy(bench, bench.finetuned[t], t) for t, td in enumerate(bench.tasks)}
     results['individual'] = {'per_task': per, 'avg': sum(per.values()) / len(per), 'seconds': 0.0}
@@ -58,8 +87,8 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
         key = _record_key(bench, m, shown)
         kept = _kept(records, m, key) if records is not None and resume else None
         if kept is not None:   # finished in an earlier run with the same benchmark and settings
-            results[m], state = kept
-            if state is not None: merged[m] = state
+            results[m], path = kept
+            if path is not None: merged.add(m, path=path)
             continue
         kw = method_kwargs(m, bench=bench, record={}) | hparams.get(m, {})
         record = kw.get('record')
@@ -67,9 +96,10 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
         state = spec(bench.pretrained, bench.finetuned, **kw)
         sec = time.perf_counter() - t
         results[m] = evaluate(bench, state) | {'seconds': sec, 'hparams': shown} | ({'record': record} if record else {})
-        merged[m] = {k: v.cpu() for k, v in state.items()}   # kept for later: off the device
+        if records is not None: Path(records).mkdir(parents=True, exist_ok=True)
+        merged.add(m, state)   # on disk (the run folder with save_merged, else a temporary one); in memory until the next
+        del state
         if records is not None:   # kept the moment it exists: a crash or a disconnect later loses nothing
-            if save_merged: save_state_dict(merged[m], Path(records) / f'{m}.safetensors', metadata={'method': m})
             write_json(Path(records) / f'{m}.json', {'key': key, 'result': results[m]})
     return results, merged
 
