@@ -13,7 +13,9 @@ from .benchmark import *
 __all__ = ['SAMPLING', 'COUNTS', 'task_logits', 'entropy', 'CredibleSet', 'select_credible', 'credible_sets']
 
 # %% ../nbs/06_cbems.ipynb #7b9ccfe4
-def entropy(logits: torch.Tensor) -> torch.Tensor:
+def entropy(
+    logits: torch.Tensor,   # `[N, C]` logits of one task's head
+) -> torch.Tensor:
     "Shannon entropy (nats) of softmax(logits) along the last dimension."
     logp = torch.log_softmax(logits.float(), -1)
     return -(logp.exp() * logp).sum(-1)
@@ -48,8 +50,15 @@ COUNTS = ('floor', 'ceil_min1')
 def _n_kept(ratio: float, n: int, count: str) -> int:
     return int(ratio * n) if count == 'floor' else max(1, math.ceil(ratio * n))
 
-def select_credible(logits: torch.Tensor, ratio: float = 0.9, method: str = 'cb_ems', labels: torch.Tensor | None = None,
-                    task: str = '', seed: int = 0, count: str = 'floor') -> CredibleSet:
+def select_credible(
+    logits: torch.Tensor,                # `[N, C]` logits of the task's fine-tuned model on its unlabeled data
+    ratio: float = 0.9,                  # the fraction kept: per predicted class (CB-EMS) or overall (EMS); 0.9 vision, 0.8 NLP
+    method: str = 'cb_ems',              # 'cb_ems', 'ems' (lowest entropy overall) or 'supervised' (a random share with the true labels)
+    labels: torch.Tensor | None = None,  # true labels: needed for 'supervised', only reported otherwise
+    task: str = '',                      # the task's name, for messages
+    seed: int = 0,                       # seeds the random draw of 'supervised' sampling
+    count: str = 'floor',                # how a class's share is counted: 'floor' (the authors' code) or 'ceil_min1' (at least one)
+) -> CredibleSet:
     "Choose credible samples from `[N, C]` logits by CB-EMS, EMS or supervised sampling (see above)."
     if method not in SAMPLING: raise ValueError(f'unknown sampling method {method!r}; one of {SAMPLING}')
     if count not in COUNTS: raise ValueError(f'count must be one of {COUNTS}, got {count!r}')

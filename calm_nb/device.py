@@ -152,8 +152,18 @@ def device_budget(device) -> int:
     return int(available_memory())   # the resident set is already spent; what is left is MemAvailable
 
 # %% ../nbs/00g_device.ipynb #8faccaf6
-def plan_for(bench, method: str, batch_size: int, micro_batch: int | str | None = 'auto', budget: int | None = None,
-             include=None, exclude=None, amp: str | None = None, activation: dict | None = None, matrix_bytes: int = 4) -> dict:
+def plan_for(
+    bench,                               # the benchmark as it is (its models, tasks and device)
+    method: str,                         # a registered data-driven method with a memory model
+    batch_size: int,                     # examples per task per step
+    micro_batch: int | str | None = 'auto',   # examples per forward/backward pass; 'auto': the largest that fits
+    budget: int | None = None,           # device bytes to plan within (default: the device's free memory)
+    include=None,                        # which parameters are merged (globs; default: all)
+    exclude=None,                        # which parameters are left at the pretrained values
+    amp: str | None = None,              # 'bf16' when the forward runs under autocast
+    activation: dict | None = None,      # the activation cost, if already measured (`activation_cost`)
+    matrix_bytes: int = 4,               # bytes per entry of the method's P-sized buffers
+) -> dict:
     "`plan_device_memory` for `bench` as it is: P and T from its models, the activation cost measured on its device (or `activation`), its free device memory (or `budget`)."
     P, T = _merged_index(bench, include, exclude).size, len(bench.tasks)
     act = activation or activation_cost(bench, amp=amp)
@@ -165,8 +175,17 @@ def plan_for(bench, method: str, batch_size: int, micro_batch: int | str | None 
                               matrix_bytes=matrix_bytes) | {'activation': act}
 
 # %% ../nbs/00g_device.ipynb #8709b12e
-def choose_micro_batch(bench, method: str, batch_size: int, micro_batch: int | str | None = 'auto', verbose: bool = True,
-                       include=None, exclude=None, amp: str | None = None, **kw) -> int | None:
+def choose_micro_batch(
+    bench,                               # the benchmark as it is (its models, tasks and device)
+    method: str,                         # a registered data-driven method with a memory model
+    batch_size: int,                     # examples per task per step
+    micro_batch: int | str | None = 'auto',   # returned as it is unless 'auto'
+    verbose: bool = True,                # print the plan
+    include=None,                        # which parameters are merged (globs; default: all)
+    exclude=None,                        # which parameters are left at the pretrained values
+    amp: str | None = None,              # 'bf16' when the forward runs under autocast
+    **kw,                                # passed to `plan_for` (budget, activation, matrix_bytes)
+) -> int | None:
     "The micro-batch a method should use: `micro_batch` itself unless it is `'auto'`; on a GPU the planner's choice (plan printed), or `MemoryError` if nothing fits."
     if micro_batch != 'auto': return micro_batch
     if bench.device.type != 'cuda': return None

@@ -21,7 +21,12 @@ __all__ = ['STRATEGIES', 'split_tasks', 'merge_direction', 'masked_merge', 'Calm
            'run_calm', 'tensor_density', 'save_calm_outputs', 'load_masks', 'calm']
 
 # %% ../../nbs/07_calm.ipynb #a244e216
-def split_tasks(task_names: list[str], n_seq: int = 2, seq_tasks=None, seed: int = 0) -> tuple[list[int], list[int]]:
+def split_tasks(
+    task_names: list[str],   # every task's name, in benchmark order
+    n_seq: int = 2,          # |S̄|: how many tasks are merged sequentially (drawn with `seed` unless `seq_tasks` names them)
+    seq_tasks=None,          # the sequential tasks themselves, in order, by name or index (overrides `n_seq`)
+    seed: int = 0,           # seeds the random draw of S̄
+) -> tuple[list[int], list[int]]:
     "Return (S, S̄): indices merged by task arithmetic, and the ordered sequential indices."
     T = len(task_names)
     if seq_tasks is not None:
@@ -37,14 +42,23 @@ def split_tasks(task_names: list[str], n_seq: int = 2, seq_tasks=None, seed: int
 # %% ../../nbs/07_calm.ipynb #460b49b7
 STRATEGIES = ('calm', 'm_only', 'one_minus_m_only')
 
-def merge_direction(tau_prev: torch.Tensor, tau_j: torch.Tensor, strategy: str = 'calm') -> tuple[torch.Tensor, torch.Tensor]:
+def merge_direction(
+    tau_prev: torch.Tensor,   # τ⁽ʲ⁻¹⁾, the merged task vector so far (flat)
+    tau_j: torch.Tensor,      # τⱼ, the task vector of the sequential task (flat)
+    strategy: str = 'calm',   # the Table 3 strategy: 'calm' ((1−M)⊙τ⁽ʲ⁻¹⁾ + M⊙τⱼ), 'm_only' (τ⁽ʲ⁻¹⁾ + M⊙τⱼ) or 'one_minus_m_only' ((1−M)⊙τ⁽ʲ⁻¹⁾ + τⱼ)
+) -> tuple[torch.Tensor, torch.Tensor]:
     "(b, d) with τ⁽ʲ⁾ = b + M ⊙ d for the merging `strategy`."
     if strategy == 'calm': return tau_prev, tau_j - tau_prev
     if strategy == 'm_only': return tau_prev, tau_j
     if strategy == 'one_minus_m_only': return tau_prev + tau_j, -tau_prev
     raise ValueError(f'unknown strategy {strategy!r}; one of {STRATEGIES}')
 
-def masked_merge(tau_prev: torch.Tensor, tau_j: torch.Tensor, mask: torch.Tensor, strategy: str = 'calm') -> torch.Tensor:
+def masked_merge(
+    tau_prev: torch.Tensor,   # τ⁽ʲ⁻¹⁾, the merged task vector so far (flat)
+    tau_j: torch.Tensor,      # τⱼ, the task vector of the sequential task (flat)
+    mask: torch.Tensor,       # M in [0, 1] (or the binary M*), one entry per coordinate
+    strategy: str = 'calm',   # the Table 3 strategy: 'calm' ((1−M)⊙τ⁽ʲ⁻¹⁾ + M⊙τⱼ), 'm_only' (τ⁽ʲ⁻¹⁾ + M⊙τⱼ) or 'one_minus_m_only' ((1−M)⊙τ⁽ʲ⁻¹⁾ + τⱼ)
+) -> torch.Tensor:
     "τ⁽ʲ⁾ for a (binary or soft) mask, Eq. 6/8 or an ablation strategy."
     b, d = merge_direction(tau_prev, tau_j, strategy)
     return b + mask.to(d.dtype) * d

@@ -60,7 +60,13 @@ def disjoint_merge(tau: torch.Tensor, merge_func: str = 'mean') -> torch.Tensor:
     return m.mul_(gamma)
 
 # %% ../../nbs/01b_ties.ipynb #3c0d102f
-def ties_delta(tv: TaskVectors, k, lam, merge_func, trim):
+def ties_delta(
+    tv: TaskVectors,   # the task vectors, flat (`core.task_vectors`)
+    k,                 # the fraction of each task vector's largest magnitudes kept (0.2: top 20 %)
+    lam,               # λ, the scale of the merged vector
+    merge_func,        # how the entries that agree with the elected sign combine: 'sum' (the authors' code), 'mean' or 'max'
+    trim,              # where the top-k is taken: 'global' (over all coordinates) or 'per_tensor'
+):
     "TIES as a block delta for `assemble`: trim each row below its threshold, elect signs, disjoint-merge, scale by `lam`."
     thr = ties_thresholds(tv, k, trim)
     def delta(tau, a, b):
