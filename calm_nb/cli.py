@@ -47,6 +47,7 @@ def _exit_code(e: BaseException) -> int:
     if isinstance(e, OutputExistsError): return EXIT_OUTPUT_EXISTS
     if _out_of_memory(e): return EXIT_MEMORY
     if isinstance(e, _BAD_INPUT) or (isinstance(e, OSError) and e.errno is not None) or "can't start new thread" in str(e): return EXIT_BAD_INPUT
+    if isinstance(e, OSError) and ("couldn't connect" in str(e) or 'huggingface.co' in str(e)): return EXIT_BAD_INPUT   # the hub unreachable: its own message says what to do
     return EXIT_INTERNAL
 
 def _resource_message(e: BaseException, a) -> str | None:

@@ -13,17 +13,32 @@ from .benchmark import MergeBenchmark
 from .methods.calm import run_calm
 
 # %% auto #0
-__all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'per_task_runs', 'read_records', 'calm_sweep', 'summarize_sweep',
-           'AnalysisSettings', 'analysis_settings']
+__all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'bench_fingerprint', 'per_task_runs', 'read_records', 'calm_sweep',
+           'summarize_sweep', 'AnalysisSettings', 'analysis_settings']
 
 # %% ../nbs/09a_experiments.ipynb #df301188
+def bench_fingerprint(bench: MergeBenchmark) -> str:
+    "A short hash of a benchmark's configuration (its data and how its models were built): cached runs key on it, so a rebuilt zoo never reuses old runs."
+    import hashlib
+    return hashlib.sha1(json.dumps(bench.config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
 def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False, **calm_kw) -> dict[str, Path]:
-    "Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}."
+    """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A folder
+    is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise it is run again."""
+    import shutil
     out = {}
     for t in tasks or bench.task_names:
         d = Path(out_root) / t
+        setting = calm_kw | {'n_seq': 1, 'seq_tasks': [t]}
+        key = {'bench': bench_fingerprint(bench), 'calm': _full_config({k: v for k, v in setting.items() if k != 'out_dir'})}
+        kf = d / 'cache_key.json'
+        same = kf.exists() and json.loads(kf.read_text()) == json.loads(json.dumps(key, default=str))
+        if (d / 'run_card.json').exists() and not same:
+            print(f'calm_nb: {d} holds a run of another benchmark or other settings; running it again')
+            shutil.rmtree(d)
         if not (d / 'run_card.json').exists():
-            run_calm(bench, out_dir=d, progress=progress, **(calm_kw | {'n_seq': 1, 'seq_tasks': [t]}))
+            run_calm(bench, out_dir=d, progress=progress, **setting)
+            kf.write_text(json.dumps(key, default=str))
         out[t] = d
     return out
 

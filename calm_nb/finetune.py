@@ -376,7 +376,7 @@ def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, s
             card_path = out / t.name / 'card.json'
             if card_path.exists():
                 card = json.loads(card_path.read_text())
-                if card.get('recipe') == asdict(recipe) and card.get('seed') == cfg['seed'] and (out / t.name / 'finetuned.safetensors').exists():
+                if card.get('recipe') == json.loads(json.dumps(asdict(recipe))) and card.get('seed') == cfg['seed'] and (out / t.name / 'finetuned.safetensors').exists():
                     say(f'{t.name}: already fine-tuned ({card["accuracy_before"]:.1f} → {card["accuracy_after"]:.1f} %); kept')
                     doc['tasks'][t.name] = card; continue
             encoder.load_state_dict(pre)

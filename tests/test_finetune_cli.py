@@ -77,7 +77,8 @@ def test_set_overrides_and_bad_configs(D):
     for bad, fragment in [(ft_cfg(D, recipe={'lrr': 1}), "recipe: FinetuneRecipe.__init__() got an unexpected keyword argument 'lrr'"),
                           (ft_cfg(D, recipe={'batch_size': 0}), 'recipe: batch_size must be an integer ≥ 1'),
                           (ft_cfg(D, device='gpu'), "device: expected cpu, cuda, cuda:N or mps, got 'gpu'"),
-                          (ft_cfg(D, source={'nlp': {'tasks': ['SST-2']}}), 'calm_nb finetune fine-tunes CLIP image towers'),
+                          (ft_cfg(D, source={'checkpoints': {'checkpoints': str(D)}}), 'calm_nb finetune fine-tunes CLIP image towers (a `vision` source) or RoBERTa'),
+                          (ft_cfg(D, source={'nlp': {'tasks': ['SST-2']}}), "couldn't connect"),   # roberta-base from an unreachable hub: its own line
                           (ft_cfg(D, method='calm'), 'method: unknown key')]:
         (D / 'bad.yaml').write_text(yaml.safe_dump(bad))
         code, _, err = run_cli(['finetune', '--config', str(D / 'bad.yaml'), '--quiet'])

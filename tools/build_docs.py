@@ -565,6 +565,7 @@ h1,h2,h3,h4{scroll-margin-top:.5rem}
 .math.display{display:block;overflow-x:auto;margin:.6rem 0}
 details>summary{cursor:pointer;color:#456;font-size:.85rem}
 .table-wrap,.out-table{overflow-x:auto;max-width:100%}
+main p code,main li code,main td code{overflow-wrap:anywhere}
 .table-wrap td:first-child,.table-wrap th:first-child,.out-table td:first-child,.out-table th:first-child{position:sticky;left:0;background:#fff;z-index:1}
 .table-wrap th:first-child,.out-table th:first-child{background:#f1f4f9}
 .code{position:relative}.code pre{white-space:pre;overflow-x:auto}
