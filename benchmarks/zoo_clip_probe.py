@@ -33,7 +33,7 @@ import numpy as np
 import torch, torch.nn.functional as F
 from torch.func import functional_call
 
-from calm_nb.zoo import (ZOO_TASKS, PROXY_CLASSES, COLORS, _HUES, register_zoo_model, render_split, render_zoo_data,
+from calm_nb.zoo import (ZOO_TASKS, PROXY_CLASSES, COLORS, _HUES, register_zoo_model, render_split, render_zoo_data, spearman,
                          prepare_images)
 from calm_nb.models import zeroshot_head
 from calm_nb.finetune import finetune, FinetuneRecipe
@@ -79,20 +79,6 @@ def vocabulary_render(rng, k: int):
     small = Image.new('RGB', (16, 16), bg); ImageDraw.Draw(small).text((8 + int(rng.integers(-2, 3)), 8), ch, fill=fg, font=ImageFont.load_default(), anchor='mm')
     return _finish(small.resize((64, 64), Image.NEAREST), rng), f'the letter {ch}'
 
-
-def spearman(a, b) -> float:
-    "Spearman's rank correlation (ties share their average rank); NaN when either side is constant."
-    def ranks(v):
-        v = np.asarray(v, float); order = np.argsort(v, kind='mergesort'); r = np.empty(len(v))
-        i = 0
-        while i < len(v):
-            j = i
-            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]: j += 1
-            r[order[i:j + 1]] = (i + j) / 2; i = j + 1
-        return r
-    ra, rb = ranks(a), ranks(b)
-    if ra.std() == 0 or rb.std() == 0: return float('nan')
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def pretrain(clip, tok, x, caps, epochs, lr, batch, seed):
