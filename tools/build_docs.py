@@ -215,11 +215,11 @@ def written_defaults(obj) -> dict:
                 if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.value is not None}
     try:
         fn = inspect.unwrap(obj.__init__ if inspect.isclass(obj) and '__init__' in vars(obj) else obj)
-        src = inspect.getsource(fn); tree = ast.parse(__import__('textwrap').dedent(src))
+        src = textwrap.dedent(inspect.getsource(fn)); tree = ast.parse(src)
     except (TypeError, OSError, SyntaxError, IndentationError): return {}
     f = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if f is None: return {}
-    a, seg = f.args, lambda n: ast.get_source_segment(__import__('textwrap').dedent(src), n)
+    a, seg = f.args, lambda n: ast.get_source_segment(src, n)
     pos = a.posonlyargs + a.args
     out = {p.arg: seg(d) for p, d in zip(pos[len(pos) - len(a.defaults):], a.defaults)}
     out |= {p.arg: seg(d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None}
