@@ -4,7 +4,7 @@
 """
 import sys
 from calm_nb.zoo import zoo_vit
-from calm_nb.adamerging import run_adamerging
+from calm_nb.methods.adamerging import run_adamerging
 from calm_nb.evaluate import evaluate
 b = zoo_vit(progress=False)
 for lw in (False, True):

@@ -25,7 +25,7 @@ def main():
     import logging, open_clip
     logging.disable(logging.WARNING)
     from calm_nb.zoo import MergeBenchmark, TaskData
-    from calm_nb.calm import run_calm
+    from calm_nb.methods.calm import run_calm
     visual = open_clip.create_model(a.model, pretrained=None).visual.eval()
     pre = {k: v.detach().clone() for k, v in visual.state_dict().items()}
     fts = [{k: v + 1e-3 * torch.randn_like(v) if v.is_floating_point() else v for k, v in pre.items()} for _ in range(2)]

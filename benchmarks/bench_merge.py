@@ -60,7 +60,7 @@ WORKER = textwrap.dedent('''
             out[n] = pre[n] + lam * sum(t * (cnt >= kk) for t in taus)
         return out
 
-    from calm_nb.merge import merge
+    from calm_nb.registry import merge
     naive = {'task_arithmetic': naive_ta, 'ties_merging': naive_ties, 'consensus_ta': naive_consensus_ta}
     fn = naive[method] if kind == 'naive' else (lambda p, f: merge(method, p, f, chunk_size=chunk))
     fn(pre, fts[:1])  # warm-up

@@ -8,7 +8,7 @@ per run to a .jsonl file (the source of the CALM tables in nbs/07_calm.ipynb).
 import argparse, ast, json, platform, time
 import torch
 from calm_nb.zoo import zoo_vit
-from calm_nb.calm import run_calm
+from calm_nb.methods.calm import run_calm
 from calm_nb.evaluate import evaluate
 
 

@@ -13,7 +13,7 @@ import argparse, json, platform, statistics, time
 from pathlib import Path
 import torch
 from calm_nb.cli import demo
-from calm_nb.core import atomic_write
+from calm_nb.io import atomic_write
 from calm_nb.evaluate import REFERENCE_ROWS, versions
 
 

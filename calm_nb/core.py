@@ -372,13 +372,3 @@ def assemble(tv: TaskVectors, delta: Callable[[torch.Tensor, int, int], torch.Te
     tau = None  # the last block is a view that would keep the whole matrix alive
     tv.release()
     return tv.to_state_dict(out)
-
-# %% ../nbs/00_core.ipynb #fc2da213
-_MOVED = {n: 'io' for n in ('atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict')}
-
-def __getattr__(name):
-    "Names that moved to another module stay importable from `calm_nb.core`."
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(f'calm_nb.{_MOVED[name]}'), name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

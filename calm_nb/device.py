@@ -11,17 +11,21 @@ from .core import FlatIndex, mergeable_keys
 from .memory import available_memory, human_size, return_freed_memory
 from .benchmark import batch_backward
 from .masks import FlatLeaf
+from .registry import METHODS, MergeMethod, get_method
 
 # %% auto #0
-__all__ = ['BUFFERS', 'MICRO_BATCHED', 'DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DISTRIBUTED_PROBE', 'PeakMeter', 'activation_cost',
+__all__ = ['DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DISTRIBUTED_PROBE', 'memory_model', 'PeakMeter', 'activation_cost',
            'resident_bytes', 'plan_device_memory', 'format_plan', 'device_budget', 'plan_for', 'choose_micro_batch',
            'probe_peak', 'init_distributed', 'distributed_probe']
 
 # %% ../nbs/00g_device.ipynb #2883934c
-BUFFERS = {   # method -> (a, b): a + b·T flat fp32 buffers of P coordinates on the device (see above)
-    'calm': (6.5, 0), 'adamerging_tw': (3, 1), 'adamerging_lw': (3, 1), 'pareto_lowrank': (3, 1),
-    'localize_stitch': (5, 0.25), 'fisher_merging': (4, 2), 'regmean': (3, 0)}   # L&S: binarize='round' (the default); 'topk' needs one buffer more
-MICRO_BATCHED = ('calm', 'adamerging_tw', 'adamerging_lw', 'localize_stitch')   # methods that accept micro_batch
+def memory_model(method: str) -> MergeMethod:
+    "The registered method `method`, which must carry a memory model (`register_method(memory=MemoryModel(a, b))`)."
+    spec = get_method(method)
+    if spec.memory is None:
+        known = sorted(n for n, m in METHODS.items() if m.memory is not None)
+        raise ValueError(f'no memory model for {method!r}: pass memory= to its register_method; methods with one: {known}')
+    return spec
 
 # %% ../nbs/00g_device.ipynb #ef82295b
 DEVICES = {   # usable memory (bytes) that torch reports for common GPUs: torch.cuda.get_device_properties(0).total_memory
@@ -112,13 +116,11 @@ def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample:
                        budget: int | None = None, micro_batch: int | str | None = 'auto', device: str = 'device',
                        context: int = 0, matrix_bytes: int = 4) -> dict:
     "Peak device memory of `method` for P coordinates, T tasks and a batch of `batch_size` (micro-batches of `micro_batch`, or the largest that fits in `budget` with `'auto'`)."
-    if method not in BUFFERS: raise ValueError(f'no memory model for {method!r}; known: {sorted(BUFFERS)}')
-    a, b = BUFFERS[method]
-    if method in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank'): b = b * matrix_bytes / 4
-    buffers = int(4 * P * (a + b * T))
+    spec = memory_model(method)
+    buffers = spec.memory.buffer_bytes(P, T, matrix_bytes)
     need = lambda m: int(context + resident + buffers + fixed + per_sample * m)
     micro = batch_size if micro_batch in (None, 'auto') else int(micro_batch)
-    if micro_batch == 'auto' and budget is not None and need(batch_size) > budget and method in MICRO_BATCHED:
+    if micro_batch == 'auto' and budget is not None and need(batch_size) > budget and spec.micro_batches:
         room = budget - need(0)
         micro = max(0, min(batch_size, int(room // per_sample))) if per_sample > 0 else batch_size
         if micro >= 1: micro = math.ceil(batch_size / math.ceil(batch_size / micro))   # equal micro-batches, as few as fit
@@ -205,7 +207,7 @@ from calm_nb.zoo import MLPEncoder
 from calm_nb.benchmark import TaskData
 from calm_nb.models import from_modules
 from calm_nb.device import PeakMeter, activation_cost, plan_for
-from calm_nb.merge import get_method
+from calm_nb.registry import get_method
 torch.manual_seed(0); T, width, d_in, n = {T}, {width}, {d_in}, {n}
 enc = MLPEncoder(d_in, width, 2)
 fts = []

@@ -290,7 +290,7 @@ def check_finetune_config(cfg: dict) -> dict:
         if raw.get(k): raise ConfigError(f'source.{kind}.{k}: fine-tuning makes the fine-tuned checkpoints; leave it out')
     if kind == 'nlp' and raw.get('heads', 'prompt') != 'prompt':
         raise ConfigError("source.nlp.heads: calm_nb finetune fine-tunes RoBERTa prompt-based (heads: prompt), the protocol of the paper's checkpoints")
-    from calm_nb.runs import _dump
+    from calm_nb.schema import _dump
     body = model.model_dump(by_alias=True) | _dump(model)   # every field with its default; tasks as given
     if 'n_train' not in raw: body['n_train'] = 10**9 if kind == 'vision' else 2048   # vision: every labelled example; nlp: a pool to draw K per class from
     if kind == 'nlp': body['heads'] = 'prompt'
@@ -307,7 +307,7 @@ def check_finetune_config(cfg: dict) -> dict:
 
 # %% ../nbs/03a_finetune.ipynb #d064432b
 def _finetune_vision(cfg, out, body, doc, progress, say):
-    from calm_nb.runs import _add_model_config
+    from calm_nb.schema import _add_model_config
     from calm_nb.data import declare_task, vision_task_data, VISION_TASKS
     from calm_nb.models import openclip_model
     if body.get('model_config'): _add_model_config(body['model_config'], body['model'])
@@ -354,7 +354,8 @@ def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, s
     """Fine-tune every task of a `vision` source (CLIP image towers, zero-shot heads frozen, the task-vectors recipe) or an `nlp`
     source (RoBERTa, prompt-based with the masked-LM head frozen, `prompt_recipe`) into `out`; rerunning continues an interrupted run.
     Returns `finetune.json`."""
-    from calm_nb.runs import RunLock, check_device, OutputExistsError
+    from calm_nb.io import RunLock, OutputExistsError
+    from calm_nb.schema import check_device
     from calm_nb.evaluate import versions
     cfg = check_finetune_config(config); check_device(cfg['device'])
     out = Path(cfg['out']); kind, body = next(iter(cfg['source'].items())); body = dict(body)

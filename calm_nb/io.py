@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_io.ipynb #0f46f3d2
 from __future__ import annotations
-import errno, hashlib, json, math, os, stat, tempfile, weakref
+import errno, hashlib, json, math, os, socket, stat, tempfile, time, weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable
@@ -13,9 +13,10 @@ import torch
 from .core import MergeInputError
 
 # %% auto #0
-__all__ = ['check_input_path', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict',
+__all__ = ['LOCK_FILE', 'check_input_path', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict',
            'safetensors_table', 'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'tensors_digest',
-           'layout_file', 'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors']
+           'layout_file', 'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors', 'OutputExistsError',
+           'RunLock']
 
 # %% ../nbs/00a_io.ipynb #b9fc7ebe
 def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
@@ -316,3 +317,27 @@ def module_tensors(module, prefix: str = '') -> dict[str, torch.Tensor]:
             if isinstance(sub, torch.nn.Module): walk(sub, pre + k + '.')
     walk(module, prefix)
     return out
+
+# %% ../nbs/00a_io.ipynb #928a15e3
+class OutputExistsError(RuntimeError):
+    "The output folder holds a run that would be overwritten."
+
+LOCK_FILE = '.lock'
+
+class RunLock:
+    "An exclusive lock on a run folder (`fcntl.flock` on `<out>/.lock`, released when the process ends, even by `kill -9`); the file names its holder."
+    def __init__(self, out): self.path, self._f = Path(out) / LOCK_FILE, None
+    def acquire(self):
+        try: import fcntl
+        except ImportError: return self   # no flock (Windows): runs are not locked
+        f = open(self.path, 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0); holder = f.read().strip() or 'another process'; f.close()
+            raise OutputExistsError(f'{self.path.parent} is in use by a live run ({holder}); wait for it to end or choose another --out') from None
+        f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%Y-%m-%d %H:%M:%S")}\n'); f.flush()
+        self._f = f; return self
+    def release(self):
+        if self._f is not None:
+            import fcntl
+            fcntl.flock(self._f, fcntl.LOCK_UN); self._f.close(); self._f = None

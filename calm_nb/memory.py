@@ -70,7 +70,7 @@ def peak_merge_memory(method: str, T: int, P: int, chunk_size: int | None = None
     "Run `method` on T random models of P fp32 parameters in a fresh process; return its peak extra resident memory (Linux)."
     code = textwrap.dedent(f"""
         import json, torch
-        from calm_nb.merge import merge
+        from calm_nb.registry import merge
         def hwm():
             for l in open('/proc/self/status'):
                 if l.startswith('VmHWM'): return int(l.split()[1]) * 1024

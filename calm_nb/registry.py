@@ -5,38 +5,38 @@
 # %% ../nbs/00d_registry.ipynb #4fae8521
 from __future__ import annotations
 import dataclasses, difflib, inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 import torch
 
 # %% auto #0
-__all__ = ['HPARAM_RULES', 'METHOD_HPARAM_RULES', 'COMMON_ARGS', 'METHODS', 'FAITHFULNESS', 'HyperParameterError',
-           'check_hparams', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'merge',
+__all__ = ['HPARAM_RULES', 'COMMON_ARGS', 'DATA_KINDS', 'METHODS', 'METHOD_PACKAGES', 'HyperParameterError', 'check_value',
+           'MemoryModel', 'MergeMethod', 'register_method', 'get_method', 'list_methods', 'check_hparams', 'merge',
            'check_merged_finite', 'method_kwargs', 'faithfulness_table']
 
 # %% ../nbs/00d_registry.ipynb #625e4899
 class HyperParameterError(ValueError):
     "A hyper-parameter of the wrong type or out of range."
 
-# (kind, low, high, low open, high open): kind 'real' (finite int or float), 'int', 'bool', 'micro' (None, 'auto' or int ≥ 1); 'T': the number of tasks
+# The shared vocabulary: a rule for each hyper-parameter name several methods use.
+# (kind, low, high, low open, high open): kind 'real' (finite int or float), 'int', 'bool',
+# 'micro' (None, 'auto' or int ≥ 1), 'optint' (None or int); a high of 'T' is the number of tasks.
 _ANY = float('-inf'), float('inf')
+_POS = 0, float('inf')
 HPARAM_RULES = {
-    'lam': ('real', *_ANY, False, False), 'tall_lam': ('real', 0, float('inf'), False, False), 'init_logit': ('real', 0, float('inf'), True, False),
-    'sigmoid_bias': ('real', *_ANY, False, False), 'floor': ('real', 0, float('inf'), False, False),
-    'k': ('real', 0, 1, False, False), 'ties_k': ('real', 0, 1, False, False), 'p': ('real', 0, 1, False, True),
-    'seed': ('int', 0, 2**63, False, True), 'iterations': ('int', 0, float('inf'), False, False),
-    'batch_size': ('int', 1, float('inf'), False, False), 'batches_per_task': ('int', 1, float('inf'), False, False),
-    'n_examples': ('int', 1, float('inf'), False, False), 'shots_per_class': ('int', 1, float('inf'), False, False),
-    'rank': ('int', 1, float('inf'), False, False), 'n_seq': ('int', 0, 'T', False, False),
-    'checkpoint_every': ('int', 1, float('inf'), False, False), 'eval_every': ('int', 0, float('inf'), False, False),
-    'micro_batch': ('micro', 1, float('inf'), False, False), 'lr': ('real', 0, float('inf'), True, False),
-    'alpha': ('real', 0, float('inf'), False, False), 'l1': ('real', 0, float('inf'), False, False),
-    'init': ('real', 0, 1, False, False), 'ratio': ('real', 0, 1, True, False), 'init_active': ('real', 0, 1, False, False),
-    'sparsity': ('real', 0, 1, True, False), 'concentration': ('real', 0, float('inf'), True, False),
-    'amp': ('bool',), 'normalize': ('bool',)}
-METHOD_HPARAM_RULES = {('consensus_ta', 'k'): ('int', 1, 'T', False, False), ('consensus_ties', 'k'): ('int', 1, 'T', False, False),
-                       ('localize_stitch', 'batch_size'): ('optint', 1, float('inf'), False, False),   # None: the whole few-shot set
-                       ('regmean', 'alpha'): ('real', 0, 1, False, False)}
+    'lam': ('real', *_ANY, False, False), 'tall_lam': ('real', *_POS, False, False),
+    'init_logit': ('real', *_POS, True, False), 'sigmoid_bias': ('real', *_ANY, False, False),
+    'floor': ('real', *_POS, False, False), 'k': ('real', 0, 1, False, False), 'ties_k': ('real', 0, 1, False, False),
+    'p': ('real', 0, 1, False, True), 'seed': ('int', 0, 2**63, False, True),
+    'iterations': ('int', *_POS, False, False), 'batch_size': ('int', 1, float('inf'), False, False),
+    'batches_per_task': ('int', 1, float('inf'), False, False), 'n_examples': ('int', 1, float('inf'), False, False),
+    'shots_per_class': ('int', 1, float('inf'), False, False), 'rank': ('int', 1, float('inf'), False, False),
+    'n_seq': ('int', 0, 'T', False, False), 'checkpoint_every': ('int', 1, float('inf'), False, False),
+    'eval_every': ('int', *_POS, False, False), 'micro_batch': ('micro', 1, float('inf'), False, False),
+    'lr': ('real', *_POS, True, False), 'alpha': ('real', *_POS, False, False), 'l1': ('real', *_POS, False, False),
+    'init': ('real', 0, 1, False, False), 'ratio': ('real', 0, 1, True, False),
+    'init_active': ('real', 0, 1, False, False), 'sparsity': ('real', 0, 1, True, False),
+    'concentration': ('real', *_POS, True, False), 'amp': ('bool',), 'normalize': ('bool',)}
 
 # %% ../nbs/00d_registry.ipynb #50be9810
 def _describe(rule, T) -> str:
@@ -44,83 +44,151 @@ def _describe(rule, T) -> str:
     if kind == 'bool': return 'true or false'
     lo, hi, lo_open, hi_open = r
     hi = T if hi == 'T' else hi
-    what = {'real': 'a finite number', 'int': 'an integer', 'micro': "'auto', None or an integer", 'optint': 'None or an integer'}[kind]
+    what = {'real': 'a finite number', 'int': 'an integer', 'micro': "'auto', None or an integer",
+            'optint': 'None or an integer'}[kind]
     if hi == 'T' or hi is None: return f'{what} ≥ {lo} and at most the number of tasks'
     if lo == float('-inf') and hi == float('inf'): return what
     if hi == float('inf'): return f"{what} {'>' if lo_open else '≥'} {lo:g}"
     if hi == 2**63: return f'{what} in [{lo:g}, 2**63)'
     return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
 
-def check_hparams(method: str, hparams: dict, n_tasks: int | None = None) -> None:
-    "Raise `HyperParameterError` for a hyper-parameter of `method` of the wrong type or out of range (see `HPARAM_RULES`); the number of tasks bounds `n_seq` and consensus `k`."
+def _kind_rule(annotation, default) -> tuple | None:
+    "A type-only rule from a parameter's annotation (`int`, `float`, `bool`, or their names), else from its default's type."
+    name = annotation if isinstance(annotation, str) else getattr(annotation, '__name__', '')
+    if annotation is inspect.Parameter.empty or not name:
+        name = type(default).__name__ if isinstance(default, (bool, int, float)) else ''
+    kind = {'bool': 'bool', 'int': 'int', 'float': 'real'}.get(name)
+    return None if kind is None else (kind,) if kind == 'bool' else (kind, *_ANY, False, False)
+
+def check_value(method: str, name: str, v, rule: tuple, n_tasks: int | None = None) -> None:
+    "Raise `HyperParameterError` unless `v` satisfies `rule` (see `HPARAM_RULES`)."
     import math, numbers
-    for name, v in hparams.items():
-        rule = METHOD_HPARAM_RULES.get((method, name)) or HPARAM_RULES.get(name)
-        if rule is None: continue
-        kind = rule[0]
-        bad = lambda: HyperParameterError(f'{method}: {name} must be {_describe(rule, n_tasks)}, got {v!r} ({type(v).__name__})')
-        if kind == 'bool':
-            if not isinstance(v, (bool, type(None))) and not (hasattr(v, 'dtype') and v.dtype == bool): raise bad()
-            continue
-        if kind == 'micro' and (v is None or v == 'auto'): continue
-        if kind == 'optint' and v is None: continue
-        if isinstance(v, bool) or not isinstance(v, numbers.Real): raise bad()
-        if kind in ('int', 'micro', 'optint') and not isinstance(v, numbers.Integral): raise bad()
-        if not math.isfinite(v): raise bad()
-        _, lo, hi, lo_open, hi_open = rule
-        if hi == 'T': hi = n_tasks if n_tasks is not None else float('inf')
-        if v < lo or (lo_open and v == lo) or v > hi or (hi_open and v == hi): raise bad()
+    kind = rule[0]
+    bad = lambda: HyperParameterError(f'{method}: {name} must be {_describe(rule, n_tasks)}, got {v!r} ({type(v).__name__})')
+    if kind == 'bool':
+        if not isinstance(v, (bool, type(None))) and not (hasattr(v, 'dtype') and v.dtype == bool): raise bad()
+        return
+    if (kind == 'micro' and (v is None or v == 'auto')) or (kind == 'optint' and v is None): return
+    if isinstance(v, bool) or not isinstance(v, numbers.Real): raise bad()
+    if kind in ('int', 'micro', 'optint') and not isinstance(v, numbers.Integral): raise bad()
+    if not math.isfinite(v): raise bad()
+    _, lo, hi, lo_open, hi_open = rule
+    if hi == 'T': hi = n_tasks if n_tasks is not None else float('inf')
+    if v < lo or (lo_open and v == lo) or v > hi or (hi_open and v == hi): raise bad()
 
 # %% ../nbs/00d_registry.ipynb #7d86e4a4
-COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device', 'record', 'progress', 'out_dir')   # run context, not hyper-parameters
+COMMON_ARGS = ('include', 'exclude', 'chunk_size', 'dtype', 'device', 'record', 'progress', 'out_dir')   # run context
+DATA_KINDS = {'none': 'data-free', 'unlabeled': "each task's unlabeled split",
+              'inputs': "inputs of each task's train split (its unlabeled split when there are no labels)",
+              'labelled': 'labelled training examples of each task'}
 
+@dataclass(frozen=True)
+class MemoryModel:
+    "The flat fp32 buffers of P coordinates a method holds on its device: `fixed + per_task·T` of them."
+    fixed: float                    # buffers whatever the number of tasks (θ, its gradient, the mask logits, …)
+    per_task: float = 0.0           # buffers per task (the task-vector matrix, per-task Fishers, …)
+    matrix: bool = False            # the per-task buffers are held in the method's `matrix_dtype` (bf16 halves them)
+    def buffer_bytes(self, P: int, T: int, matrix_bytes: int = 4) -> int:
+        "Bytes of the buffers for P coordinates and T tasks."
+        return int(4 * P * (self.fixed + self.per_task * T * (matrix_bytes / 4 if self.matrix else 1)))
+
+# %% ../nbs/00d_registry.ipynb #d81c57bd
 @dataclass
 class MergeMethod:
-    "A registered merging method: its function, hyper-parameter defaults, and whether it needs data."
+    "A registered merging method: its function and everything the CLI, the demo, the checks, the planner and the docs read."
     name: str
     fn: Callable
     defaults: dict
-    needs_data: bool = False
+    data: str = 'none'               # a key of `DATA_KINDS`
     paper: str = ''
     description: str = ''
-    config: type | None = None   # a dataclass of further keyword arguments the method takes through **kw (CALM: CalmConfig)
+    config: type | None = None       # a dataclass of further keyword arguments taken through **kw (CALM: CalmConfig)
+    order: float = 1000.0            # place in `list_methods()`, the results tables and the faithfulness table
+    faithfulness: dict | None = None # {'code': reference code, 'status': ..., 'deviations': [(what, why, measured effect)]}
+    rules: dict = field(default_factory=dict)   # hyper-parameter -> rule, for every hyper-parameter with a default
+    memory: MemoryModel | None = None           # the planner's model of its device buffers (data-driven methods)
+    demo: dict = field(default_factory=dict)    # benchmark -> scaled settings the demo uses on a CPU
+    quick: dict = field(default_factory=dict)   # settings of `demo(quick=True)` and the fast tests
+    data_note: str = ''              # what data exactly, for error messages
+    @property
+    def needs_data(self) -> bool: return self.data != 'none'
     def __call__(self, pretrained, finetuned, **kwargs):
-        check_hparams(self.name, kwargs, n_tasks=len(finetuned) if hasattr(finetuned, '__len__') else None)   # types and ranges, before any work
+        n = len(finetuned) if hasattr(finetuned, '__len__') else None
+        self.check(kwargs, n_tasks=n)   # types and ranges, before any work
         return self.fn(pretrained, finetuned, **kwargs)
+    def check(self, hparams: dict, n_tasks: int | None = None) -> None:
+        "Raise `HyperParameterError` for a hyper-parameter of the wrong type or out of range."
+        for k, v in hparams.items():
+            if (rule := self.rules.get(k) or HPARAM_RULES.get(k)) is not None: check_value(self.name, k, v, rule, n_tasks)
     @property
     def accepts(self) -> set[str]:
         "Every keyword argument the method takes: its defaults, the common ones, its signature, its config's fields."
-        return set(self.defaults) | set(COMMON_ARGS) | set(inspect.signature(self.fn).parameters) | set(getattr(self.config, '__dataclass_fields__', ()))
+        return (set(self.defaults) | set(COMMON_ARGS) | set(inspect.signature(self.fn).parameters)
+                | set(getattr(self.config, '__dataclass_fields__', ())))
     @property
     def streams(self) -> bool:
-        "Whether the method can read task vectors in chunks (it takes `chunk_size`), so the models need not all be in memory at once."
+        "Whether the method reads task vectors in chunks (it takes `chunk_size`), so the models need not all be in memory."
         return 'chunk_size' in inspect.signature(self.fn).parameters
+    @property
+    def micro_batches(self) -> bool:
+        "Whether the method splits its batches into micro-batches (it takes `micro_batch`), so the planner may choose one."
+        return 'micro_batch' in self.accepts
 
 # %% ../nbs/00d_registry.ipynb #0ed46df4
 METHODS: dict[str, MergeMethod] = {}
 
-def register_method(name: str | None = None, needs_data: bool = False, paper: str = '', config: type | None = None):
-    "Decorator: add a merging function to `METHODS` under `name` (default: the function's name)."
+def _method_rules(fn, config, defaults: dict, rules: dict) -> dict:
+    "A rule for each hyper-parameter: the method's own, else the shared vocabulary's, else one from its annotation or default."
+    params = dict(inspect.signature(fn).parameters)
+    fields = {f.name: f for f in dataclasses.fields(config)} if config is not None else {}
+    out = {}
+    for k, d in defaults.items():
+        ann = params[k].annotation if k in params else fields[k].type if k in fields else inspect.Parameter.empty
+        if (r := rules.get(k) or HPARAM_RULES.get(k) or _kind_rule(ann, d)) is not None: out[k] = r
+    return out
+
+def register_method(
+    name: str | None = None,            # the name users call it by (default: the function's name)
+    *,
+    paper: str = '',                    # the paper it comes from, as the tables cite it
+    data: str = 'none',                 # what it reads besides the models: a key of `DATA_KINDS`
+    order: float = 1000.0,              # its place in listings and tables (ties broken by name)
+    faithfulness: dict | None = None,   # the code its defaults follow and its known deviations (required in calm_nb)
+    rules: dict | None = None,          # hyper-parameter rules beyond the shared vocabulary and the annotations
+    memory: MemoryModel | None = None,  # the planner's memory model (required for a method that reads data)
+    demo: dict | None = None,           # benchmark -> the demo's scaled settings
+    quick: dict | None = None,          # the quick demo's settings
+    data_note: str = '',                # what data exactly, for error messages
+    config: type | None = None,         # a config dataclass of further hyper-parameters taken through **kw
+):
+    "Decorator: register a merging function with everything calm_nb needs to list, check, plan, run and document it."
+    if data not in DATA_KINDS: raise ValueError(f'data must be one of {list(DATA_KINDS)}, got {data!r}')
+    if faithfulness is not None and set(faithfulness) != {'code', 'status', 'deviations'}:
+        raise ValueError(f"faithfulness needs exactly the keys 'code', 'status' and 'deviations', got {sorted(faithfulness)}")
     def deco(fn):
         sig = inspect.signature(fn)
         defaults = {k: p.default for k, p in sig.parameters.items()
                     if p.default is not inspect.Parameter.empty and k not in COMMON_ARGS}
-        if config is not None:   # a config dataclass holds the hyper-parameters the method takes through **kw: its defaults are the method's
+        if config is not None:   # a config dataclass holds hyper-parameters taken through **kw: its defaults are the method's
             defaults |= {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
-        doc = inspect.getdoc(fn) or ''
-        METHODS[name or fn.__name__] = MergeMethod(name or fn.__name__, fn, defaults, needs_data, paper, doc.split('\n')[0], config)
+        doc = (inspect.getdoc(fn) or '').split('\n\n')[0].replace('\n', ' ')
+        n = name or fn.__name__
+        METHODS[n] = MergeMethod(n, fn, defaults, data, paper, doc, config, order, faithfulness,
+                                 _method_rules(fn, config, defaults, rules or {}), memory, demo or {}, quick or {}, data_note)
         return fn
     return deco
 
 # %% ../nbs/00d_registry.ipynb #74a84ba1
+METHOD_PACKAGES = ('calm_nb.methods',)   # packages whose every module is imported to find registrations
+
 def _load_method_modules():
-    "Import every module that registers methods: the data-free ones in `calm_nb.merge`, and each module of the `calm_nb.methods` package, found by listing the package."
-    import importlib, pkgutil
-    importlib.import_module('calm_nb.merge')
-    pkg = importlib.import_module('calm_nb.methods')
-    order = getattr(pkg, 'ORDER', ())
-    found = sorted((m.name for m in pkgutil.iter_modules(pkg.__path__)), key=lambda n: (order.index(n) if n in order else len(order), n))
-    for name in found: importlib.import_module(f'{pkg.__name__}.{name}')
+    "Import every module of `METHOD_PACKAGES` and of the packages named in `$CALM_NB_METHODS` (comma-separated)."
+    import importlib, os, pkgutil
+    extra = tuple(p.strip() for p in os.environ.get('CALM_NB_METHODS', '').split(',') if p.strip())
+    for pkg_name in METHOD_PACKAGES + extra:
+        pkg = importlib.import_module(pkg_name)
+        for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+            importlib.import_module(f'{pkg_name}.{m.name}')
 
 # %% ../nbs/00d_registry.ipynb #caf3f9be
 def get_method(name: str) -> MergeMethod:
@@ -133,9 +201,15 @@ def get_method(name: str) -> MergeMethod:
 
 # %% ../nbs/00d_registry.ipynb #69e03a71
 def list_methods(needs_data: bool | None = None) -> list[str]:
-    "Names of the registered methods, optionally only those that do (`True`) or do not (`False`) need data."
+    "Names of the registered methods in table order, optionally only those that do (`True`) or do not (`False`) need data."
     _load_method_modules()
-    return [n for n, m in METHODS.items() if needs_data is None or m.needs_data == needs_data]
+    ms = sorted(METHODS.values(), key=lambda m: (m.order, m.name))
+    return [m.name for m in ms if needs_data is None or m.needs_data == needs_data]
+
+# %% ../nbs/00d_registry.ipynb #79152d2a
+def check_hparams(method: str, hparams: dict, n_tasks: int | None = None) -> None:
+    "Raise `HyperParameterError` for a hyper-parameter of `method` of the wrong type or out of range; the number of tasks bounds `n_seq` and consensus `k`."
+    get_method(method).check(hparams, n_tasks)
 
 # %% ../nbs/00d_registry.ipynb #4ca2de04
 def merge(
@@ -175,54 +249,14 @@ def method_kwargs(method: str, **context) -> dict:
     return {k: v for k, v in context.items() if k in params and v is not None}
 
 # %% ../nbs/00d_registry.ipynb #ff1ef7a6
-FAITHFULNESS = {   # method -> reference code, status, [(deviation, reason, measured effect on zoo-vit)]
-    'weight_averaging': {'code': 'Wortsman et al. (model soups): the uniform soup', 'status': 'follows', 'deviations': []},
-    'task_arithmetic': {'code': 'EnnengYang/AdaMerging: src/main_task_arithmetic.py (λ = 0.3, the CALM paper\'s Table 1 setting)', 'status': 'follows', 'deviations': []},
-    'ties_merging': {'code': 'EnnengYang/AdaMerging: src/main_ties_merging.py (K = 20 %, merge_func "dis-sum", scaling 0.3), the source of CALM Table 1\'s TIES row',
-                     'status': 'follows', 'deviations': [
-        ("`merge_func='mean'` (the TIES authors' own default, with λ ≈ 1) is an option, not the default",
-         'at λ = 0.3 the mean is not the method behind the paper\'s TIES row',
-         'disjoint mean vs sum at λ 0.3: 76.9 vs 77.5 % average; the mean update has 0.59× the norm, and 35.1 % of coordinates differ')]},
-    'consensus_ta': {'code': 'nik-dim/tall_masks: src/utils/tallmask_utils.py (TALL masks against the summed task vector, consensus k = 2, λ_tall 0.4)', 'status': 'follows',
-                     'deviations': [('FusionBench compares |θ_pre − τ_t| in the TALL mask', 'a bug there; calm_nb follows the paper (|τ_t|)', 'not measured')]},
-    'consensus_ties': {'code': 'nik-dim/tall_masks: src/utils/tallmask_utils.py and src/eval/aggregation.py (masks against the TIES-merged vector, consensus mask on it, dis-sum)',
-                       'status': 'follows', 'deviations': [
-        ("`mask_order='before_merge'` (masks from Σ τ applied to each τ before TIES, calm_nb's earlier reading) is an option",
-         'the authors apply the consensus mask to the merged vector', "old default (before_merge, mean) 75.9 vs 77.5 % average; 55.6 % of coordinates differ")]},
-    'dare': {'code': 'Yu et al. (DARE): drop with probability p, rescale by 1/(1 − p), then the base merge', 'status': 'follows (not in CALM Table 1)',
-             'deviations': [("`base='ties'` inherits TIES's defaults (now the disjoint sum)", 'one TIES everywhere', 'not measured')]},
-    'calm': {'code': 'yankd22/CALM: src/mask_merging.py (mask initialisation, update), src/logits_extraction.py (CB-EMS), src/main.py (settings)', 'status': 'follows, one documented reading', 'deviations': [
-        ("`update='paper'` (the default) normalises the step by model size (η = lr·P/P_ViT-B/32) and applies the L1 term to every logit; `update='reference'` is the authors' rule and reproduces their run",
-         "keeps the paper's learning rate meaningful on models of any size", 'see nbs/07_calm.ipynb and the Table 1 CALM row, which uses the default'),
-        ("`init_count='round'` (round(1e-5·P), at least one) is an option; the default is the authors' int(1e-5·P)-th largest |τ| as a strict threshold", 'the authors\' rule',
-         'with the CB-EMS floor below: 83.4 ± 0.3 % before and after over 3 seeds (per-task changes ≤ 0.5)'),
-        ("`credible_count='ceil_min1'` (at least one per predicted class) is an option; the default is the authors' floor(ratio·n_c)", 'the authors\' rule', 'see above (measured together)'),
-        ('`amp=True` (bf16 forward passes where the GPU has them) is opt-in; the default is fp32 as the authors', 'not shown to leave Table 1 unchanged', 'none on CPU (no bf16 autocast there)')]},
-    'adamerging_tw': {'code': 'EnnengYang/AdaMerging: src/main_task_wise_adamerging.py', 'status': 'follows', 'deviations': [
-        ('32 examples per task per step (`batch_size=32`); the authors draw two batches of 16, the same mean entropy', 'one batch of 32 is the same loss', 'was 16: 72.0 ± 0.1 % before and after (3 seeds)')]},
-    'adamerging_lw': {'code': 'EnnengYang/AdaMerging: src/main_layer_wise_adamerging.py', 'status': 'follows', 'deviations': [
-        ('32 examples per task per step (`batch_size=32`); the authors draw two batches of 16, the same mean entropy', 'one batch of 32 is the same loss', 'was 16: 73.4 ± 0.3 → 73.5 ± 0.3 % (3 seeds)')]},
-    'fisher_merging': {'code': 'Matena & Raffel: per-example squared gradients of the log-likelihood, labels sampled from the model', 'status': 'follows the paper',
-                       'deviations': [('FusionBench squares a summed (batch) gradient', 'a bug there; calm_nb squares per-example gradients as the paper', 'not measured')]},
-    'regmean': {'code': 'Jin et al. (RegMean): Gram matrices per linear layer, off-diagonals scaled by α', 'status': 'follows the paper', 'deviations': [
-        ('α = 0.9 (RegMean\'s language-model setting); FusionBench\'s CLIP configuration uses 0.95 (0.6 before August 2025)', 'one argument away', 'α 0.9 vs 0.6: 77.5 vs 77.3 % (nbs/08c_regmean.ipynb)')]},
-    'localize_stitch': {'code': 'uiuctml/Localize-and-Stitch (the localizer: init from 1e-5 of |τ|, round(σ), 10 updates on the few-shot set)', 'status': 'follows, one documented reading', 'deviations': [
-        ("each update uses the few-shot set's mean gradient; the official code accumulates per-batch gradients of an epoch", 'the same step for equal batches that are averaged; (number of batches)× smaller if the official sums them', 'not measured'),
-        ("calm_nb's earlier reading (`sparsity=0.01, binarize='topk', iterations=80, batch_size=128`, the CALM paper's Tables 4 and 8 settings) is an option", 'the official recipe is the default',
-         'official recipe 67.8 ± 1.7 % vs earlier reading 74.1 ± 0.1 % (3 seeds): at lr 1e7 the masks grow to 1.3–10.6 % and interfere when stitched')]},
-    'localize_stitch_dataless': {'code': 'uiuctml/Localize-and-Stitch (dataless: top-k of |τ|)', 'status': 'follows (not in CALM Table 1)', 'deviations': []},
-    'pareto_lowrank': {'code': 'none: after Chen & Kwok (Pareto Merging), not a reproduction', 'status': 'not a reproduction', 'deviations': [
-        ('a preference-aware low-rank merge of our own design', 'no public code was followed', 'see nbs/08e_pareto.ipynb')]},
-}
-
 def faithfulness_table(methods: list[str] | None = None) -> str:
-    "A markdown table: each method's paper, the reference code followed, its current defaults (from the registry) and its deviations."
-    _load_method_modules()
-    rows = ['| method | paper | reference code | status | defaults | deviations (reason; measured effect on zoo-vit) |', '|---|---|---|---|---|---|']
+    "A markdown table: each method's paper, the reference code followed, its current defaults and its deviations, from the registrations."
+    rows = ['| method | paper | reference code | status | defaults | deviations (reason; measured effect on zoo-vit) |',
+            '|---|---|---|---|---|---|']
     for n in methods or list_methods():
-        f = FAITHFULNESS.get(n)
-        if f is None: raise KeyError(f'no faithfulness entry for {n!r}: add it to FAITHFULNESS')
         m = get_method(n)
+        f = m.faithfulness
+        if f is None: raise KeyError(f'no faithfulness entry for {n!r}: pass faithfulness= to its register_method')
         dflt = ', '.join(f'`{k}={v!r}`' for k, v in m.defaults.items()) or '—'
         dev = '<br>'.join(f'{d} ({why}; {eff})' for d, why, eff in f['deviations']) or 'none known'
         rows.append(f"| `{n}` | {m.paper} | {f['code']} | {f['status']} | {dflt} | {dev} |")

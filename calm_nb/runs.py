@@ -12,13 +12,13 @@ from .memory import *
 from .registry import get_method, list_methods, merge, method_kwargs, _load_method_modules
 from .evaluate import run_methods, results_table, write_results
 from . import zoo
+from .io import RunLock, OutputExistsError, LOCK_FILE
 _load_method_modules()  # register CALM and the data-driven baselines
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'DEMO_SETTINGS', 'QUICK_SETTINGS', 'SOURCES', 'RUN_KEYS', 'MAX_CONFIG_VALUES', 'PATH_KEYS',
-           'LABELLED_DATA', 'UNLABELED_OK', 'RUN_FILES', 'LOCK_FILE', 'parse_hparams', 'demo', 'OutputExistsError',
-           'load_config', 'parse_bytes', 'check_device', 'check_config', 'checkpoint_layout', 'checkpoint_files',
-           'build_source', 'RunLock', 'check_inputs_unchanged', 'run', 'evaluate_merged']
+__all__ = ['BENCHMARKS', 'SOURCES', 'RUN_KEYS', 'MAX_CONFIG_VALUES', 'PATH_KEYS', 'RUN_FILES', 'parse_hparams', 'demo_hparams',
+           'demo', 'load_config', 'parse_bytes', 'check_config', 'checkpoint_layout', 'checkpoint_files',
+           'build_source', 'check_inputs_unchanged', 'run', 'evaluate_merged']
 
 # %% ../nbs/09b_runs.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
@@ -29,17 +29,9 @@ def _zoo_vit(quick: bool, progress: bool): return zoo.zoo_vit(quick=quick, progr
 # %% ../nbs/09b_runs.ipynb #6ffd6443
 BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder(quick, progress); the first is the default
 
-# Scaled settings the demo uses on a 2-core CPU, where the paper's defaults would take too long; recorded in results.json
-# (each method's `hparams`) and overridden by --set or --paper-settings. CALM at the paper's 100 iterations takes about
-# 6 minutes here; on zoo-vit it gains about 1.5 points over 20 iterations (see nbs/07_calm.ipynb).
-# AdaMerging and the preference-aware merge run 200 of their 500 iterations (about 45 s each on zoo-vit).
-# Fisher, RegMean and Localize-and-Stitch run at their defaults (about 10 s, 1.5 s and 45 s on zoo-vit; README table).
-_ITER200 = {m: {'iterations': 200} for m in ('adamerging_tw', 'adamerging_lw', 'pareto_lowrank')}
-DEMO_SETTINGS = {'zoo-vit': {'calm': {'iterations': 20}} | _ITER200,
-                 'toy-digits': {'calm': {'iterations': 20, 'batch_size': 64}} | {m: {'iterations': 100} for m in _ITER200}}
-QUICK_SETTINGS = {'calm': {'iterations': 3, 'batch_size': 32}, 'adamerging_tw': {'iterations': 3}, 'adamerging_lw': {'iterations': 3},
-                  'pareto_lowrank': {'iterations': 3}, 'fisher_merging': {'n_examples': 16}, 'regmean': {'n_examples': 16},
-                  'localize_stitch': {'iterations': 2, 'shots_per_class': 4, 'batch_size': 32}}
+# The demo runs each method at the scaled settings of its registration (`register_method(demo={benchmark: {...}})`,
+# chosen for a 2-core CPU where the paper's settings would take too long; `quick=` for quick runs), recorded in
+# results.json and overridden by --set or --paper-settings.
 
 _YAML_WORDS = {'null': None, 'none': None, '~': None, 'true': True, 'false': False}
 
@@ -59,6 +51,16 @@ def parse_hparams(pairs: list[str]) -> dict:
         out.setdefault(m, {})[k] = _parse_value(v)
     return out
 
+# %% ../nbs/09b_runs.ipynb #39d7b9a8
+def demo_hparams(methods: list[str], benchmark: str, seed: int = 0, quick: bool = False, overrides: dict | None = None,
+                 paper_settings: bool = False) -> tuple[dict, dict]:
+    "Each method's hyper-parameters in the demo, and the scaled settings among them: its registration's `demo[benchmark]` (unless `paper_settings`), its `quick` settings, then `overrides` (`'*'` for all)."
+    overrides, specs = overrides or {}, {m: get_method(m) for m in methods}
+    scaled = {} if paper_settings else {m: s.demo[benchmark] for m, s in specs.items() if s.demo.get(benchmark)}
+    hp = {m: method_kwargs(m, seed=seed) | scaled.get(m, {}) | (s.quick if quick else {})
+             | overrides.get('*', {}) | overrides.get(m, {}) for m, s in specs.items()}
+    return hp, scaled
+
 # %% ../nbs/09b_runs.ipynb #873dafa1
 def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
          quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False,
@@ -66,17 +68,13 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
     "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`; each method's result is kept in `out/methods` as it finishes, and `resume` reuses those of an interrupted run."
     if benchmark not in BENCHMARKS: raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
     methods = methods or list_methods()
-    for m in methods: get_method(m)
+    for m in methods: get_method(m)   # unknown names fail before the build
     t = time.perf_counter()
     print(f'building benchmark {benchmark!r}{" (quick)" if quick else ""} …', flush=True)
     bench = BENCHMARKS[benchmark](quick, progress)
     build_s = time.perf_counter() - t
     overrides = overrides or {}
-    scaled = {} if paper_settings else DEMO_SETTINGS.get(benchmark, {})
-    hp = {}
-    for m in methods:
-        hp[m] = method_kwargs(m, seed=seed) | scaled.get(m, {}) | (QUICK_SETTINGS.get(m, {}) if quick else {}) \
-                | overrides.get('*', {}) | overrides.get(m, {})
+    hp, scaled = demo_hparams(methods, benchmark, seed, quick, overrides, paper_settings)
     if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))  # run card, masks, history for the analyses
     results, merged = run_methods(bench, methods, hp, progress=progress, records=Path(out) / 'methods', resume=resume, save_merged=True)
     doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s, 'overrides': overrides,
@@ -90,11 +88,7 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
 # %% ../nbs/09b_runs.ipynb #d6f71f39
 SOURCES = ('benchmark', 'checkpoints', 'vision', 'nlp')
 RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', 'exclude', 'chunk_size', 'evaluate', 'max_memory')
-from .schema import ConfigError, validate_run_config, validate_source, check_task_keys, short_repr   # the schema: types, ranges, unknown keys at every level
-
-# %% ../nbs/09b_runs.ipynb #31e61699
-class OutputExistsError(RuntimeError):
-    "The output folder holds a run that would be overwritten."
+from .schema import ConfigError, check_device, _dump, _add_model_config, validate_run_config, validate_source, check_task_keys, short_repr   # the schema: types, ranges, unknown keys at every level
 
 # %% ../nbs/09b_runs.ipynb #ab33edc3
 MAX_CONFIG_VALUES = 1_000_000
@@ -168,21 +162,6 @@ def _parse_bytes(v) -> int:
     raise ConfigError(f'max_memory must look like 8GB or 512MB, got {short_repr(v)}')
 
 # %% ../nbs/09b_runs.ipynb #7c741601
-LABELLED_DATA = {'localize_stitch': 'shots_per_class labelled examples per class'}   # methods that need labelled training examples (n_train > 0)
-UNLABELED_OK = ('fisher_merging', 'regmean')   # read inputs only (Fisher samples its labels from the model): with n_train 0 they read the unlabeled split
-
-def check_device(device: str) -> str:
-    "Raise a `ConfigError` unless `device` exists here."
-    import torch
-    if device.startswith('cuda'):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device: {device!r} is not available here (torch {torch.__version__}, {'no CUDA build' if torch.version.cuda is None else 'no GPU visible'}); use device: cpu")
-        n = torch.cuda.device_count(); k = int(device.split(':')[1]) if ':' in device else 0
-        if k >= n: raise ConfigError(f'device: {device!r} is not available here ({n} GPU{"s" if n != 1 else ""} visible: cuda:0 … cuda:{n - 1})')
-    if device == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
-        raise ConfigError("device: 'mps' is not available here; use device: cpu")
-    return device
-
 def _hparam_types(spec, hp: dict):
     "Each hyper-parameter of the type of its default (a number for a number, a string for a string, true/false for a flag)."
     import numbers
@@ -201,15 +180,9 @@ def _n_tasks(kind, body) -> int | None:
     if kind == 'checkpoints' and body.get('tasks'): return len(body['tasks'])
     return 8 if kind == 'benchmark' and body.get('name', 'zoo-vit') == 'zoo-vit' else None
 
-def _dump(model) -> dict:
-    "The checked source body as plain data, keeping only what was given (tasks given by name stay names)."
-    d = model.model_dump(by_alias=True, exclude_unset=True)
-    if d.get('tasks'): d['tasks'] = [t['name'] if set(t) == {'name'} else t for t in d['tasks']]
-    return d
-
 def check_config(cfg: dict) -> dict:
     "Validate a run configuration against the schema and the registry, and return it completed with defaults; nothing is loaded."
-    from calm_nb.registry import check_hparams, HyperParameterError
+    from calm_nb.registry import check_hparams, HyperParameterError, DATA_KINDS
     rc = validate_run_config(cfg)
     spec = get_method(rc.method)
     hp = dict(rc.hparams)
@@ -236,9 +209,11 @@ def check_config(cfg: dict) -> dict:
             except KeyError as e: raise ConfigError(f'source.{kind}.tasks: {e.args[0]}; for a task of your own, declare it: {{name: ..., classes: [...], data: {{loader: ..., ...}}}}') from None
         check_task_keys(kind, body)
         n_train = body.get('n_train', 256)
-        if n_train == 0 and spec.name in LABELLED_DATA:
-            raise ConfigError(f'{spec.name} needs labelled training examples ({LABELLED_DATA[spec.name]}), but source.{kind}.n_train is 0; set n_train (e.g. 256)')
-        if n_train == 0 and spec.name in UNLABELED_OK and hp.get('split', 'train') == 'train': hp['split'] = 'unlabeled'   # recorded in config.yaml
+        if n_train == 0 and spec.data == 'labelled':
+            raise ConfigError(f'{spec.name} needs labelled training examples ({spec.data_note or DATA_KINDS[spec.data]}), '
+                              f'but source.{kind}.n_train is 0; set n_train (e.g. 256)')
+        if n_train == 0 and spec.data == 'inputs' and hp.get('split', 'train') == 'train':
+            hp['split'] = 'unlabeled'   # the inputs are all they read; recorded in config.yaml
     parse_bytes(rc.max_memory)
     return {'method': spec.name, 'hparams': hp, 'source': {kind: body}, 'seed': rc.seed, 'device': rc.device, 'out': str(rc.out),
             'include': rc.include, 'exclude': rc.exclude, 'chunk_size': rc.chunk_size, 'evaluate': rc.evaluate, 'max_memory': rc.max_memory}
@@ -301,16 +276,6 @@ def _is_open_clip_model(sd) -> bool:
     keys = list(sd.keys())
     return any(k.startswith('visual.') or '.visual.' in k for k in keys) and any(k.endswith('token_embedding.weight') for k in keys)
 
-def _add_model_config(path, model: str):
-    "Register an open_clip model config file; its file stem must be the `model` name."
-    import open_clip
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'source.vision.model_config: {path} does not exist')
-    try: json.loads(path.read_text())
-    except ValueError as e: raise ConfigError(f'source.vision.model_config: {path} is not valid JSON ({e})') from None
-    if path.stem != model: raise ConfigError(f'source.vision.model is {model!r}, but model_config {path} defines {path.stem!r} (open_clip names a config by its file stem); set model: {path.stem}')
-    open_clip.add_model_config(str(path))
-
 # %% ../nbs/09b_runs.ipynb #58f8c1bd
 def build_source(source: dict, device: str = 'cpu', progress: bool = True, stream_chunk: int | None = None):
     "`(benchmark, None)` for sources with data, `(None, (pretrained, finetuned, names))` for checkpoint files."
@@ -345,26 +310,6 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
 
 # %% ../nbs/09b_runs.ipynb #15502810
 RUN_FILES = ('config.yaml', 'run.json', 'log.txt', 'merged.safetensors', 'results.json', 'calm')
-LOCK_FILE = '.lock'
-
-class RunLock:
-    "An exclusive lock on a run folder (`fcntl.flock` on `<out>/.lock`, released when the process ends, even by `kill -9`); the file names its holder."
-    def __init__(self, out): self.path, self._f = Path(out) / LOCK_FILE, None
-    def acquire(self):
-        try: import fcntl
-        except ImportError: return self   # no flock (Windows): runs are not locked
-        f = open(self.path, 'a+')
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0); holder = f.read().strip() or 'another process'; f.close()
-            raise OutputExistsError(f'{self.path.parent} is in use by a live run ({holder}); wait for it to end or choose another --out') from None
-        f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%Y-%m-%d %H:%M:%S")}\n'); f.flush()
-        self._f = f; return self
-    def release(self):
-        if self._f is not None:
-            import fcntl
-            fcntl.flock(self._f, fcntl.LOCK_UN); self._f.close(); self._f = None
-
 def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLock, dict | None]:
     "(run folder, its lock, the unfinished run's `run.json` when resuming one), read under the lock; refuse what would be lost."
     import yaml

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09c_schema.ipynb #6c214e50
 from __future__ import annotations
-import difflib, math, re, reprlib
+import difflib, json, math, re, reprlib
 from pathlib import Path
 from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -13,7 +13,7 @@ from .core import MergeInputError
 # %% auto #0
 __all__ = ['DEVICE_RE', 'SOURCE_MODELS', 'ConfigError', 'DataSource', 'Splits', 'TaskDecl', 'check_task_keys', 'VisionSource',
            'NlpSource', 'CheckpointsSource', 'BenchmarkSource', 'RunConfig', 'FinetuneConfig', 'short_repr',
-           'validate_source', 'validate_run_config', 'config_keys']
+           'validate_source', 'validate_run_config', 'config_keys', 'check_device']
 
 # %% ../nbs/09c_schema.ipynb #27a3d4d0
 class ConfigError(MergeInputError):
@@ -241,3 +241,32 @@ def config_keys() -> str:
     rows = [('(top level)', RunConfig), *((f'source.{k}', m) for k, m in SOURCE_MODELS.items()), ('source.vision|nlp.tasks[]', TaskDecl),
             ('…tasks[].splits', Splits), ('…data, datasets.<task>', DataSource)]
     return '\n'.join(f'{where}\n    {fields(m)}' for where, m in rows)
+
+# %% ../nbs/09c_schema.ipynb #998be650
+def check_device(device: str) -> str:
+    "Raise a `ConfigError` unless `device` exists here."
+    import torch
+    if device.startswith('cuda'):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device: {device!r} is not available here (torch {torch.__version__}, {'no CUDA build' if torch.version.cuda is None else 'no GPU visible'}); use device: cpu")
+        n = torch.cuda.device_count(); k = int(device.split(':')[1]) if ':' in device else 0
+        if k >= n: raise ConfigError(f'device: {device!r} is not available here ({n} GPU{"s" if n != 1 else ""} visible: cuda:0 … cuda:{n - 1})')
+    if device == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
+        raise ConfigError("device: 'mps' is not available here; use device: cpu")
+    return device
+
+def _dump(model) -> dict:
+    "The checked source body as plain data, keeping only what was given (tasks given by name stay names)."
+    d = model.model_dump(by_alias=True, exclude_unset=True)
+    if d.get('tasks'): d['tasks'] = [t['name'] if set(t) == {'name'} else t for t in d['tasks']]
+    return d
+
+def _add_model_config(path, model: str):
+    "Register an open_clip model config file; its file stem must be the `model` name."
+    import open_clip
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f'source.vision.model_config: {path} does not exist')
+    try: json.loads(path.read_text())
+    except ValueError as e: raise ConfigError(f'source.vision.model_config: {path} is not valid JSON ({e})') from None
+    if path.stem != model: raise ConfigError(f'source.vision.model is {model!r}, but model_config {path} defines {path.stem!r} (open_clip names a config by its file stem); set model: {path.stem}')
+    open_clip.add_model_config(str(path))

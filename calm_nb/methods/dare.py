@@ -36,7 +36,13 @@ def dare_transform(p: float, seed: int = 0):
     return f
 
 # %% ../../nbs/01c_dare.ipynb #3997eda4
-@register_method(paper='Yu et al., ICML 2024 (DARE)')
+_FAITHFULNESS_DARE = {'code': 'Yu et al. (DARE): drop with probability p, rescale by 1/(1 − p), then the base merge',
+                     'status': 'follows (not in CALM Table 1)',
+                     'deviations': [("`base='ties'` inherits TIES's defaults (now the disjoint sum)",
+                                     'one TIES everywhere',
+                                     'not measured')]}
+
+@register_method(paper='Yu et al., ICML 2024 (DARE)', order=40, faithfulness=_FAITHFULNESS_DARE)
 def dare(pretrained, finetuned, p: float = 0.9, base: str = 'ta', seed: int = 0, *, include=None, exclude=None,
          chunk_size='auto', **base_hparams):
     "DARE: drop each task-vector entry with probability p, rescale by 1/(1−p), then task arithmetic or TIES."

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from ..core import *
-from ..registry import register_method
+from ..registry import register_method, MemoryModel
 from ..benchmark import *
 from ..masks import FlatLeaf
 
@@ -50,7 +50,20 @@ def fisher_weighted_average(thetas: torch.Tensor, fishers: torch.Tensor, weights
     return out
 
 # %% ../../nbs/08b_fisher.ipynb #f593f70f
-@register_method(needs_data=True, paper='Matena & Raffel, NeurIPS 2022 (Fisher merging)')
+_FAITHFULNESS_FISHER_MERGING = {'code': 'Matena & Raffel: per-example squared gradients of the log-likelihood, '
+                                       'labels sampled from the model',
+                               'status': 'follows the paper',
+                               'deviations': [('FusionBench squares a summed (batch) gradient',
+                                               'a bug there; calm_nb squares per-example gradients as the paper',
+                                               'not measured')]}
+
+@register_method(
+    paper='Matena & Raffel, NeurIPS 2022 (Fisher merging)',
+    data='inputs',
+    order=100,
+    faithfulness=_FAITHFULNESS_FISHER_MERGING,
+    memory=MemoryModel(4, 2),
+    quick={'n_examples': 16})
 def fisher_merging(pretrained, finetuned, *, bench: MergeBenchmark, n_examples: int = 256, labels: str = 'sample', split: str = 'train',
                    normalize: bool = True, floor: float = 1e-6, weights=None, seed: int = 0, include=None, exclude=None, progress: bool = False):
     "Fisher-weighted average of the fine-tuned models, diagonal Fishers from `n_examples` inputs of each task's `split`."

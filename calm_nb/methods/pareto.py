@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 import torch
 from ..core import *
-from ..registry import register_method
+from ..registry import register_method, MemoryModel
 from ..benchmark import *
 from ..masks import FlatLeaf, carried
 from ..cbems import entropy
@@ -95,7 +95,20 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
     return PreferenceMerge(tv, lam.detach().clone(), fac, hist, time.perf_counter() - t0)
 
 # %% ../../nbs/08e_pareto.ipynb #28c193c9
-@register_method(needs_data=True, paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction')
+_FAITHFULNESS_PARETO_LOWRANK = {'code': 'none: after Chen & Kwok (Pareto Merging), not a reproduction',
+                               'status': 'not a reproduction',
+                               'deviations': [('a preference-aware low-rank merge of our own design',
+                                               'no public code was followed',
+                                               'see nbs/08e_pareto.ipynb')]}
+
+@register_method(
+    paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction',
+    data='unlabeled',
+    order=140,
+    faithfulness=_FAITHFULNESS_PARETO_LOWRANK,
+    memory=MemoryModel(3, 1, matrix=True),
+    demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
+    quick={'iterations': 3})
 def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3,
                    batch_size: int = 16, concentration: float = 1.0, seed: int = 0, preference=None, include=None, exclude=None):
     "Preference-aware merge (layer-wise coefficients + low-rank preference term, entropy on unlabeled data), at `preference` (default uniform)."

@@ -12,7 +12,18 @@ from ..registry import register_method
 __all__ = ['weight_averaging', 'task_arithmetic']
 
 # %% ../../nbs/01a_task_arithmetic.ipynb #83b6d269
-@register_method(paper='Wortsman et al., ICML 2022 (model soups)')
+_FAITHFULNESS_WEIGHT_AVERAGING = {'code': 'Wortsman et al. (model soups): the uniform soup',
+                                 'status': 'follows',
+                                 'deviations': []}
+_FAITHFULNESS_TASK_ARITHMETIC = {'code': 'EnnengYang/AdaMerging: src/main_task_arithmetic.py (λ = 0.3, the CALM '
+                                        "paper's Table 1 setting)",
+                                'status': 'follows',
+                                'deviations': []}
+
+@register_method(
+    paper='Wortsman et al., ICML 2022 (model soups)',
+    order=10,
+    faithfulness=_FAITHFULNESS_WEIGHT_AVERAGING)
 def weight_averaging(
     pretrained,          # the pretrained state dict (tensor name → tensor)
     finetuned,           # one fine-tuned state dict per task, with the same keys and shapes
@@ -25,7 +36,10 @@ def weight_averaging(
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     return assemble(tv, lambda tau, a, b: tau.mean(0))
 
-@register_method(paper='Ilharco et al., ICLR 2023 (task arithmetic)')
+@register_method(
+    paper='Ilharco et al., ICLR 2023 (task arithmetic)',
+    order=20,
+    faithfulness=_FAITHFULNESS_TASK_ARITHMETIC)
 def task_arithmetic(
     pretrained,          # the pretrained state dict (tensor name → tensor)
     finetuned,           # one fine-tuned state dict per task, with the same keys and shapes
