@@ -33,8 +33,10 @@ class TaskData:
             if y is None or not torch.is_tensor(y) or y.numel() == 0: continue
             bad = (y < lo) | (y >= len(self.classes))
             if bool(bad.any()):
-                raise MergeInputError(f'task {self.name}: {split} label {int(y[bad][0])} at row {int(bad.nonzero()[0, 0])} is outside 0..{len(self.classes) - 1} '
-                                      f'({len(self.classes)} classes{"; -1 marks an unknown label, allowed only in y_unlabeled" if lo == 0 else ""})')
+                why = '; -1 marks an unknown label, allowed only in y_unlabeled' if lo == 0 else ''
+                row = int(bad.nonzero()[0, 0])
+                raise MergeInputError(f'task {self.name}: {split} label {int(y[bad][0])} at row {row} '
+                                      f'is outside 0..{len(self.classes) - 1} ({len(self.classes)} classes{why})')
 
 # %% ../nbs/00c_benchmark.ipynb #9219e6fc
 @dataclass
@@ -55,22 +57,29 @@ class MergeBenchmark:
     def task_names(self) -> list[str]: return [t.name for t in self.tasks]
     def __post_init__(self):
         names = [t.name for t in self.tasks]
-        if len(set(names)) != len(names): raise MergeInputError(f'task names repeat: {names}; every task needs its own name')
+        if len(set(names)) != len(names):
+            raise MergeInputError(f'task names repeat: {names}; every task needs its own name')
 
     def with_models(self, pretrained: dict, finetuned: list[dict]) -> 'MergeBenchmark':
         "This benchmark with other pretrained / fine-tuned state dicts (itself if they are the same objects)."
-        if pretrained is self.pretrained and len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned)): return self
+        same = len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned))
+        if pretrained is self.pretrained and same: return self
         return replace(self, pretrained=pretrained, finetuned=list(finetuned))
 
     def to(self, device, finetuned: bool = False) -> 'MergeBenchmark':
-        "A copy with the model, heads and pretrained state dict on `device` (e.g. `'cuda'`); the fine-tuned state dicts too only with `finetuned=True` (else each goes to the device when it is used, see `place`); task data stays in host memory, batches move in `logits`."
+        """A copy with the model, heads and pretrained state dict on `device` (e.g. `'cuda'`); the fine-tuned state
+        dicts too only with `finetuned=True` (else each goes to the device when it is used, see `place`); task data
+        stays in host memory, batches move in `logits`."""
         mv = lambda sd: {k: v.to(device) for k, v in sd.items()}
         own = self.model.state_dict(keep_vars=False)
-        same = {k for k, v in self.pretrained.items() if k in own and own[k].shape == v.shape and own[k].dtype == v.dtype
-                and own[k].device == v.device and torch.equal(own[k], v)}   # the module's own tensors hold the pretrained values
+        same = {k for k, v in self.pretrained.items() if k in own and own[k].shape == v.shape
+                and own[k].dtype == v.dtype
+                # the module's own tensors hold the pretrained values
+                and own[k].device == v.device and torch.equal(own[k], v)}
         model = self.model.to(device)
         moved = model.state_dict(keep_vars=False)
-        pretrained = {k: moved[k].detach() if k in same else v.to(device) for k, v in self.pretrained.items()}   # shared: one copy on the device, not two
+        # shared: one copy on the device, not two
+        pretrained = {k: moved[k].detach() if k in same else v.to(device) for k, v in self.pretrained.items()}
         return replace(self, model=model, pretrained=pretrained,
                        finetuned=[mv(f) for f in self.finetuned] if finetuned else list(self.finetuned),
                        heads=[h.to(device) for h in self.heads], mtl=mv(self.mtl) if self.mtl is not None else None)
@@ -83,7 +92,8 @@ class MergeBenchmark:
     def place(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         "`state` with every tensor on the benchmark's device (tensors already there are not copied)."
         dev = self.device
-        return {k: v.to(dev, non_blocking=True) if torch.is_tensor(v) and v.device != dev else v for k, v in state.items()}
+        return {k: v.to(dev, non_blocking=True) if torch.is_tensor(v) and v.device != dev else v
+                for k, v in state.items()}
 
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
@@ -91,8 +101,10 @@ class MergeBenchmark:
         if x.device != dev:   # stored inputs live on the host; one batch at a time goes to the device
             x = (x.pin_memory() if dev.type == 'cuda' and x.device.type == 'cpu' else x).to(dev, non_blocking=True)
         if self.prepare is not None: x = self.prepare(x)
-        if self._buffers is None: object.__setattr__(self, '_buffers', frozenset(n for n, _ in self.model.named_buffers()))
-        if self._buffers: state = {k: v.detach() if k in self._buffers else v for k, v in state.items()}  # e.g. BatchNorm statistics: merged, never differentiated
+        if self._buffers is None:
+            object.__setattr__(self, '_buffers', frozenset(n for n, _ in self.model.named_buffers()))
+        # e.g. BatchNorm statistics: merged, never differentiated
+        if self._buffers: state = {k: v.detach() if k in self._buffers else v for k, v in state.items()}
         feats = functional_call(self.model, state, (x,)) if self.encode is None else self.encode(self.model, state, x)
         return self.heads[task](feats)
 
@@ -103,10 +115,12 @@ def check_split(split: str, allow_test_split: bool = False, use: str = 'use it f
     "Raise unless `split` is a known split that merging may read (the test split only with `allow_test_split=True`)."
     if split not in SPLITS: raise ValueError(f'unknown split {split!r}; choose one of {SPLITS}')
     if split == 'test' and not allow_test_split:
-        raise ValueError(f'the test split is for evaluation only: merging on it leaks test labels into the merged model; '
-                         f'pass allow_test_split=True to {use}')
+        raise ValueError(
+            'the test split is for evaluation only: merging on it leaks test labels into the merged model; pass '
+            f'allow_test_split=True to {use}')
 
-def task_split(bench, task: int, split: str, allow_test_split: bool = False, use: str = 'use it for merging') -> tuple[torch.Tensor, torch.Tensor]:
+def task_split(bench, task: int, split: str, allow_test_split: bool = False,
+               use: str = 'use it for merging') -> tuple[torch.Tensor, torch.Tensor]:
     "(inputs, labels) of `split` of task `task` for merging: checked by `check_split`, never empty."
     check_split(split, allow_test_split, use)
     td = bench.tasks[task]
@@ -135,10 +149,13 @@ def all_reduce_(*tensors: torch.Tensor) -> None:
 # %% ../nbs/00c_benchmark.ipynb #b58cc8a3
 @torch.no_grad()
 def batched_logits(bench, state: dict, task: int, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    "Logits `[N, classes]` (on the host) of task `task` for stored inputs `x` under encoder `state`, in batches, without gradients."
+    """Logits `[N, classes]` (on the host) of task `task` for stored inputs `x` under encoder `state`, in batches,
+    without gradients."""
     if len(x) == 0: return torch.zeros(0, bench.tasks[task].n_classes)
-    if hasattr(bench, 'place'): state = bench.place(state)   # e.g. a fine-tuned model kept on the host: one copy on the device for this call
-    return torch.cat([bench.logits(state, task, x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)])
+    # e.g. a fine-tuned model kept on the host: one copy on the device for this call
+    if hasattr(bench, 'place'): state = bench.place(state)
+    return torch.cat(
+        [bench.logits(state, task, x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)])
 
 def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'test', batch_size: int = 1024) -> float:
     "Top-1 accuracy (percent) of encoder parameters `state` with task `task`'s head on its `split` split."
@@ -146,7 +163,9 @@ def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'tes
     x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
     if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
     lo, hi = rank_share(len(x))   # under torch.distributed each process scores its share; the counts are summed
-    correct = torch.tensor([(batched_logits(bench, state, task, x[lo:hi], batch_size).argmax(-1) == y[lo:hi].cpu()).sum().item()], dtype=torch.float64)
+    correct = torch.tensor([(batched_logits(bench, state, task, x[lo:hi],
+                                            batch_size).argmax(-1) == y[lo:hi].cpu()).sum().item()],
+                           dtype=torch.float64)
     if world()[1] > 1:
         correct = correct.to(bench.device if hasattr(bench, 'device') else 'cpu'); all_reduce_(correct)
     return 100.0 * float(correct) / len(x)
@@ -154,7 +173,8 @@ def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'tes
 # %% ../nbs/00c_benchmark.ipynb #316db27b
 def batch_backward(bench, params: dict, task: int, x: torch.Tensor, loss_fn: Callable, y: torch.Tensor | None = None,
                    micro_batch: int | None = None, amp: str | None = None, distributed: bool = True) -> float:
-    "Backpropagate the mean `loss_fn(logits[, y])` over the batch `x` in micro-batches of `micro_batch` rows (this process's share under `torch.distributed`); return this process's part of the loss."
+    """Backpropagate the mean `loss_fn(logits[, y])` over the batch `x` in micro-batches of `micro_batch` rows (this
+    process's share under `torch.distributed`); return this process's part of the loss."""
     n = len(x)
     lo, hi = rank_share(n) if distributed else (0, n)
     m = micro_batch or max(1, hi - lo)

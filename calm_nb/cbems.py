@@ -40,8 +40,9 @@ class CredibleSet:
         return torch.bincount(self.labels, minlength=self.n_classes).tolist()
     def __len__(self): return len(self.indices)
     def summary(self) -> dict:
-        return {'task': self.task, 'method': self.method, 'ratio': self.ratio, 'n_selected': len(self), 'n_unlabeled': len(self.entropies),
-                'per_class': self.per_class, 'pseudo_label_accuracy': self.accuracy, 'prediction_accuracy': self.accuracy_all}
+        return {'task': self.task, 'method': self.method, 'ratio': self.ratio, 'n_selected': len(self),
+                'n_unlabeled': len(self.entropies), 'per_class': self.per_class, 'pseudo_label_accuracy': self.accuracy,
+                'prediction_accuracy': self.accuracy_all}
 
 # %% ../nbs/06_cbems.ipynb #a479004b
 SAMPLING = ('cb_ems', 'ems', 'supervised')
@@ -52,18 +53,22 @@ def _n_kept(ratio: float, n: int, count: str) -> int:
 
 def select_credible(
     logits: torch.Tensor,                # `[N, C]` logits of the task's fine-tuned model on its unlabeled data
-    ratio: float = 0.9,                  # the fraction kept: per predicted class (CB-EMS) or overall (EMS); 0.9 vision, 0.8 NLP
-    method: str = 'cb_ems',              # 'cb_ems', 'ems' (lowest entropy overall) or 'supervised' (a random share with the true labels)
+    # the fraction kept: per predicted class (CB-EMS) or overall (EMS); 0.9 vision, 0.8 NLP
+    ratio: float = 0.9,
+    # 'cb_ems', 'ems' (lowest entropy overall) or 'supervised' (a random share with the true labels)
+    method: str = 'cb_ems',
     labels: torch.Tensor | None = None,  # true labels: needed for 'supervised', only reported otherwise
     task: str = '',                      # the task's name, for messages
     seed: int = 0,                       # seeds the random draw of 'supervised' sampling
-    count: str = 'floor',                # how a class's share is counted: 'floor' (the authors' code) or 'ceil_min1' (at least one)
+    # how a class's share is counted: 'floor' (the authors' code) or 'ceil_min1' (at least one)
+    count: str = 'floor',
 ) -> CredibleSet:
     "Choose credible samples from `[N, C]` logits by CB-EMS, EMS or supervised sampling (see above)."
     if method not in SAMPLING: raise ValueError(f'unknown sampling method {method!r}; one of {SAMPLING}')
     if count not in COUNTS: raise ValueError(f'count must be one of {COUNTS}, got {count!r}')
     if not 0 < ratio <= 1: raise ValueError(f'ratio must lie in (0, 1], got {ratio}')
-    if logits.ndim != 2 or len(logits) == 0: raise ValueError(f'task {task!r}: expected [N, C] logits with N > 0, got shape {tuple(logits.shape)}')
+    if logits.ndim != 2 or len(logits) == 0:
+        raise ValueError(f'task {task!r}: expected [N, C] logits with N > 0, got shape {tuple(logits.shape)}')
     if not torch.isfinite(logits).all(): raise ValueError(f'task {task!r}: logits contain NaN/inf')
     logits = logits.detach().float().cpu()
     labels = labels.cpu() if labels is not None else None
@@ -82,8 +87,10 @@ def select_credible(
         if labels is None: raise ValueError(f'task {task!r}: supervised sampling needs the true labels')
         g = torch.Generator().manual_seed(seed)
         idx = torch.randperm(n, generator=g)[:_n_kept(ratio, n, count)].sort().values; lab = labels[idx]
-    if len(idx) == 0: raise ValueError(f'task {task!r}: no credible sample kept ({n} samples, ratio {ratio}, count {count!r}: every predicted class is too small to keep one); '
-                                       "use more unlabeled data, a larger ratio, or count='ceil_min1'")
+    if len(idx) == 0:
+        raise ValueError(
+            f'task {task!r}: no credible sample kept ({n} samples, ratio {ratio}, count {count!r}: every predicted '
+            'class is too small to keep one); ' "use more unlabeled data, a larger ratio, or count='ceil_min1'")
     acc = acc_all = None
     if labels is not None:
         if len(labels) != n: raise ValueError(f'task {task!r}: {len(labels)} labels for {n} samples')
@@ -107,7 +114,8 @@ def credible_sets(
     out = []
     for t, td in enumerate(bench.tasks):
         x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
-        if len(x) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split: nothing to select credible samples from')
+        if len(x) == 0:
+            raise ValueError(f'task {td.name!r} has an empty {split} split: nothing to select credible samples from')
         cs = select_credible(task_logits(bench, bench.finetuned[t], t, x), ratio, method, y, td.name, seed + t, count)
         if split != 'unlabeled': cs.method += f'@{split}'
         out.append(cs)

@@ -12,6 +12,7 @@ from .io import write_json
 from .registry import METHODS, list_methods
 from .runs import *   # what the commands do; kept importable from here
 from .runs import parse_hparams
+from .io import OutputExistsError
 from .schema import ConfigError, config_keys
 from . import zoo
 
@@ -20,34 +21,41 @@ __all__ = ['EXIT_BAD_INPUT', 'EXIT_OUTPUT_EXISTS', 'EXIT_MEMORY', 'EXIT_INTERNAL
 
 # %% ../nbs/10_cli.ipynb #ce21a368
 EXIT_BAD_INPUT, EXIT_OUTPUT_EXISTS, EXIT_MEMORY, EXIT_INTERNAL = 2, 3, 4, 1
-_BAD_INPUT = (MergeInputError, KeyError, FileNotFoundError, ValueError, TypeError, NotADirectoryError, IsADirectoryError, PermissionError)
+_BAD_INPUT = (MergeInputError, KeyError, FileNotFoundError, ValueError, TypeError, NotADirectoryError,
+              IsADirectoryError, PermissionError)
 
 CONFIGS = zoo.ASSETS.parent / 'configs'   # example run configurations shipped with the package
 
 _MERGE_EXAMPLES = """examples:
   calm_nb config zoo_vit_calm > run.yaml && calm_nb merge --config run.yaml
   calm_nb merge --method calm --benchmark zoo-vit --set iterations=20 --out runs/calm
-  calm_nb merge --method ties_merging --pretrained pre.safetensors --finetuned a.safetensors b.pt --set k=0.2 --out runs/ties
+  calm_nb merge --method ties_merging --pretrained pre.safetensors --finetuned a.safetensors b.pt \\
+      --set k=0.2 --out runs/ties
   calm_nb merge --config runs/calm/config.yaml --resume        # continue a killed run"""
 _FINETUNE_EXAMPLES = """examples:
   calm_nb config finetune_vit_b32 > ft.yaml && calm_nb finetune --config ft.yaml
-  calm_nb finetune --config ft.yaml --set epochs=1 --out runs/ft_quick      # rerun the same command to continue a killed run
-  calm_nb merge --method calm --config run.yaml                             # with source.vision.checkpoints: runs/ft_quick
-  calm_nb config finetune_roberta > ft.yaml && calm_nb finetune --config ft.yaml   # RoBERTa, prompt-based; merge with roberta_prompt_12tasks"""
+  calm_nb finetune --config ft.yaml --set epochs=1 --out runs/ft_quick   # rerun it to continue a killed run
+  calm_nb merge --method calm --config run.yaml          # with source.vision.checkpoints: runs/ft_quick
+  calm_nb config finetune_roberta > ft.yaml && calm_nb finetune --config ft.yaml
+                                   # RoBERTa, prompt-based; merge with the roberta_prompt_12tasks configuration"""
 _EVAL_EXAMPLES = """examples:
   calm_nb eval --merged runs/calm/merged.safetensors --benchmark zoo-vit
   calm_nb eval --merged runs/vit/merged.safetensors --config runs/vit/config.yaml --out eval.json"""
 
 # %% ../nbs/10_cli.ipynb #9394ab3b
 def _out_of_memory(e: BaseException) -> bool:
-    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and ("can't allocate memory" in str(e) or 'out of memory' in str(e).lower()))
+    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError)
+                                          and ("can't allocate memory" in str(e) or 'out of memory' in str(e).lower()))
 
 def _exit_code(e: BaseException) -> int:
-    "The exit code of an exception: 3 output in use or exists, 4 out of memory, 2 bad input or an OS error, 1 anything else."
+    """The exit code of an exception: 3 output in use or exists, 4 out of memory, 2 bad input or an OS error, 1 anything
+    else."""
     if isinstance(e, OutputExistsError): return EXIT_OUTPUT_EXISTS
     if _out_of_memory(e): return EXIT_MEMORY
-    if isinstance(e, _BAD_INPUT) or (isinstance(e, OSError) and e.errno is not None) or "can't start new thread" in str(e): return EXIT_BAD_INPUT
-    if isinstance(e, OSError) and ("couldn't connect" in str(e) or 'huggingface.co' in str(e)): return EXIT_BAD_INPUT   # the hub unreachable: its own message says what to do
+    if isinstance(e, _BAD_INPUT) or (isinstance(e, OSError) and e.errno is not None): return EXIT_BAD_INPUT
+    if "can't start new thread" in str(e): return EXIT_BAD_INPUT
+    # the hub unreachable: its own message says what to do
+    if isinstance(e, OSError) and ("couldn't connect" in str(e) or 'huggingface.co' in str(e)): return EXIT_BAD_INPUT
     return EXIT_INTERNAL
 
 def _resource_message(e: BaseException, a) -> str | None:
@@ -57,31 +65,38 @@ def _resource_message(e: BaseException, a) -> str | None:
     if isinstance(e, OSError) and e.errno == errno.ENOSPC:
         return f'{str(e)[:300]}; free space, then run the same command{again}'
     if _out_of_memory(e):
-        return (f'out of memory ({type(e).__name__}: {str(e)[:160]}); close other programs or lower max_memory / micro_batch / batch_size, '
-                f'then run the same command{again}')
+        return (f'out of memory ({type(e).__name__}: {str(e)[:160]}); close other programs or lower max_memory / '
+                f'micro_batch / batch_size, then run the same command{again}')
     if "can't start new thread" in str(e):
-        return f'could not start a thread ({str(e)[:120]}): the machine\'s process or thread limit is reached; end other programs, then run the same command{again}'
+        return (f'could not start a thread ({str(e)[:120]}): the machine\'s process or thread limit is reached; '
+                f'end other programs, then run the same command{again}')
     return None
 
 # %% ../nbs/10_cli.ipynb #077d1853
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    ap = argparse.ArgumentParser(prog='calm_nb', description='Model merging with CALM and its baselines.', formatter_class=fmt,
+    ap = argparse.ArgumentParser(prog='calm_nb', description='Model merging with CALM and its baselines.',
+                                 formatter_class=fmt,
                                  epilog='run `calm_nb <command> --help` for the options of each command')
     ap.add_argument('--debug', action='store_true', help='show tracebacks instead of one-line errors')
     sub = ap.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('demo', help='run every registered method on an offline benchmark and write results', formatter_class=fmt,
-                       epilog='examples:\n  calm_nb demo\n  calm_nb demo --quick --methods calm ties_merging --out /tmp/demo')
+    d = sub.add_parser('demo', help='run every registered method on an offline benchmark and write results',
+                       formatter_class=fmt, epilog='examples:\n  calm_nb demo\n'
+                       '  calm_nb demo --quick --methods calm ties_merging --out /tmp/demo')
     d.add_argument('--benchmark', default='zoo-vit', choices=list(BENCHMARKS))
     d.add_argument('--methods', nargs='+', help='methods to run (default: every registered method)')
     d.add_argument('--seed', type=int, default=0)
     d.add_argument('--out', default='calm_nb_out', help='output folder (default: ./calm_nb_out)')
     d.add_argument('--quick', action='store_true', help='smallest configuration, for tests')
-    d.add_argument('--set', nargs='*', default=[], metavar='[METHOD.]NAME=VALUE', help='hyper-parameter overrides, e.g. ties_merging.k=0.1')
+    d.add_argument('--set', nargs='*', default=[], metavar='[METHOD.]NAME=VALUE',
+                   help='hyper-parameter overrides, e.g. ties_merging.k=0.1')
     d.add_argument('--no-progress', action='store_true')
-    d.add_argument('--paper-settings', action='store_true', help="use every method's library defaults (the papers' settings) instead of the demo's scaled ones")
-    d.add_argument('--resume', action='store_true', help='reuse the results of methods an interrupted demo in --out already finished (same settings)')
-    m = sub.add_parser('merge', help='merge models with one method, from a run configuration or flags', formatter_class=fmt, epilog=_MERGE_EXAMPLES)
+    d.add_argument('--paper-settings', action='store_true',
+                   help="use every method's library defaults (the papers' settings) instead of the demo's scaled ones")
+    d.add_argument('--resume', action='store_true',
+                   help='reuse the results of methods an interrupted demo in --out already finished (same settings)')
+    m = sub.add_parser('merge', help='merge models with one method, from a run configuration or flags',
+                       formatter_class=fmt, epilog=_MERGE_EXAMPLES)
     m.add_argument('--config', help='run configuration (YAML or JSON); flags below override its settings')
     m.add_argument('--method'); m.add_argument('--out', help='run folder')
     m.add_argument('--benchmark', help=f'a built-in benchmark as the source ({", ".join(BENCHMARKS)})')
@@ -92,47 +107,67 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument('--seed', type=int); m.add_argument('--device')
     m.add_argument('--include', nargs='*'); m.add_argument('--exclude', nargs='*')
     m.add_argument('--chunk-size', type=int, help='stream a data-free merge in chunks of this many coordinates')
-    m.add_argument('--max-memory', help='memory the merge may use on top of the running process, e.g. 8GB or 512MiB (default: what is available); below the in-memory estimate a data-free merge of safetensors files is streamed')
+    m.add_argument('--max-memory',
+                   help='memory the merge may use on top of the running process, e.g. 8GB or 512MiB (default: what is '
+                   'available); below the in-memory estimate a data-free merge of safetensors files is streamed')
     m.add_argument('--no-eval', action='store_true', help='do not evaluate the merged model')
     g = m.add_mutually_exclusive_group()
-    g.add_argument('--overwrite', action='store_true', help='replace a run in --out'); g.add_argument('--resume', action='store_true', help='continue the unfinished run in --out')
+    g.add_argument('--overwrite', action='store_true', help='replace a run in --out')
+    g.add_argument('--resume', action='store_true', help='continue the unfinished run in --out')
     m.add_argument('--quiet', action='store_true', help='no progress bars or messages (the log file still gets them)')
-    e = sub.add_parser('eval', help='evaluate a merged model on the tasks of a source', formatter_class=fmt, epilog=_EVAL_EXAMPLES)
-    e.add_argument('--merged', required=True); e.add_argument('--config', help='take the source from this run configuration')
-    e.add_argument('--benchmark'); e.add_argument('--quick', action='store_true'); e.add_argument('--device', default='cpu')
-    e.add_argument('--out', help='write the accuracies to this JSON file'); e.add_argument('--quiet', action='store_true')
+    e = sub.add_parser('eval', help='evaluate a merged model on the tasks of a source', formatter_class=fmt,
+                       epilog=_EVAL_EXAMPLES)
+    e.add_argument('--merged', required=True)
+    e.add_argument('--config', help='take the source from this run configuration')
+    e.add_argument('--benchmark')
+    e.add_argument('--quick', action='store_true')
+    e.add_argument('--device', default='cpu')
+    e.add_argument('--out', help='write the accuracies to this JSON file')
+    e.add_argument('--quiet', action='store_true')
     cf = sub.add_parser('config', help='list the example run configurations, or print one', formatter_class=fmt,
                         epilog='examples:\n  calm_nb config\n  calm_nb config vit_b32_8tasks > run.yaml')
-    cf.add_argument('name', nargs='?'); cf.add_argument('--keys', action='store_true', help='print every key a run configuration takes, by level')
-    ft = sub.add_parser('finetune', help='fine-tune one model per task with its head frozen (CLIP: the task-vectors recipe; RoBERTa: prompt-based, LM-BFF), from a configuration',
+    cf.add_argument('name', nargs='?')
+    cf.add_argument('--keys', action='store_true', help='print every key a run configuration takes, by level')
+    ft = sub.add_parser('finetune', help='fine-tune one model per task with its head frozen (CLIP: the task-vectors '
+                        'recipe; RoBERTa: prompt-based, LM-BFF), from a configuration',
                         formatter_class=fmt, epilog=_FINETUNE_EXAMPLES)
-    ft.add_argument('--config', required=True, help='fine-tuning configuration (YAML or JSON): a `vision` source, out, seed, recipe, epochs')
-    ft.add_argument('--out', help='output folder (overrides the configuration)'); ft.add_argument('--device'); ft.add_argument('--seed', type=int)
-    ft.add_argument('--set', nargs='*', default=[], metavar='NAME=VALUE', help='recipe overrides, e.g. lr=3e-5 epochs=2')
+    ft.add_argument('--config', required=True,
+                    help='fine-tuning configuration (YAML or JSON): a `vision` source, out, seed, recipe, epochs')
+    ft.add_argument('--out', help='output folder (overrides the configuration)')
+    ft.add_argument('--device')
+    ft.add_argument('--seed', type=int)
+    ft.add_argument('--set', nargs='*', default=[], metavar='NAME=VALUE',
+                    help='recipe overrides, e.g. lr=3e-5 epochs=2')
     ft.add_argument('--overwrite', action='store_true', help='start over in --out (default: continue what is there)')
     ft.add_argument('--quiet', action='store_true', help='no progress bars or messages')
-    ms = sub.add_parser('methods', help='list the registered methods, their hyper-parameters and whether they need data')
+    ms = sub.add_parser('methods',
+                        help='list the registered methods, their hyper-parameters and whether they need data')
     ms.add_argument('--json', action='store_true')
     zb = sub.add_parser('zoo-build', help='rebuild the embedded benchmark\'s models from a seed (minutes on a GPU)')
-    zb.add_argument('--out', default=str(zoo.ASSETS)); zb.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    zb.add_argument('--out', default=str(zoo.ASSETS))
+    zb.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     zb.add_argument('--seed', type=int, default=0); zb.add_argument('--workers', type=int, default=os.cpu_count())
-    zb.add_argument('--reuse-pretrained', metavar='ASSETS', help='take the pretrained tower from this zoo folder instead of pretraining again (minutes → hours on a CPU)')
+    zb.add_argument('--reuse-pretrained', metavar='ASSETS', help='take the pretrained tower from this zoo folder '
+                    'instead of pretraining again (minutes → hours on a CPU)')
     return ap
 
 # %% ../nbs/10_cli.ipynb #8fbc80a0
 def _merge_config(a) -> dict:
     if a.config: cfg = load_config(a.config)
-    elif a.resume and a.out and (Path(a.out) / 'config.yaml').is_file(): cfg = load_config(Path(a.out) / 'config.yaml')   # --resume --out DIR
+    # --resume --out DIR
+    elif a.resume and a.out and (Path(a.out) / 'config.yaml').is_file(): cfg = load_config(Path(a.out) / 'config.yaml')
     else: cfg = {}
     if a.benchmark: cfg['source'] = {'benchmark': {'name': a.benchmark, 'quick': a.quick}}
     elif a.quick and isinstance(cfg.get('source'), dict) and 'benchmark' in cfg['source']:
-        b = cfg['source']['benchmark']; cfg['source'] = {'benchmark': ({'name': b} if isinstance(b, str) else dict(b)) | {'quick': True}}
+        b = cfg['source']['benchmark']
+        cfg['source'] = {'benchmark': ({'name': b} if isinstance(b, str) else dict(b)) | {'quick': True}}
     if a.pretrained or a.finetuned:
         if not (a.pretrained and a.finetuned): raise ConfigError('--pretrained and --finetuned go together')
         cfg['source'] = {'checkpoints': {'pretrained': a.pretrained, 'finetuned': a.finetuned}}
     hp = parse_hparams(a.set)
     if set(hp) - {'*'}: raise ConfigError('merge runs one method: write --set name=value, without a method prefix')
-    if isinstance(cfg.get('hparams'), dict) or cfg.get('hparams') is None or hp.get('*'):   # anything else: the schema names it
+    # anything else: the schema names it
+    if isinstance(cfg.get('hparams'), dict) or cfg.get('hparams') is None or hp.get('*'):
         cfg['hparams'] = dict(cfg.get('hparams') or {}) | hp.get('*', {})
     for k in ('method', 'out', 'seed', 'device', 'include', 'exclude', 'chunk_size', 'max_memory'):
         if getattr(a, k) is not None: cfg[k] = getattr(a, k)
@@ -140,31 +175,38 @@ def _merge_config(a) -> dict:
     return cfg
 
 def _cmd_methods(a):
-    rows = [{'name': n, 'needs_data': s.needs_data, 'hparams': s.defaults, 'paper': s.paper, 'description': s.description}
-            for n in list_methods() for s in [METHODS[n]]]
+    rows = [{'name': n, 'needs_data': s.needs_data, 'hparams': s.defaults, 'paper': s.paper,
+             'description': s.description} for n in list_methods() for s in [METHODS[n]]]
     if a.json: print(json.dumps(rows, indent=1, default=str)); return
     for r in rows:
         print(f"{r['name']:<26}{'needs data' if r['needs_data'] else 'data-free':<12}{r['paper']}")
         print(f"{'':<26}{', '.join(f'{k}={v!r}' for k, v in r['hparams'].items()) or '(no hyper-parameters)'}")
 
 # %% ../nbs/10_cli.ipynb #b3061279
+def _pretrain_report(assets, pre: dict) -> dict:
+    "What a zoo built on a reused pretrained tower records about it: where from, its report and its pretraining recipe."
+    recipe = {k: v for k, v in pre['config'].get('recipe', {}).items() if k.startswith(('proxy', 'pretrain'))}
+    return {'from': str(assets), 'report': pre['report'].get('pretrain'), 'recipe': recipe}
+
 def main(argv: list[str] | None = None):
     "Entry point of the `calm_nb` command."
     a = _parser().parse_args(argv)
     try:
         if a.cmd == 'demo':
-            demo(a.benchmark, a.methods, a.seed, a.out, a.quick, parse_hparams(a.set), progress=not a.no_progress, paper_settings=a.paper_settings,
-                 resume=a.resume)
+            demo(a.benchmark, a.methods, a.seed, a.out, a.quick, parse_hparams(a.set), progress=not a.no_progress,
+                 paper_settings=a.paper_settings, resume=a.resume)
         elif a.cmd == 'merge':
-            run(_merge_config(a), overwrite=a.overwrite, resume=a.resume, progress=not a.quiet, say=(lambda m: None) if a.quiet else print,
-                quiet_warnings=a.quiet)
+            run(_merge_config(a), overwrite=a.overwrite, resume=a.resume, progress=not a.quiet, say=(lambda m: None)
+                if a.quiet else print, quiet_warnings=a.quiet)
         elif a.cmd == 'eval':
             if a.benchmark: src = {'benchmark': {'name': a.benchmark, 'quick': a.quick}}
             elif a.config: src = check_config(load_config(a.config) | {'out': '-'})['source']
             else: raise ConfigError('eval needs --benchmark or --config (to take the source from)')
-            if 'benchmark' in src and src['benchmark']['name'] not in BENCHMARKS: raise ConfigError(f'unknown benchmark {src["benchmark"]["name"]!r}; built in: {list(BENCHMARKS)}')
+            if 'benchmark' in src and src['benchmark']['name'] not in BENCHMARKS:
+                raise ConfigError(f'unknown benchmark {src["benchmark"]["name"]!r}; built in: {list(BENCHMARKS)}')
             res = evaluate_merged(a.merged, src, a.device, progress=not a.quiet)
-            print(f"{res['benchmark']}: average {res['avg']:.2f} %  " + ', '.join(f'{k} {v:.1f}' for k, v in res['per_task'].items()))
+            print(f"{res['benchmark']}: average {res['avg']:.2f} %  "
+                  + ', '.join(f'{k} {v:.1f}' for k, v in res['per_task'].items()))
             if a.out: write_json(a.out, res)
         elif a.cmd == 'finetune':
             from calm_nb.finetune import run_finetune
@@ -172,17 +214,20 @@ def main(argv: list[str] | None = None):
             cfg['recipe'] = dict(cfg.get('recipe') or {}) | parse_hparams(a.set).get('*', {})
             for k in ('out', 'device', 'seed'):
                 if getattr(a, k) is not None: cfg[k] = getattr(a, k)
-            doc = run_finetune(cfg, overwrite=a.overwrite, progress=not a.quiet, say=(lambda m: None) if a.quiet else print)
+            doc = run_finetune(cfg, overwrite=a.overwrite, progress=not a.quiet, say=(lambda m: None) if a.quiet
+                               else print)
             if not a.quiet: print(f"fine-tuned {len(doc['tasks'])} task(s) into {cfg['out']}")
         elif a.cmd == 'zoo-build':
             pre = zoo.load_zoo_pretrained(a.reuse_pretrained) if a.reuse_pretrained else None
             z = zoo.build_zoo(a.seed, a.device, workers=a.workers, pretrained=pre and pre['pretrained'],
-                              pretrain_report=pre and {'from': str(a.reuse_pretrained), 'report': pre['report'].get('pretrain'), 'recipe': {k: v for k, v in pre['config'].get('recipe', {}).items() if k.startswith(('proxy', 'pretrain'))}})
+                              pretrain_report=pre and _pretrain_report(a.reuse_pretrained, pre))
             print(json.dumps(z['report'], indent=1)); print('wrote', *zoo.save_zoo(z, a.out))
         elif a.cmd == 'config':
             names = sorted(p.stem for p in CONFIGS.glob('*.yaml'))
             if a.keys: print(config_keys())
-            elif not a.name: print('\n'.join(f"{n:<20} {(CONFIGS / f'{n}.yaml').read_text().splitlines()[0].lstrip('# ')}" for n in names))
+            elif not a.name:
+                print('\n'.join(f"{n:<20} {(CONFIGS / f'{n}.yaml').read_text().splitlines()[0].lstrip('# ')}"
+                                for n in names))
             elif a.name in names: print((CONFIGS / f'{a.name}.yaml').read_text(), end='')
             else: raise ConfigError(f'no example configuration {a.name!r}; there are {names}')
         else: _cmd_methods(a)

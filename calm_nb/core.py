@@ -28,7 +28,8 @@ class NonFiniteError(MergeInputError):
     "A tensor holds NaN or infinite values."
 
 class SanityWarning(UserWarning):
-    "Inputs that merge without error but are probably not what was meant (all-zero task vectors, norm outliers, one-class splits, …); `calm_nb merge --quiet` silences them."
+    """Inputs that merge without error but are probably not what was meant (all-zero task vectors, norm outliers,
+    one-class splits, …); `calm_nb merge --quiet` silences them."""
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def _as_patterns(p) -> list[str]:
@@ -46,7 +47,8 @@ def peek(state_dict: Mapping[str, torch.Tensor], key: str):
     return meta(key) if callable(meta) else state_dict[key]
 
 def mergeable_keys(state_dict: Mapping[str, torch.Tensor], include=None, exclude=None) -> list[str]:
-    "Keys of `state_dict` that will be merged: floating-point tensors selected by the `include`/`exclude` globs, in order."
+    """Keys of `state_dict` that will be merged: floating-point tensors selected by the `include`/`exclude` globs, in
+    order."""
     return [k for k in state_dict if _selected(k, include, exclude)
             and torch.is_tensor(v := peek(state_dict, k)) and v.is_floating_point()]
 
@@ -87,7 +89,8 @@ class FlatIndex:
     def __repr__(self): return f'FlatIndex({len(self.specs)} tensors, {self.size:,} coordinates)'
 
     def overlapping(self, start: int, end: int) -> Iterator[tuple[ParamSpec, int, int]]:
-        "Yield `(spec, lo, hi)` for every tensor overlapping coordinates `[start, end)`; `lo:hi` is the slice inside the tensor."
+        """Yield `(spec, lo, hi)` for every tensor overlapping coordinates `[start, end)`; `lo:hi` is the slice inside
+        the tensor."""
         i = max(bisect.bisect_right(self.offsets, start) - 1, 0)
         while i < len(self.specs) and self.specs[i].offset < end:
             s = self.specs[i]
@@ -97,7 +100,8 @@ class FlatIndex:
 
     def flatten(self, state_dict: Mapping[str, torch.Tensor], start: int = 0, end: int | None = None,
                 dtype: torch.dtype = torch.float32, device=None, out: torch.Tensor | None = None) -> torch.Tensor:
-        "Coordinates `[start, end)` of `state_dict` as one 1-D tensor of `dtype` (written into `out` if given); a lazy state dict with `read_flat(name, lo, hi)` is asked for just those elements."
+        """Coordinates `[start, end)` of `state_dict` as one 1-D tensor of `dtype` (written into `out` if given); a lazy
+        state dict with `read_flat(name, lo, hi)` is asked for just those elements."""
         end = self.size if end is None else end
         if out is None: out = torch.empty(end - start, dtype=dtype, device=device)
         read = getattr(state_dict, 'read_flat', None)
@@ -115,7 +119,8 @@ class FlatIndex:
 
     def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         "Tensors of the indexed shapes that are *views* of `flat` (no copy; gradients flow back into `flat`)."
-        return dict(zip(self.names, (t.view(s.shape) for t, s in zip(flat.split([s.numel for s in self.specs]), self.specs))))
+        return dict(zip(self.names, (t.view(s.shape) for t, s in zip(flat.split([s.numel for s in self.specs]),
+                                                                     self.specs))))
 
     def segment_ids(self, start: int = 0, end: int | None = None) -> torch.Tensor:
         "For each coordinate in `[start, end)`, the position of its tensor in `specs` (int32)."
@@ -141,16 +146,24 @@ def _first(xs, n=8) -> str:
     return ', '.join(xs[:n]) + (f', … ({len(xs) - n} more)' if len(xs) > n else '')
 
 # %% ../nbs/00_core.ipynb #e25e9d0e
-_FLOAT8 = tuple(getattr(torch, n) for n in ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu') if hasattr(torch, n))
+_FLOAT8 = tuple(getattr(torch, n) for n in ('float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz',
+                                            'float8_e8m0fnu') if hasattr(torch, n))
 
 def _check_tensor_kind(v: torch.Tensor, where: str):
     "Refuse tensors calm_nb cannot merge faithfully: sparse layouts, quantized tensors, float8."
-    if v.layout != torch.strided: raise MergeInputError(f'{where} is a sparse tensor ({v.layout}); store dense weights (tensor.to_dense()) to merge it')
-    if v.is_quantized: raise MergeInputError(f'{where} is a quantized tensor ({v.dtype}); dequantize it (tensor.dequantize()) to merge it')
-    if v.dtype in _FLOAT8: raise MergeInputError(f'{where} is float8 ({v.dtype}); upcast the checkpoint (tensor.float() or .bfloat16()) to merge it')
+    if v.layout != torch.strided:
+        raise MergeInputError(
+            f'{where} is a sparse tensor ({v.layout}); store dense weights (tensor.to_dense()) to merge it')
+    if v.is_quantized:
+        raise MergeInputError(
+            f'{where} is a quantized tensor ({v.dtype}); dequantize it (tensor.dequantize()) to merge it')
+    if v.dtype in _FLOAT8:
+        raise MergeInputError(
+            f'{where} is float8 ({v.dtype}); upcast the checkpoint (tensor.float() or .bfloat16()) to merge it')
 
 def count_non_finite(v: torch.Tensor) -> int:
-    "How many NaN/inf entries `v` holds: one reduction when the sum is finite, an exact count otherwise (a sum of finite values can overflow)."
+    """How many NaN/inf entries `v` holds: one reduction when the sum is finite, an exact count otherwise (a sum of
+    finite values can overflow)."""
     return 0 if torch.isfinite(v.sum()) else int((~torch.isfinite(v)).sum())
 
 def _prefix_hint(expected: set, got: set) -> str | None:
@@ -158,9 +171,9 @@ def _prefix_hint(expected: set, got: set) -> str | None:
     for a, b, whose in ((got, expected, 'its'), (expected, got, "the pretrained model's")):
         for pre in ('module.', '_orig_mod.', 'model.'):
             if a and all(k.startswith(pre) for k in a) and {k[len(pre):] for k in a} == b:
-                by = ' (DistributedDataParallel)' if pre == 'module.' else ' (torch.compile)' if pre == '_orig_mod.' else ''
-                return (f"{whose} keys carry an extra '{pre}' prefix{by}: strip it with load_checkpoint(path, strip_prefix='{pre}') "
-                        f"or {{k.removeprefix('{pre}'): v for k, v in sd.items()}}")
+                by = {'module.': ' (DistributedDataParallel)', '_orig_mod.': ' (torch.compile)'}.get(pre, '')
+                return (f"{whose} keys carry an extra '{pre}' prefix{by}: strip it with load_checkpoint(path, "
+                        f"strip_prefix='{pre}') or {{k.removeprefix('{pre}'): v for k, v in sd.items()}}")
     return None
 
 # %% ../nbs/00_core.ipynb #9576d0a9
@@ -168,21 +181,27 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
                          include=None, exclude=None, check_finite: bool = True) -> list[str]:
     "Check that `pretrained` and every state dict in `finetuned` can be merged; return the merged keys."
     if isinstance(finetuned, Mapping):
-        raise MergeInputError('`finetuned` must be a list of state dicts, got a single state dict; wrap it: [state_dict]')
+        raise MergeInputError(
+            '`finetuned` must be a list of state dicts, got a single state dict; wrap it: [state_dict]')
     finetuned = list(finetuned)
     if len(finetuned) < 1: raise MergeInputError('need at least one fine-tuned state dict, got none')
     for i, sd in enumerate([pretrained] + finetuned, start=-1):
-        if not isinstance(sd, Mapping): raise MergeInputError(f'{_model_name(i)} is a {type(sd).__name__}, expected a state dict (mapping name → tensor)')
+        if not isinstance(sd, Mapping):
+            raise MergeInputError(
+                f'{_model_name(i)} is a {type(sd).__name__}, expected a state dict (mapping name → tensor)')
         if len(sd) == 0: raise MergeInputError(f'{_model_name(i)} is an empty state dict')
         lazy = callable(getattr(sd, 'meta', None))   # tensors on disk, read later: check shapes and dtypes only
         for k in sd:
             v = peek(sd, k)
-            if not torch.is_tensor(v): raise MergeInputError(f'{_model_name(i)}[{k!r}] is a {type(v).__name__}, expected a tensor')
-            if v.is_meta and not lazy: raise MergeInputError(f'{_model_name(i)}[{k!r}] is on the meta device (weights were never loaded)')
+            if not torch.is_tensor(v):
+                raise MergeInputError(f'{_model_name(i)}[{k!r}] is a {type(v).__name__}, expected a tensor')
+            if v.is_meta and not lazy:
+                raise MergeInputError(f'{_model_name(i)}[{k!r}] is on the meta device (weights were never loaded)')
             _check_tensor_kind(v, f'{_model_name(i)}[{k!r}]')
     ref = [k for k in pretrained if _selected(k, include, exclude)]
     if not mergeable_keys(pretrained, include, exclude):
-        raise MergeInputError(f'no floating-point tensor of the pretrained model matches include={include!r}, exclude={exclude!r}')
+        raise MergeInputError(
+            f'no floating-point tensor of the pretrained model matches include={include!r}, exclude={exclude!r}')
     refset = set(ref)
     for i, sd in enumerate(finetuned):
         keys = {k for k in sd if _selected(k, include, exclude)}
@@ -197,7 +216,8 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
         for k in ref:
             a, b = peek(pretrained, k), peek(sd, k)
             if a.shape != b.shape:
-                raise ShapeMismatchError(f'tensor {k!r}: pretrained has shape {tuple(a.shape)}, {_model_name(i)} has {tuple(b.shape)}')
+                raise ShapeMismatchError(
+                    f'tensor {k!r}: pretrained has shape {tuple(a.shape)}, {_model_name(i)} has {tuple(b.shape)}')
             if a.is_floating_point() != b.is_floating_point():
                 raise MergeInputError(f'tensor {k!r}: dtype {a.dtype} in pretrained but {b.dtype} in {_model_name(i)}')
     keys = mergeable_keys(pretrained, include, exclude)
@@ -209,9 +229,10 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
     return keys
 
 # %% ../nbs/00_core.ipynb #b871670d
-def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]], names: Sequence[str] | None = None,
-                    bench=None, outlier: float = 100.0) -> list[str]:
-    "Warn (`SanityWarning`) about zero task vectors, task-vector norm outliers and one-class splits; return the messages."
+def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
+                    names: Sequence[str] | None = None, bench=None, outlier: float = 100.0) -> list[str]:
+    """Warn (`SanityWarning`) about zero task vectors, task-vector norm outliers and one-class splits; return the
+    messages."""
     import warnings
     names = list(names) if names is not None else [f'finetuned[{t}]' for t in range(len(finetuned))]
     msgs = []
@@ -221,36 +242,56 @@ def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[
                 and all(k in f and torch.is_tensor(f[k]) and f[k].shape == pretrained[k].shape for f in finetuned)]
         if keys:
             with torch.no_grad():
-                norms = torch.stack([torch.stack([(f[k].float() - pretrained[k].float()).norm() for k in keys]) for f in finetuned]).cpu()   # [T, K]
+                # [T, K]
+                norms = torch.stack([torch.stack([(f[k].float() - pretrained[k].float()).norm() for k in keys])
+                                     for f in finetuned]).cpu()
             sizes = torch.tensor([pretrained[k].numel() for k in keys], dtype=torch.float32).sqrt()
             for t, n in enumerate(norms):
-                if float(n.max()) == 0: msgs.append(f'{names[t]}: its task vector is zero (the fine-tuned weights equal the pretrained ones: the same file twice?)')
+                if float(n.max()) == 0:
+                    msgs.append(
+                        f'{names[t]}: its task vector is zero (the fine-tuned weights equal the pretrained ones: the '
+                        'same file twice?)')
             for t in range(len(finetuned)):
                 for u in range(t + 1, len(finetuned)):
-                    if float(norms[t].max()) > 0 and torch.equal(norms[t], norms[u]) and all(torch.equal(finetuned[t][k], finetuned[u][k]) for k in keys):
-                        msgs.append(f'{names[t]} and {names[u]} are the same model (identical weights: the same file given twice?)')
-            rms = norms / sizes                                              # per-coordinate size of each tensor's change
+                    same = lambda: all(torch.equal(finetuned[t][k], finetuned[u][k]) for k in keys)
+                    if float(norms[t].max()) > 0 and torch.equal(norms[t], norms[u]) and same():
+                        msgs.append(
+                            f'{names[t]} and {names[u]} are the same model (identical weights: the same file given '
+                            'twice?)')
+            # per-coordinate size of each tensor's change
+            rms = norms / sizes
             if len(finetuned) >= 3:
                 med = rms.median(0).values
                 for t, k in (rms > outlier * med.clamp_min(1e-12)).nonzero().tolist():
-                    if med[k] > 0: msgs.append(f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med[k]):.3g}× more than the same tensor in the other tasks' median (scaled weights?)")
+                    if med[k] > 0:
+                        msgs.append(
+                            f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med[k]):.3g}× more than the "
+                            "same tensor in the other tasks' median (scaled weights?)")
             med_t = rms.median(1).values
             for t, k in (rms > outlier ** 2 * med_t[:, None].clamp_min(1e-12)).nonzero().tolist():
                 if med_t[t] > 0 and not any(keys[k] in m and names[t] in m for m in msgs):
-                    msgs.append(f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med_t[t]):.3g}× more than the task's median tensor")
-        other = [k for k in pretrained if torch.is_tensor(pretrained[k]) and not pretrained[k].is_floating_point() and not k.endswith('num_batches_tracked')
+                    msgs.append(
+                        f"{names[t]}: tensor {keys[k]!r} changed {float(rms[t, k] / med_t[t]):.3g}× more than the "
+                        "task's median tensor")
+        other = [k for k in pretrained if torch.is_tensor(pretrained[k]) and not pretrained[k].is_floating_point()
+                 and not k.endswith('num_batches_tracked')
                  and all(k in f and torch.is_tensor(f[k]) and f[k].shape == pretrained[k].shape for f in finetuned)]
-        differ = [k for k in other if any(not torch.equal(f[k].to(pretrained[k].device), pretrained[k]) for f in finetuned)]
+        differ = [k for k in other
+                  if any(not torch.equal(f[k].to(pretrained[k].device), pretrained[k]) for f in finetuned)]
         if differ:
-            msgs.append(f'{len(differ)} non-floating-point tensor(s) differ between the models ({_first(differ, 3)}; {pretrained[differ[0]].dtype}): '
-                        'they are not merged, the pretrained values are kept (int8 weights? dequantize them first)')
+            msgs.append(f'{len(differ)} non-floating-point tensor(s) differ between the models ({_first(differ, 3)}; '
+                        f'{pretrained[differ[0]].dtype}): they are not merged, the pretrained values are kept (int8 '
+                        'weights? ' 'dequantize them first)')
     if bench is not None:
         for td in bench.tasks:
             if td.y_test is not None and 0 < len(td.y_test) < 20:
-                msgs.append(f'{td.name}: the evaluation split has only {len(td.y_test)} examples; its accuracy moves in steps of {100 / len(td.y_test):.1f} points')
+                msgs.append(
+                    f'{td.name}: the evaluation split has only {len(td.y_test)} examples; its accuracy moves in '
+                    f'steps of {100 / len(td.y_test):.1f} points')
             for split, y in (('evaluation', td.y_test), ('unlabeled', td.y_unlabeled)):
                 if y is not None and len(y) > 1 and td.n_classes > 1 and (y >= 0).all() and y.unique().numel() == 1:
-                    msgs.append(f'{td.name}: the {split} data hold one class only ({td.classes[int(y[0])]!r} of {td.n_classes})')
+                    msgs.append(f'{td.name}: the {split} data hold one class only ({td.classes[int(y[0])]!r} of '
+                                f'{td.n_classes})')
     for m in msgs: warnings.warn(m, SanityWarning, stacklevel=2)
     return msgs
 
@@ -263,7 +304,8 @@ class TaskVectors:
                  index: FlatIndex, dtype: torch.dtype = torch.float32, device=None, chunk_size: int | None = None):
         self.pretrained, self.finetuned, self.index, self.dtype = pretrained, list(finetuned), index, dtype
         self.device = torch.device(device) if device is not None else pretrained[index.names[0]].device
-        if chunk_size is not None and chunk_size < 1: raise MergeInputError(f'chunk_size must be a positive integer, got {chunk_size}')
+        if chunk_size is not None and chunk_size < 1:
+            raise MergeInputError(f'chunk_size must be a positive integer, got {chunk_size}')
         self.chunk_size, self.transforms, self._matrix, self._pre = chunk_size, [], None, None
 
     @property
@@ -329,7 +371,8 @@ class TaskVectors:
         return out
 
     def chunks(self) -> Iterator[tuple[int, int, torch.Tensor]]:
-        "Yield `(start, end, tau)` with `tau` the `[T, end-start]` block (in memory mode the whole matrix, so in-place changes persist)."
+        """Yield `(start, end, tau)` with `tau` the `[T, end-start]` block (in memory mode the whole matrix, so in-place
+        changes persist)."""
         if self.chunk_size is None:
             yield 0, self.size, self.matrix
             return
@@ -342,7 +385,8 @@ class TaskVectors:
         self._matrix = None
 
     def to_state_dict(self, merged_flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        "Merged flat parameters → a full state dict: merged tensors in the pretrained dtypes, every other entry copied from the pretrained model."
+        """Merged flat parameters → a full state dict: merged tensors in the pretrained dtypes, every other entry copied
+        from the pretrained model."""
         merged = self.index.unflatten(merged_flat)
         return {k: merged[k] if k in merged else v.clone() for k, v in self.pretrained.items()}
 
@@ -360,12 +404,14 @@ def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Map
 
 # %% ../nbs/00_core.ipynb #b6588af8
 def task_blocks(tv: TaskVectors) -> Iterator[tuple[int, int, torch.Tensor]]:
-    "Yield `(start, end, tau)` over all coordinates in blocks of at most 2^18 columns (views of the matrix in memory mode)."
+    """Yield `(start, end, tau)` over all coordinates in blocks of at most 2^18 columns (views of the matrix in memory
+    mode)."""
     for a, b, tau in tv.chunks():
         for s, e in blocks(a, b): yield s, e, tau[:, s - a:e - a]
 
 def assemble(tv: TaskVectors, delta: Callable[[torch.Tensor, int, int], torch.Tensor]) -> dict[str, torch.Tensor]:
-    "θ_pre + delta(τ block, start, end) over every block, as a state dict of the pretrained model's keys (the task vectors are released)."
+    """θ_pre + delta(τ block, start, end) over every block, as a state dict of the pretrained model's keys (the task
+    vectors are released)."""
     out = torch.empty(tv.size, dtype=tv.dtype, device=tv.device)
     for a, b, tau in task_blocks(tv):
         torch.add(tv.pre_block(a, b), delta(tau, a, b), out=out[a:b])

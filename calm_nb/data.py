@@ -35,57 +35,89 @@ class VisionTask:
     train_split: str = 'train'
     test_split: str = 'test'
     hf_model: str | None = None            # a per-task fine-tuned CLIPVisionModel on the hub (ViT-B/32)
-    labelled_split: str | None = None      # labelled examples (n_train) come from here; None: train_split, drawn apart from the unlabeled ones
+    # labelled examples (n_train) come from here; None: train_split, drawn apart from the unlabeled ones
+    labelled_split: str | None = None
     data: dict | None = None               # a data source (see `load_data_source`); None: the hub dataset hf_path
-    head: str | None = None                # None: the zero-shot head of classnames × templates; else a head checkpoint (tensors weight [C, D], bias [C])
-    head_normalize: bool = True            # a checkpoint head applied to L2-normalised features, as the task-vector heads are
+    # None: the zero-shot head of classnames × templates; else a head checkpoint (tensors weight [C, D], bias [C])
+    head: str | None = None
+    # a checkpoint head applied to L2-normalised features, as the task-vector heads are
+    head_normalize: bool = True
 
 _photo = ('a photo of a {}.', 'a photo of the {}.')
-_EUROSAT = ('annual crop land', 'forest', 'brushland or shrubland', 'highway or road', 'industrial buildings or commercial buildings',
-            'pasture land', 'permanent crop land', 'residential buildings or homes or apartments', 'river', 'lake or sea')
-_RESISC45 = tuple(c.replace('_', ' ') for c in (
-    'airplane airport baseball_diamond basketball_court beach bridge chaparral church circular_farmland cloud commercial_area '
-    'dense_residential desert forest freeway golf_course ground_track_field harbor industrial_area intersection island lake meadow '
-    'medium_residential mobile_home_park mountain overpass palace parking_lot railway railway_station rectangular_farmland river '
-    'roundabout runway sea_ice ship snowberg sparse_residential stadium storage_tank tennis_court terrace thermal_power_station wetland').split())
-_DTD = tuple(('banded blotchy braided bubbly bumpy chequered cobwebbed cracked crosshatched crystalline dotted fibrous flecked freckled '
-              'frilly gauzy grid grooved honeycombed interlaced knitted lacelike lined marbled matted meshed paisley perforated pitted '
-              'pleated polka-dotted porous potholed scaly smeared spiralled sprinkled stained stratified striped studded swirly veined '
-              'waffled woven wrinkled zigzagged').split())
-_GTSRB = tuple(f'red and white circle {v} kph speed limit' for v in (20, 30, 50, 60, 70, 80)) + ('end / de-restriction of 80 kph speed limit',) + tuple(
+_EUROSAT = ('annual crop land', 'forest', 'brushland or shrubland', 'highway or road',
+            'industrial buildings or commercial buildings', 'pasture land', 'permanent crop land',
+            'residential buildings or homes or apartments', 'river', 'lake or sea')
+_RESISC45 = tuple(c.replace('_', ' ')
+                  for c in ('airplane airport baseball_diamond basketball_court beach bridge chaparral church '
+                            'circular_farmland cloud commercial_area dense_residential desert forest freeway '
+                            'golf_course ' 'ground_track_field harbor industrial_area intersection island lake meadow '
+                            'medium_residential '
+                            'mobile_home_park mountain overpass palace parking_lot railway railway_station '
+                            'rectangular_farmland river roundabout runway sea_ice ship snowberg sparse_residential '
+                            'stadium ' 'storage_tank tennis_court terrace thermal_power_station wetland').split())
+_DTD = tuple(
+    ('banded blotchy braided bubbly bumpy chequered cobwebbed cracked crosshatched crystalline dotted fibrous '
+     'flecked freckled frilly gauzy grid grooved honeycombed interlaced knitted lacelike lined marbled matted '
+     'meshed paisley perforated pitted pleated polka-dotted porous potholed scaly smeared spiralled sprinkled '
+     'stained stratified striped studded swirly veined waffled woven wrinkled zigzagged').split())
+_GTSRB = tuple(f'red and white circle {v} kph speed limit' for v in (20, 30, 50, 60, 70, 80)) + (
+    'end / de-restriction of 80 kph speed limit',) + tuple(
     f'red and white circle {v} kph speed limit' for v in (100, 120)) + (
     'red and white circle red car and black car no passing', 'red and white circle red truck and black car no passing',
     'red and white triangle road intersection warning', 'white and yellow diamond priority road',
-    'red and white upside down triangle yield right-of-way', 'stop', 'empty red and white circle', 'red and white circle no truck entry',
+    'red and white upside down triangle yield right-of-way', 'stop', 'empty red and white circle',
+    'red and white circle no truck entry',
     'red circle with white horizonal stripe no entry', 'red and white triangle with exclamation mark warning',
-    'red and white triangle with black left curve approaching warning', 'red and white triangle with black right curve approaching warning',
-    'red and white triangle with black double curve approaching warning', 'red and white triangle rough / bumpy road warning',
-    'red and white triangle car skidding / slipping warning', 'red and white triangle with merging / narrow lanes warning',
-    'red and white triangle with person digging / construction / road work warning', 'red and white triangle with traffic light approaching warning',
-    'red and white triangle with person walking warning', 'red and white triangle with child and person walking warning',
-    'red and white triangle with bicyle warning', 'red and white triangle with snowflake / ice warning', 'red and white triangle with deer warning',
+    'red and white triangle with black left curve approaching warning',
+    'red and white triangle with black right curve approaching warning',
+    'red and white triangle with black double curve approaching warning',
+    'red and white triangle rough / bumpy road warning',
+    'red and white triangle car skidding / slipping warning',
+    'red and white triangle with merging / narrow lanes warning',
+    'red and white triangle with person digging / construction / road work warning',
+    'red and white triangle with traffic light approaching warning',
+    'red and white triangle with person walking warning',
+    'red and white triangle with child and person walking warning',
+    'red and white triangle with bicyle warning', 'red and white triangle with snowflake / ice warning',
+    'red and white triangle with deer warning',
     'white circle with gray strike bar no speed limit', 'blue circle with white right turn arrow mandatory',
     'blue circle with white left turn arrow mandatory', 'blue circle with white forward arrow mandatory',
-    'blue circle with white forward or right turn arrow mandatory', 'blue circle with white forward or left turn arrow mandatory',
+    'blue circle with white forward or right turn arrow mandatory',
+    'blue circle with white forward or left turn arrow mandatory',
     'blue circle with white keep right arrow mandatory', 'blue circle with white keep left arrow mandatory',
-    'blue circle with white arrows indicating a traffic circle', 'white circle with gray strike bar indicating no passing for cars has ended',
+    'blue circle with white arrows indicating a traffic circle',
+    'white circle with gray strike bar indicating no passing for cars has ended',
     'white circle with gray strike bar indicating no passing for trucks has ended')
 _digits = tuple(str(i) for i in range(10))
-_sat = tuple(f'{a} {b} of {art}{{}}.' for art in ('', 'a ', 'the ') for b in ('imagery', 'photo', 'view') for a in ('satellite', 'aerial'))
+_sat = tuple(f'{a} {b} of {art}{{}}.' for art in ('', 'a ', 'the ') for b in ('imagery', 'photo', 'view')
+             for a in ('satellite', 'aerial'))
 
 VISION_TASKS = {t.name: t for t in [
     VisionTask('SUN397', 'tanganke/sun397', _photo, hf_model='tanganke/clip-vit-base-patch32_sun397'),
-    VisionTask('Cars', 'tanganke/stanford_cars', tuple(f'{p} {{}}{e}' for p, e in (('a photo of a', '.'), ('a photo of the', '.'), ('a photo of my', '.'), ('i love my', '!'),
-               ('a photo of my dirty', '.'), ('a photo of my clean', '.'), ('a photo of my new', '.'), ('a photo of my old', '.'))), hf_model='tanganke/clip-vit-base-patch32_stanford-cars'),
+    VisionTask('Cars', 'tanganke/stanford_cars', tuple(f'{p} {{}}{e}' for p, e in (('a photo of a', '.'),
+                                                                                   ('a photo of the', '.'),
+                                                                                   ('a photo of my', '.'),
+                                                                                   ('i love my', '!'),
+               ('a photo of my dirty', '.'), ('a photo of my clean', '.'), ('a photo of my new', '.'),
+               ('a photo of my old', '.'))), hf_model='tanganke/clip-vit-base-patch32_stanford-cars'),
     VisionTask('RESISC45', 'tanganke/resisc45', _sat,
                _RESISC45, hf_model='tanganke/clip-vit-base-patch32_resisc45'),
-    VisionTask('EuroSAT', 'tanganke/eurosat', ('a centered satellite photo of {}.', 'a centered satellite photo of a {}.', 'a centered satellite photo of the {}.'),
+    VisionTask('EuroSAT', 'tanganke/eurosat', ('a centered satellite photo of {}.',
+                                               'a centered satellite photo of a {}.',
+                                               'a centered satellite photo of the {}.'),
                _EUROSAT, hf_model='tanganke/clip-vit-base-patch32_eurosat'),
-    VisionTask('SVHN', 'ufldl-stanford/svhn', ('a photo of the number: "{}".',), _digits, hf_config='cropped_digits', hf_model='tanganke/clip-vit-base-patch32_svhn'),
-    VisionTask('GTSRB', 'tanganke/gtsrb', tuple(f'a {p} photo of a "{{}}" traffic sign.' for p in ('zoomed in', 'centered', 'close up')), _GTSRB,
+    VisionTask('SVHN', 'ufldl-stanford/svhn', ('a photo of the number: "{}".',), _digits, hf_config='cropped_digits',
+               hf_model='tanganke/clip-vit-base-patch32_svhn'),
+    VisionTask('GTSRB', 'tanganke/gtsrb',
+               tuple(f'a {p} photo of a "{{}}" traffic sign.' for p in ('zoomed in', 'centered', 'close up')), _GTSRB,
                hf_model='tanganke/clip-vit-base-patch32_gtsrb'),
-    VisionTask('MNIST', 'ylecun/mnist', ('a photo of the number: "{}".',), _digits, hf_model='tanganke/clip-vit-base-patch32_mnist'),
-    VisionTask('DTD', 'tanganke/dtd', tuple(f'a photo of {a} {{}} {b}.' for a in ('a', 'the') for b in ('texture', 'pattern', 'thing', 'object')), _DTD,
+    VisionTask('MNIST', 'ylecun/mnist', ('a photo of the number: "{}".',), _digits,
+               hf_model='tanganke/clip-vit-base-patch32_mnist'),
+    VisionTask('DTD', 'tanganke/dtd', tuple(f'a photo of {a} {{}} {b}.' for a in ('a', 'the') for b in ('texture',
+                                                                                                        'pattern',
+                                                                                                        'thing',
+                                                                                                        'object')),
+               _DTD,
                hf_model='tanganke/clip-vit-base-patch32_dtd'),
 ]}
 
@@ -101,8 +133,10 @@ class TextTask:
     label_key: str = 'label'
     splits: tuple = ('train', 'validation', 'test')   # the splits the source has with labels
     hf_revision: str | None = None                      # e.g. the hub's parquet conversion of a loading-script dataset
-    roles: tuple | None = None                          # (evaluation, unlabeled, labelled) splits; None: the paper's rule on `splits`
-    data: dict | None = None                            # a data source (see `load_data_source`); None: the hub dataset hf_path
+    # (evaluation, unlabeled, labelled) splits; None: the paper's rule on `splits`
+    roles: tuple | None = None
+    # a data source (see `load_data_source`); None: the hub dataset hf_path
+    data: dict | None = None
 
 # %% ../nbs/03_data.ipynb #37010e53
 NLP_TASKS = {t.name: t for t in [
@@ -110,15 +144,22 @@ NLP_TASKS = {t.name: t for t in [
     TextTask('CR', 'SetFit/SentEval-CR', ('text',), ('negative', 'positive'), splits=('train', 'test')),
     TextTask('MR', 'cornell-movie-review-data/rotten_tomatoes', ('text',), ('negative', 'positive')),
     TextTask('MPQA', 'jxm/mpqa', ('sentence',), ('negative', 'positive'), splits=('train', 'test')),
-    TextTask('TREC', 'CogComp/trec', ('text',), ('abbreviation', 'entity', 'description', 'human', 'location', 'numeric'), label_key='coarse_label', splits=('train', 'test'),
-             hf_revision='refs/convert/parquet'),   # CogComp/trec is a loading script, which datasets ≥ 4 refuses; the hub's parquet copy has the same columns
+    TextTask('TREC', 'CogComp/trec', ('text',), ('abbreviation', 'entity', 'description', 'human', 'location',
+                                                 'numeric'), label_key='coarse_label', splits=('train', 'test'),
+             # CogComp/trec is a loading script, which datasets ≥ 4 refuses; the hub's parquet copy has
+             # the same columns
+             hf_revision='refs/convert/parquet'),
     TextTask('SUBJ', 'SetFit/subj', ('text',), ('objective', 'subjective'), splits=('train', 'test')),
-    TextTask('QNLI', 'nyu-mll/glue', ('question', 'sentence'), ('entailment', 'not_entailment'), 'qnli', splits=('train', 'validation')),
+    TextTask('QNLI', 'nyu-mll/glue', ('question', 'sentence'), ('entailment', 'not_entailment'), 'qnli',
+             splits=('train', 'validation')),
     TextTask('SNLI', 'stanfordnlp/snli', ('premise', 'hypothesis'), ('entailment', 'neutral', 'contradiction')),
-    TextTask('MNLI', 'nyu-mll/glue', ('premise', 'hypothesis'), ('entailment', 'neutral', 'contradiction'), 'mnli', splits=('train', 'validation_matched')),
-    TextTask('RTE', 'nyu-mll/glue', ('sentence1', 'sentence2'), ('entailment', 'not_entailment'), 'rte', splits=('train', 'validation')),
+    TextTask('MNLI', 'nyu-mll/glue', ('premise', 'hypothesis'), ('entailment', 'neutral', 'contradiction'), 'mnli',
+             splits=('train', 'validation_matched')),
+    TextTask('RTE', 'nyu-mll/glue', ('sentence1', 'sentence2'), ('entailment', 'not_entailment'), 'rte',
+             splits=('train', 'validation')),
     TextTask('MRPC', 'nyu-mll/glue', ('sentence1', 'sentence2'), ('not_equivalent', 'equivalent'), 'mrpc'),
-    TextTask('QQP', 'nyu-mll/glue', ('question1', 'question2'), ('not_duplicate', 'duplicate'), 'qqp', splits=('train', 'validation')),
+    TextTask('QQP', 'nyu-mll/glue', ('question1', 'question2'), ('not_duplicate', 'duplicate'), 'qqp',
+             splits=('train', 'validation')),
 ]}
 
 def get_task(name: str) -> VisionTask | TextTask:
@@ -127,7 +168,8 @@ def get_task(name: str) -> VisionTask | TextTask:
     low = {k.lower(): k for k in every}
     if name.lower() in low: return every[low[name.lower()]]
     close = difflib.get_close_matches(name.lower(), list(low), n=3, cutoff=0.5)
-    raise KeyError(f'unknown task {name!r}' + (f'; did you mean {", ".join(low[c] for c in close)}?' if close else '') + f' (known: {", ".join(every)})')
+    raise KeyError(f'unknown task {name!r}' + (f'; did you mean {", ".join(low[c] for c in close)}?' if close else '')
+                   + f' (known: {", ".join(every)})')
 
 # %% ../nbs/03_data.ipynb #58b1f11e
 def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
@@ -140,18 +182,22 @@ def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
 
 # %% ../nbs/03_data.ipynb #3327a471
 def _unlabeled_split(name: str, ev_split: str, default: str, requested: str | None, allow_eval: bool) -> str:
-    "The split unlabeled data come from: `requested` (default: the rule above); the evaluation split only with `allow_eval`."
+    """The split unlabeled data come from: `requested` (default: the rule above); the evaluation split only with
+    `allow_eval`."""
     split = requested or (ev_split if allow_eval else default)
     if split == ev_split and not allow_eval:
-        raise MergeInputError(f'{name}: unlabeled_split={split!r} is the evaluation split; merging on it leaks test inputs into the merge. '
-                              f'Use {default!r}, or pass allow_test_as_unlabeled=True to do it anyway (it is recorded)')
+        raise MergeInputError(
+            f'{name}: unlabeled_split={split!r} is the evaluation split; merging on it leaks test inputs into the '
+            f'merge. Use {default!r}, or pass allow_test_as_unlabeled=True to do it anyway (it is recorded)')
     return split
 
 # %% ../nbs/03_data.ipynb #2c322b05
 @dataclass(frozen=True)
 class PromptSpec:
-    """A task's prompt for masked-LM fine-tuning and evaluation: `template` segments (`'{0}'`/`'{1}'` the task's text fields,
-    `-` dropping the last character, `l` lowercasing the first, a leading space kept; `'mask'` the `<mask>` token; anything else
+    """A task's prompt for masked-LM fine-tuning and evaluation: `template` segments (`'{0}'`/`'{1}'` the task's text
+    fields,
+    `-` dropping the last character, `l` lowercasing the first, a leading space kept; `'mask'` the `<mask>` token;
+    anything else
     literal text), one label `words` entry per class name, and the token budget."""
     template: tuple
     words: dict
@@ -160,32 +206,42 @@ class PromptSpec:
 
 _SENT = PromptSpec(('{0}', ' It was', 'mask', '.'), {'negative': 'terrible', 'positive': 'great'}, first_limit=110)
 _NLI = ('{0-}', '?', 'mask', ',', ' {1l}')
-NLP_PROMPTS = {
-    'SST-2': PromptSpec(_SENT.template, _SENT.words), 'CR': _SENT, 'MR': _SENT, 'MPQA': _SENT,
-    'SUBJ': PromptSpec(('{0}', ' This is', 'mask', '.'), {'objective': 'objective', 'subjective': 'subjective'}, first_limit=110),
-    'TREC': PromptSpec(('mask', ':', ' {0}'), {'abbreviation': 'Expression', 'entity': 'Entity', 'description': 'Description',
-                                               'human': 'Human', 'location': 'Location', 'numeric': 'Number'}, first_limit=110),
-    'QNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'not_entailment': 'No'}),
-    'SNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'neutral': 'Maybe', 'contradiction': 'No'}, max_length=256),
-    'MNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'neutral': 'Maybe', 'contradiction': 'No'}, max_length=256, first_limit=110),
-    'RTE': PromptSpec(_NLI, {'entailment': 'Yes', 'not_entailment': 'No'}, max_length=256, first_limit=240),
-    'MRPC': PromptSpec(('{0}', 'mask', ',', ' {1l}'), {'not_equivalent': 'No', 'equivalent': 'Yes'}),
-    'QQP': PromptSpec(('{0}', 'mask', ',', ' {1l}'), {'not_duplicate': 'No', 'duplicate': 'Yes'}),
-}
-PROMPT_SOURCE = ('abhishekpanigrahi1996/Skill-Localization-by-grafting (Localize-and-Stitch\'s fine-tuning, after LM-BFF, princeton-nlp/LM-BFF): '
-                 'run_experiment.sh (templates, label words, max_seq_len 256 for MNLI/SNLI/RTE, first_sent_limit), run_task.sh '
-                 '(K=16 per class, SGD lr 1e-3, batch 2, 1000 steps, fix_head and fix_embeddings), src/trainer.py (weight decay 1e-4 '
-                 'except biases and LayerNorm weights, a constant learning rate, gradient clipping 1.0 from transformers 3.4\'s Trainer)')
+NLP_PROMPTS = {'SST-2': PromptSpec(_SENT.template, _SENT.words), 'CR': _SENT, 'MR': _SENT, 'MPQA': _SENT,
+               'SUBJ': PromptSpec(('{0}', ' This is', 'mask', '.'),
+                                  {'objective': 'objective', 'subjective': 'subjective'}, first_limit=110),
+               'TREC': PromptSpec(('mask', ':', ' {0}'), {'abbreviation': 'Expression', 'entity': 'Entity',
+                                                          'description': 'Description', 'human': 'Human',
+                                                          'location': 'Location', 'numeric': 'Number'},
+                                  first_limit=110), 'QNLI': PromptSpec(_NLI, {'entailment': 'Yes',
+                                                                              'not_entailment': 'No'}),
+               'SNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'neutral': 'Maybe', 'contradiction': 'No'},
+                                  max_length=256), 'MNLI': PromptSpec(_NLI, {'entailment': 'Yes', 'neutral': 'Maybe',
+                                                                             'contradiction': 'No'}, max_length=256,
+                                                                      first_limit=110),
+               'RTE': PromptSpec(_NLI, {'entailment': 'Yes', 'not_entailment': 'No'}, max_length=256, first_limit=240),
+               'MRPC': PromptSpec(('{0}', 'mask', ',', ' {1l}'), {'not_equivalent': 'No', 'equivalent': 'Yes'}),
+               'QQP': PromptSpec(('{0}', 'mask', ',', ' {1l}'), {'not_duplicate': 'No', 'duplicate': 'Yes'}),}
+PROMPT_SOURCE = (
+    'abhishekpanigrahi1996/Skill-Localization-by-grafting (Localize-and-Stitch\'s fine-tuning, after LM-BFF, '
+    'princeton-nlp/LM-BFF): run_experiment.sh (templates, label words, max_seq_len 256 for MNLI/SNLI/RTE, '
+    'first_sent_limit), run_task.sh (K=16 per class, SGD lr 1e-3, batch 2, 1000 steps, fix_head and fix_embeddings), '
+    'src/trainer.py (weight decay 1e-4 except biases and LayerNorm weights, a constant learning rate, gradient '
+    'clipping 1.0 from transformers 3.4\'s Trainer)')
 
 # %% ../nbs/03_data.ipynb #23645a7d
 _SEG = re.compile(r'( ?)\{(\d)(-?)(l?)\}')
 
 def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | None = None) -> torch.Tensor:
-    """Token ids and attention masks `[N, 2, L]` of `rows` (a text, or a tuple of texts, per row) wrapped in `spec`'s template:
-    `<s> … </s>`, one `<mask>`. Texts are stripped; when a row is too long its longest text is cut from the end, never the template."""
+    """Token ids and attention masks `[N, 2, L]` of `rows` (a text, or a tuple of texts, per row) wrapped in `spec`'s
+    template:
+    `<s> … </s>`, one `<mask>`. Texts are stripped; when a row is too long its longest text is cut from the end, never
+    the template."""
     L = max_length or spec.max_length
-    mask, bos, eos, pad = tokenizer.mask_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
-    if mask is None: raise MergeInputError('the tokenizer has no mask token; prompt-based heads need a masked-LM tokenizer (roberta-base has <mask>)')
+    tk = tokenizer
+    mask, bos, eos, pad = tk.mask_token_id, tk.bos_token_id, tk.eos_token_id, tk.pad_token_id
+    if mask is None:
+        raise MergeInputError(
+            'the tokenizer has no mask token; prompt-based heads need a masked-LM tokenizer (roberta-base has <mask>)')
     bos = tokenizer.cls_token_id if bos is None else bos; eos = tokenizer.sep_token_id if eos is None else eos
     rows = [r if isinstance(r, (tuple, list)) else (r,) for r in rows]
     enc = lambda texts: tokenizer(texts, add_special_tokens=False)['input_ids'] if texts else []
@@ -196,7 +252,10 @@ def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | Non
         elif m is None: parts.append(('fixed', enc([seg])[0]))
         else:
             i = int(m[2])
-            if any(len(r) <= i for r in rows): raise MergeInputError(f'the template {spec.template} reads text field {i}, but a row has {min(len(r) for r in rows)} field(s)')
+            if any(len(r) <= i for r in rows):
+                raise MergeInputError(
+                    f'the template {spec.template} reads text field {i}, but a row has {min(len(r) for r in rows)} '
+                    'field(s)')
             texts = [str(r[i]).strip() for r in rows]
             if m[3]: texts = [t[:-1] for t in texts]
             if m[4]: texts = [t[:1].lower() + t[1:] for t in texts]
@@ -218,7 +277,8 @@ def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | Non
 
 # %% ../nbs/03_data.ipynb #c1de7e49
 def declare_task(spec, kind: str):
-    "A `VisionTask` (`kind='vision'`) or `TextTask` (`kind='nlp'`) from a registry name or a declaration mapping (see the table above)."
+    """A `VisionTask` (`kind='vision'`) or `TextTask` (`kind='nlp'`) from a registry name or a declaration mapping (see
+    the table above)."""
     import dataclasses
     if isinstance(spec, (VisionTask, TextTask)): return spec
     if isinstance(spec, str): return get_task(spec)
@@ -226,36 +286,54 @@ def declare_task(spec, kind: str):
     spec = dict(spec); name = spec.pop('name', None)
     if not isinstance(name, str) or not name: raise MergeInputError(f'a task declaration needs a `name`, got {name!r}')
     known = {'classes', 'templates', 'head', 'head_normalize', 'input', 'label', 'splits', 'data'}
-    if set(spec) - known: raise MergeInputError(f'task {name}: unknown key(s) {sorted(set(spec) - known)}; a task takes {sorted(known | {"name"})}')
+    if set(spec) - known:
+        raise MergeInputError(
+            f'task {name}: unknown key(s) {sorted(set(spec) - known)}; a task takes {sorted(known | {"name"})}')
     reg = (VISION_TASKS if kind == 'vision' else NLP_TASKS)
     base = next((t for k, t in reg.items() if k.lower() == name.lower()), None)
     roles = dict(spec.get('splits') or {})
-    if set(roles) - {'eval', 'unlabeled', 'train'}: raise MergeInputError(f'task {name}: splits takes eval, unlabeled and train, got {sorted(roles)}')
+    if set(roles) - {'eval', 'unlabeled', 'train'}:
+        raise MergeInputError(f'task {name}: splits takes eval, unlabeled and train, got {sorted(roles)}')
     classes = spec.get('classes')
     if classes is not None and (isinstance(classes, str) or len(classes) < 2 or len(set(classes)) != len(classes)):
         raise MergeInputError(f'task {name}: classes must be a list of at least two distinct names, got {classes!r}')
     inp = spec.get('input')
     if kind == 'vision':
-        if isinstance(inp, (list, tuple)): raise MergeInputError(f'task {name}: a vision task reads one image column, got input={inp!r}')
-        if spec.get('head') == 'own': raise MergeInputError(f"task {name}: head 'own' is for NLP tasks; a vision task takes 'zeroshot' or a head checkpoint")
+        if isinstance(inp, (list, tuple)):
+            raise MergeInputError(f'task {name}: a vision task reads one image column, got input={inp!r}')
+        if spec.get('head') == 'own':
+            raise MergeInputError(
+                f"task {name}: head 'own' is for NLP tasks; a vision task takes 'zeroshot' or a head checkpoint")
         t = base or VisionTask(name, '', ('a photo of a {}.',))
-        ch = {'classnames': tuple(classes) if classes is not None else (t.classnames if base else None), 'templates': tuple(spec.get('templates') or t.templates),
-              'image_key': inp or t.image_key, 'label_key': spec.get('label') or t.label_key,
-              'test_split': roles.get('eval', t.test_split), 'train_split': roles.get('unlabeled', t.train_split),
-              'labelled_split': roles.get('train', t.labelled_split), 'data': spec.get('data', t.data),
-              'head': None if spec.get('head') in (None, 'zeroshot') else str(spec['head']), 'head_normalize': bool(spec.get('head_normalize', True))}
+        ch = {'classnames': tuple(classes) if classes is not None else (t.classnames if base else None),
+              'templates': tuple(spec.get('templates') or t.templates), 'image_key': inp or t.image_key,
+              'label_key': spec.get('label') or t.label_key, 'test_split': roles.get('eval', t.test_split),
+              'train_split': roles.get('unlabeled', t.train_split), 'labelled_split': roles.get('train',
+                                                                                                t.labelled_split),
+              'data': spec.get('data', t.data), 'head': None if spec.get('head') in (None, 'zeroshot')
+              else str(spec['head']), 'head_normalize': bool(spec.get('head_normalize', True))}
     else:
-        if spec.get('templates'): raise MergeInputError(f'task {name}: templates are for vision zero-shot heads; an NLP task uses its own classifier')
-        if spec.get('head') not in (None, 'own'): raise MergeInputError(f"task {name}: an NLP task's head is its fine-tuned classifier ('own'), got {spec['head']!r}")
-        if base is None and classes is None: raise MergeInputError(f'task {name}: give `classes`, the label names in label-index order (the classifier has one output per class)')
+        if spec.get('templates'):
+            raise MergeInputError(
+                f'task {name}: templates are for vision zero-shot heads; an NLP task uses its own classifier')
+        if spec.get('head') not in (None, 'own'):
+            raise MergeInputError(
+                f"task {name}: an NLP task's head is its fine-tuned classifier ('own'), got {spec['head']!r}")
+        if base is None and classes is None:
+            raise MergeInputError(
+                f'task {name}: give `classes`, the label names in label-index order (the classifier has one output '
+                'per class)')
         t = base or TextTask(name, '', ('text',), tuple(classes), splits=('train', 'test'))
         keys = (inp,) if isinstance(inp, str) else tuple(inp) if inp else t.text_keys
-        if not 1 <= len(keys) <= 2: raise MergeInputError(f'task {name}: input takes one text column or two (a sentence pair), got {inp!r}')
+        if not 1 <= len(keys) <= 2:
+            raise MergeInputError(f'task {name}: input takes one text column or two (a sentence pair), got {inp!r}')
         ev, un = eval_and_unlabeled_splits(t)
         tr = 'train' if 'train' in t.splits and 'train' not in (un, ev) else un
-        ch = {'label_names': tuple(classes) if classes is not None else t.label_names, 'text_keys': keys, 'label_key': spec.get('label') or t.label_key,
-              'roles': (roles.get('eval', ev), roles.get('unlabeled', un), roles.get('train', tr)) if roles or base is None else t.roles,
-              'data': spec.get('data', t.data)}
+        ch = {'label_names': tuple(classes) if classes is not None else t.label_names, 'text_keys': keys,
+              'label_key': spec.get('label') or t.label_key, 'roles': (roles.get('eval', ev), roles.get('unlabeled',
+                                                                                                        un),
+                                                                       roles.get('train', tr)) if roles or base is None
+              else t.roles, 'data': spec.get('data', t.data)}
     return dataclasses.replace(t, **ch)
 
 # %% ../nbs/03_data.ipynb #5915bc2d
@@ -272,22 +350,32 @@ def describe_source(src) -> str:
     return f"{src.get('loader')}: {where}"
 
 def check_data_source(src, task: str = '?') -> dict:
-    "The data source as a mapping, checked without reading anything: known loader, known keys, local files and folders that exist."
+    """The data source as a mapping, checked without reading anything: known loader, known keys, local files and folders
+    that exist."""
     import difflib, glob
     if isinstance(src, (str, Path)): src = {'loader': 'save_to_disk', 'path': str(src)}
-    if not isinstance(src, dict): raise MergeInputError(f'task {task}: a data source is a folder path or a mapping with `loader`, got {type(src).__name__}')
+    if not isinstance(src, dict):
+        raise MergeInputError(
+            f'task {task}: a data source is a folder path or a mapping with `loader`, got {type(src).__name__}')
     bad = sorted(set(src) - set(DATA_SOURCE_KEYS))
-    if bad: raise MergeInputError(f'task {task}: unknown data-source key(s) {bad}; a data source takes {list(DATA_SOURCE_KEYS)}')
+    if bad:
+        raise MergeInputError(
+            f'task {task}: unknown data-source key(s) {bad}; a data source takes {list(DATA_SOURCE_KEYS)}')
     loader = src.get('loader')
     if loader not in LOADERS:
         close = difflib.get_close_matches(str(loader), LOADERS, n=2)
-        raise MergeInputError(f'task {task}: unknown loader {loader!r}' + (f'; did you mean {" or ".join(close)}?' if close else '') + f' (loaders: {", ".join(LOADERS)})')
-    if loader in ('save_to_disk', 'hub') and not src.get('path'): raise MergeInputError(f'task {task}: a {loader} source needs `path`')
+        raise MergeInputError(f'task {task}: unknown loader {loader!r}'
+                              + (f'; did you mean {" or ".join(close)}?' if close else '')
+                              + f' (loaders: {", ".join(LOADERS)})')
+    if loader in ('save_to_disk', 'hub') and not src.get('path'):
+        raise MergeInputError(f'task {task}: a {loader} source needs `path`')
     if loader == 'save_to_disk' and not Path(src['path']).is_dir():
         raise FileNotFoundError(f'task {task}: dataset folder {src["path"]} does not exist (save_to_disk source)')
     if loader in LOCAL_LOADERS:
-        if not src.get('data_files') and not src.get('data_dir'): raise MergeInputError(f'task {task}: a {loader} source needs `data_files` or `data_dir`')
-        if src.get('data_dir') and not Path(src['data_dir']).is_dir(): raise FileNotFoundError(f'task {task}: data folder {src["data_dir"]} does not exist ({loader} source)')
+        if not src.get('data_files') and not src.get('data_dir'):
+            raise MergeInputError(f'task {task}: a {loader} source needs `data_files` or `data_dir`')
+        if src.get('data_dir') and not Path(src['data_dir']).is_dir():
+            raise FileNotFoundError(f'task {task}: data folder {src["data_dir"]} does not exist ({loader} source)')
         files = src.get('data_files') or []
         files = files.values() if isinstance(files, dict) else [files]
         for f in files:
@@ -295,21 +383,25 @@ def check_data_source(src, task: str = '?') -> dict:
                 base = Path(src['data_dir']) / one if src.get('data_dir') else Path(one)
                 if not (glob.has_magic(str(one)) and glob.glob(str(base))) and not base.exists():
                     raise FileNotFoundError(f'task {task}: data file {base} does not exist ({loader} source)')
-    if loader == 'hub' and Path(src['path']).exists(): raise MergeInputError(f'task {task}: {src["path"]} is a local path; give it with loader save_to_disk or a file loader, not hub')
+    if loader == 'hub' and Path(src['path']).exists():
+        raise MergeInputError(
+            f'task {task}: {src["path"]} is a local path; give it with loader save_to_disk or a file loader, not hub')
     return src
 
 def _root_cause(e: BaseException) -> str:
-    "`Type: message` of the innermost cause of `e` (datasets wraps a bad row, a column typed differently per split or a wrong encoding in a generic 'An error occurred while generating the dataset')."
+    """`Type: message` of the innermost cause of `e` (datasets wraps a bad row, a column typed differently per split or
+    a wrong encoding in a generic 'An error occurred while generating the dataset')."""
     chain = [e]
     while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain: chain.append(nxt)
     root = chain[-1]
     if isinstance(root, UnicodeDecodeError):
-        return (f'the file is not {root.encoding} text: byte {root.object[root.start:root.start + 1]!r} at position {root.start}; '
-                "give the loader the file's encoding or convert it to UTF-8")
+        return (f'the file is not {root.encoding} text: byte {root.object[root.start:root.start + 1]!r} at position '
+                f'{root.start}; ' "give the loader the file's encoding or convert it to UTF-8")
     first = lambda x: (str(x).strip().splitlines() or [''])[0][:240]
     outer = f'{type(e).__name__}: {first(e)}'
     why = outer if root is e else f'{outer}; cause: {type(root).__name__}: {first(root)}'
-    return why + ('; the file is not UTF-8 text: convert it, or give the loader its encoding' if 'utf8' in why.lower().replace('-', '') else '')
+    return why + ('; the file is not UTF-8 text: convert it, or give the loader its encoding'
+                  if 'utf8' in why.lower().replace('-', '') else '')
 
 def load_data_source(src, splits, task: str = '?'):
     "A `DatasetDict` with at least `splits` from a data source (see above)."
@@ -324,13 +416,18 @@ def load_data_source(src, splits, task: str = '?'):
         else: ds = hfd.load_dataset(loader, data_files=src.get('data_files'), data_dir=src.get('data_dir'))
     except (FileNotFoundError, MergeInputError): raise
     except Exception as e:
-        hint = '; is a split empty? datasets saves an empty split but cannot read it back' if loader == 'save_to_disk' and isinstance(e, IndexError) else ''
+        hint = ('; is a split empty? datasets saves an empty split but cannot read it back'
+                if loader == 'save_to_disk' and isinstance(e, IndexError) else '')
         raise MergeInputError(f'task {task}: could not read {where} ({_root_cause(e)}){hint}') from None
     if isinstance(ds, hfd.Dataset):
-        raise MergeInputError(f'task {task}: {where} holds one split (a Dataset of {len(ds)} rows), not a DatasetDict with the splits {splits}; '
-                              'save a DatasetDict, or give data_files per split')
+        raise MergeInputError(
+            f'task {task}: {where} holds one split (a Dataset of {len(ds)} rows), not a DatasetDict with the splits '
+            f'{splits}; save a DatasetDict, or give data_files per split')
     missing = [s for s in splits if s not in ds]
-    if missing: raise MergeInputError(f'task {task}: {where} has no {" or ".join(map(repr, missing))} split (it has {list(ds)}); name the splits with the task\'s `splits`')
+    if missing:
+        raise MergeInputError(
+            f'task {task}: {where} has no {" or ".join(map(repr, missing))} split (it has {list(ds)}); name the '
+            'splits with the task\'s `splits`')
     return ds
 
 # %% ../nbs/03_data.ipynb #b57a8398
@@ -349,7 +446,8 @@ def subsample(n: int, k: int | None, seed: int = 0) -> np.ndarray:
 
 # %% ../nbs/03_data.ipynb #85fc43ac
 def to_8bit(img):
-    "A PIL image with 8 bits per channel: 16-bit and 32-bit integer greyscale (`I;16*`, `I`) scaled by 255/65535, not clipped at 255."
+    """A PIL image with 8 bits per channel: 16-bit and 32-bit integer greyscale (`I;16*`, `I`) scaled by 255/65535, not
+    clipped at 255."""
     from PIL import Image
     if img.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I'):
         a = np.asarray(img).astype(np.int64)
@@ -357,7 +455,8 @@ def to_8bit(img):
     return img
 
 def split_transform(preprocess) -> tuple[Callable, Callable]:
-    "(PIL image → uint8 tensor [3, H, W], uint8 batch → normalised float batch) from a torchvision `Compose` ending in ToTensor + Normalize."
+    """(PIL image → uint8 tensor [3, H, W], uint8 batch → normalised float batch) from a torchvision `Compose` ending in
+    ToTensor + Normalize."""
     import torchvision.transforms as T
     steps = list(getattr(preprocess, 'transforms', [preprocess]))
     norm = next((s for s in steps if isinstance(s, T.Normalize)), None)
@@ -373,39 +472,55 @@ def split_transform(preprocess) -> tuple[Callable, Callable]:
     return to_uint8, prepare
 
 # %% ../nbs/03_data.ipynb #206372fd
-def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable, name: str,
-                      classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int, train_split: str | None = None,
-                      input_keys: tuple = (), where: str = 'the dataset') -> TaskData:
-    "Draw the splits, encode their inputs with `encode(split, idx)` once (cached), check the labels against `classes`, return `TaskData`."
-    train_split = train_split or src_split   # labelled examples: the train split; drawn apart from the unlabeled ones when it is the same split
+def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: str, label_key: str, encode: Callable,
+                      name: str, classes: list[str], n_unlabeled: int, n_train: int, n_test: int | None, seed: int,
+                      train_split: str | None = None, input_keys: tuple = (), where: str = 'the dataset') -> TaskData:
+    """Draw the splits, encode their inputs with `encode(split, idx)` once (cached), check the labels against `classes`,
+    return `TaskData`."""
+    # labelled examples: the train split; drawn apart from the unlabeled ones when it is the same split
+    train_split = train_split or src_split
     used = list(dict.fromkeys((src_split, ev_split, train_split)))
     for s in used:
         if s not in ds: raise MergeInputError(f'{name}: {where} has no {s!r} split (it has {list(ds)})')
         cols = ds[s].column_names
         for c in (*input_keys, label_key):
-            if c not in cols: raise MergeInputError(f"{name}: split {s!r} of {where} has no column {c!r} (it has {', '.join(cols)}); "
-                                                    f"set the task's {'`label`' if c == label_key else '`input`'}")
-    if len(ds[src_split]) == 0: raise MergeInputError(f'{name}: the {src_split!r} split of {where}, where the unlabeled data come from, is empty')
-    if len(ds[ev_split]) == 0: raise MergeInputError(f'{name}: the {ev_split!r} split of {where}, the evaluation split, is empty')
-    if n_unlabeled < 1: raise MergeInputError(f'{name}: n_unlabeled={n_unlabeled}, but merging needs unlabeled data (at least one sample per task)')
+            if c not in cols:
+                raise MergeInputError(
+                    f"{name}: split {s!r} of {where} has no column {c!r} (it has {', '.join(cols)}); set the task's "
+                    f"{'`label`' if c == label_key else '`input`'}")
+    if len(ds[src_split]) == 0:
+        raise MergeInputError(
+            f'{name}: the {src_split!r} split of {where}, where the unlabeled data come from, is empty')
+    if len(ds[ev_split]) == 0:
+        raise MergeInputError(f'{name}: the {ev_split!r} split of {where}, the evaluation split, is empty')
+    if n_unlabeled < 1:
+        raise MergeInputError(
+            f'{name}: n_unlabeled={n_unlabeled}, but merging needs unlabeled data (at least one sample per task)')
     labels = {s: _label_array(ds[s], label_key, classes, name, s, where) for s in used}   # without decoding inputs
-    rows = {s: np.flatnonzero(l >= 0) for s, l in labels.items()}   # -1: no gold label (SNLI's unresolved pairs, GLUE test sets)
+    # -1: no gold label (SNLI's unresolved pairs, GLUE test sets)
+    rows = {s: np.flatnonzero(l >= 0) for s, l in labels.items()}
     dropped = {s: len(l) - len(rows[s]) for s, l in labels.items() if len(l) > len(rows[s])}
-    if dropped: warnings.warn(f'{name}: rows without a gold label (-1) left out: ' + ', '.join(f'{n} of {len(labels[s])} in {s!r}' for s, n in dropped.items()))
+    if dropped:
+        warnings.warn(f'{name}: rows without a gold label (-1) left out: '
+                      + ', '.join(f'{n} of {len(labels[s])} in {s!r}' for s, n in dropped.items()))
     for s in dict.fromkeys((src_split, ev_split)):
-        if len(rows[s]) == 0: raise MergeInputError(f'{name}: the {s!r} split has no labelled rows (all {len(labels[s])} are -1)')
+        if len(rows[s]) == 0:
+            raise MergeInputError(f'{name}: the {s!r} split has no labelled rows (all {len(labels[s])} are -1)')
     def enc(split, idx):   # an empty draw still has the inputs' shape
         return encode(split, idx) if len(idx) else encode(split, rows[split][:1])[:0]
     def build():
         if train_split == src_split:
-            u, tr = take_splits(len(rows[src_split]), n_unlabeled, n_train, seed); u, tr = rows[src_split][u], rows[src_split][tr]
+            u, tr = take_splits(len(rows[src_split]), n_unlabeled, n_train, seed)
+            u, tr = rows[src_split][u], rows[src_split][tr]
         else:
             u = rows[src_split][take_splits(len(rows[src_split]), n_unlabeled, 0, seed)[0]]
-            tr = rows[train_split][subsample(len(rows[train_split]), n_train, seed)] if len(rows[train_split]) else rows[train_split]
+            tr = rows[train_split][
+                subsample(len(rows[train_split]), n_train, seed)] if len(rows[train_split]) else rows[train_split]
         te = rows[ev_split][subsample(len(rows[ev_split]), n_test, seed)]
-        return {'x_unlabeled': enc(src_split, u), 'y_unlabeled': labels[src_split][u], 'x_train': enc(train_split, tr), 'y_train': labels[train_split][tr],
-                'x_test': enc(ev_split, te), 'y_test': labels[ev_split][te]}
-    cfg = cfg | {'sizes': [len(ds[s]) for s in used], 'train_split': train_split,   # the data themselves, not only their sizes, key the cache
+        return {'x_unlabeled': enc(src_split, u), 'y_unlabeled': labels[src_split][u], 'x_train': enc(train_split, tr),
+                'y_train': labels[train_split][tr], 'x_test': enc(ev_split, te), 'y_test': labels[ev_split][te]}
+    # the data themselves, not only their sizes, key the cache
+    cfg = cfg | {'sizes': [len(ds[s]) for s in used], 'train_split': train_split,
                  'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in used]}
     arr = array_cache(cache_name, cfg, build)
     with warnings.catch_warnings():
@@ -413,70 +528,94 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
         T = {k: torch.from_numpy(v) for k, v in arr.items()}
     for k in ('y_unlabeled', 'y_train', 'y_test'):
         if len(T[k]) and (T[k].max() >= len(classes) or T[k].min() < 0):
-            raise MergeInputError(f'{name}: {k[2:]} labels outside 0..{len(classes) - 1} (the head has {len(classes)} classes; '
-                                  'unlabelled rows such as GLUE test labels of -1 must not be used for evaluation)')
+            raise MergeInputError(
+                f'{name}: {k[2:]} labels outside 0..{len(classes) - 1} (the head has {len(classes)} classes; '
+                'unlabelled rows such as GLUE test labels of -1 must not be used for evaluation)')
     if len(classes) > 1 and len(T['y_unlabeled']) > 1 and T['y_unlabeled'].unique().numel() == 1:
-        raise MergeInputError(f'{name}: the unlabeled data ({src_split!r} of {where}) hold one class only ({classes[int(T["y_unlabeled"][0])]!r} of {len(classes)}); '
-                              'credible samples of one class cannot represent the task (is the source split sorted or filtered by label?)')
+        raise MergeInputError(f'{name}: the unlabeled data ({src_split!r} of {where}) hold one class only '
+                              f'({classes[int(T["y_unlabeled"][0])]!r} of {len(classes)}); credible samples of one '
+                              'class cannot ' 'represent the task (is the source split sorted or filtered by label?)')
     if len(classes) > 1 and len(T['y_test']) > 1 and T['y_test'].unique().numel() == 1:
-        warnings.warn(f'{name}: the evaluation split {ev_split!r} of {where} holds one class only ({classes[int(T["y_test"][0])]!r}); '
-                      'its accuracy says little', SanityWarning)
-    return TaskData(name, list(classes), T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'], T['y_test'])
+        warnings.warn(f'{name}: the evaluation split {ev_split!r} of {where} holds one class only '
+                      f'({classes[int(T["y_test"][0])]!r}); its accuracy says little', SanityWarning)
+    return TaskData(name, list(classes), T['x_train'], T['y_train'], T['x_unlabeled'], T['y_unlabeled'], T['x_test'],
+                    T['y_test'])
 
 def _label_array(split, label_key: str, classes, task: str, split_name: str, where: str) -> np.ndarray:
-    "The labels of `split` as int64 class indices: integers and `ClassLabel` as they are, strings looked up in `classes`."
+    """The labels of `split` as int64 class indices: integers and `ClassLabel` as they are, strings looked up in
+    `classes`."""
     col = split[label_key]
     if len(col) and isinstance(col[0], str):
         index = {c: i for i, c in enumerate(classes)}
         unknown = sorted({v for v in col if v not in index})
-        if unknown: raise MergeInputError(f"{task}: labels {unknown[:5]} in column {label_key!r} of split {split_name!r} of {where} are not among the classes {list(classes)}")
+        if unknown:
+            raise MergeInputError(
+                f"{task}: labels {unknown[:5]} in column {label_key!r} of split {split_name!r} of {where} are not "
+                f"among the classes {list(classes)}")
         return np.asarray([index[v] for v in col], dtype=np.int64)
     try: arr = np.asarray(col, dtype=np.float64)
-    except (TypeError, ValueError): raise MergeInputError(f'{task}: column {label_key!r} of split {split_name!r} of {where} does not hold class labels (first value {col[0]!r})') from None
-    if len(arr) and not np.all(arr == np.round(arr)): raise MergeInputError(f'{task}: column {label_key!r} of split {split_name!r} of {where} holds non-integer labels (e.g. {arr[arr != np.round(arr)][0]})')
+    except (TypeError, ValueError):
+        raise MergeInputError(
+            f'{task}: column {label_key!r} of split {split_name!r} of {where} does not hold class labels (first '
+            f'value {col[0]!r})') from None
+    if len(arr) and not np.all(arr == np.round(arr)):
+        raise MergeInputError(
+            f'{task}: column {label_key!r} of split {split_name!r} of {where} holds non-integer labels (e.g. '
+            f'{arr[arr != np.round(arr)][0]})')
     return arr.astype(np.int64)
 
 # %% ../nbs/03_data.ipynb #cadc311c
 def align_folder_classes(task, ds, src):
-    "An imagefolder's labels renumbered to the task's declared `classes` (matched to the folder names, `_` read as a space, any case); a class without a folder, or a folder without a class, is refused."
-    if not (isinstance(src, dict) and src.get('loader') in ('imagefolder', 'audiofolder') and task.classnames is not None): return ds
+    """An imagefolder's labels renumbered to the task's declared `classes` (matched to the folder names, `_` read as a
+    space, any case); a class without a folder, or a folder without a class, is refused."""
+    if not (isinstance(src, dict) and src.get('loader') in ('imagefolder', 'audiofolder')
+            and task.classnames is not None): return ds
     first = next(iter(ds.values())); feat = first.features.get(task.label_key)
     folders = list(getattr(feat, 'names', None) or [])
     if not folders: return ds
     norm = lambda n: n.replace('_', ' ').strip().lower()
     want = [norm(c) for c in task.classnames]
     if sorted(map(norm, folders)) != sorted(want):
-        raise MergeInputError(f'task {task.name}: classes {list(task.classnames)} do not match the folder names of {describe_source(src)} {folders}')
+        raise MergeInputError(f'task {task.name}: classes {list(task.classnames)} do not match the folder names of '
+                              f'{describe_source(src)} {folders}')
     if [norm(f) for f in folders] == want: return ds
     return ds.align_labels_with_mapping({f: want.index(norm(f)) for f in folders}, task.label_key)
 
 def _classnames(task: VisionTask, ds_split) -> list[str]:
     if task.classnames is not None: return list(task.classnames)
     names = ds_split.features[task.label_key].names
-    def clean(n: str) -> str:   # SUN397-style paths ('c/church/outdoor') lose their letter folder; a '/' inside a name ('Ram C/V …') stays
+    # SUN397-style paths ('c/church/outdoor') lose their letter folder; a '/' inside a name ('Ram C/V …') stays
+    def clean(n: str) -> str:
         if re.match(r'^/?[a-z]/', n): n = re.sub(r'^/?[a-z]/', '', n).replace('/', ' ')
         return n.replace('_', ' ')
     return [clean(n) for n in names]
 
 # %% ../nbs/03_data.ipynb #41b77d91
 def _load_dataset(task, datasets, splits):
-    "The task's dataset: given in `datasets` (a `DatasetDict` or a data source), else the task's own `data` source, else from the hub, only the `splits` calm_nb reads (no SVHN `extra`, no corruption splits)."
+    """The task's dataset: given in `datasets` (a `DatasetDict` or a data source), else the task's own `data` source,
+    else from the hub, only the `splits` calm_nb reads (no SVHN `extra`, no corruption splits)."""
     import datasets as hfd
     src = (datasets or {}).get(task.name, getattr(task, 'data', None))
     if src is not None and not _is_source(src):   # a DatasetDict (or a mapping of splits) given in Python
-        if isinstance(src, hfd.Dataset): raise MergeInputError(f'task {task.name}: got one Dataset ({len(src)} rows), not a DatasetDict with the splits {list(dict.fromkeys(splits))}')
+        if isinstance(src, hfd.Dataset):
+            raise MergeInputError(
+                f'task {task.name}: got one Dataset ({len(src)} rows), not a DatasetDict with the splits '
+                f'{list(dict.fromkeys(splits))}')
         return src
     if src is not None: return load_data_source(src, splits, task.name)
-    if not task.hf_path: raise MergeInputError(f'task {task.name}: no data: give the task a `data` source (or datasets={{"{task.name}": ...}})')
-    return load_data_source({'loader': 'hub', 'path': task.hf_path, 'name': getattr(task, 'hf_config', None), 'revision': getattr(task, 'hf_revision', None)},
-                            splits, task.name)
+    if not task.hf_path:
+        raise MergeInputError(
+            f'task {task.name}: no data: give the task a `data` source (or datasets={{"{task.name}": ...}})')
+    return load_data_source({'loader': 'hub', 'path': task.hf_path, 'name': getattr(task, 'hf_config', None),
+                             'revision': getattr(task, 'hf_revision', None)}, splits, task.name)
 
 def _is_source(x) -> bool: return isinstance(x, (str, Path)) or (isinstance(x, dict) and 'loader' in x)
 
 def _where(task, datasets) -> str:
     "Where a task's data come from, for messages and the run record."
     given = (datasets or {}).get(task.name)
-    if given is not None: return describe_source(given) if _is_source(given) else f'the {type(given).__name__} given for {task.name}'
+    if given is not None:
+        return describe_source(given) if _is_source(given) else f'the {type(given).__name__} given for {task.name}'
     return describe_source(task.data) if getattr(task, 'data', None) is not None else f'hub dataset {task.hf_path}'
 
 # %% ../nbs/03_data.ipynb #0b483bf2
@@ -495,10 +634,15 @@ def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progr
     for k, i in enumerate(tqdm(idx, desc=desc, disable=not progress, mininterval=2)):
         try: im = to_uint8(split[int(i)][task.image_key]).numpy()
         except MergeInputError: raise
-        except Exception as e: raise MergeInputError(f'{task.name}: image {int(i)} ({_image_path(split, task.image_key, int(i))}) cannot be decoded '
-                                                     f'({type(e).__name__}: {str(e)[:160]})') from None
-        if out is None: out = np.empty((len(idx),) + im.shape, np.uint8)   # one preallocated array, never a list of images plus a stacked copy
-        elif im.shape != out.shape[1:]: raise MergeInputError(f'{task.name}: image {int(i)} preprocesses to {im.shape}, the first to {out.shape[1:]}')
+        except Exception as e:
+            raise MergeInputError(
+                f'{task.name}: image {int(i)} ({_image_path(split, task.image_key, int(i))}) cannot be decoded '
+                f'({type(e).__name__}: {str(e)[:160]})') from None
+        # one preallocated array, never a list of images plus a stacked copy
+        if out is None: out = np.empty((len(idx),) + im.shape, np.uint8)
+        elif im.shape != out.shape[1:]:
+            raise MergeInputError(
+                f'{task.name}: image {int(i)} preprocesses to {im.shape}, the first to {out.shape[1:]}')
         out[k] = im
     return out
 
@@ -512,18 +656,28 @@ def _checkpoint_head(task: VisionTask, names: list[str]):
     from calm_nb.models import ZeroShotHead, load_checkpoint
     sd = load_checkpoint(task.head)
     w = sd.get('weight')
-    if w is None or w.ndim != 2: raise MergeInputError(f"{task.name}: head checkpoint {task.head} needs a 2-D tensor 'weight' [classes, features], has {sorted(sd)[:6]}")
-    if w.shape[0] != len(names): raise MergeInputError(f'{task.name}: head checkpoint {task.head} has {w.shape[0]} classes, the task {len(names)}')
+    if w is None or w.ndim != 2:
+        raise MergeInputError(
+            f"{task.name}: head checkpoint {task.head} needs a 2-D tensor 'weight' [classes, features], has "
+            f"{sorted(sd)[:6]}")
+    if w.shape[0] != len(names):
+        raise MergeInputError(
+            f'{task.name}: head checkpoint {task.head} has {w.shape[0]} classes, the task {len(names)}')
     b = sd.get('bias')
-    if b is not None and tuple(b.shape) != (w.shape[0],): raise MergeInputError(f"{task.name}: head checkpoint {task.head}: 'bias' has shape {tuple(b.shape)}, expected ({w.shape[0]},)")
+    if b is not None and tuple(b.shape) != (w.shape[0],):
+        raise MergeInputError(
+            f"{task.name}: head checkpoint {task.head}: 'bias' has shape {tuple(b.shape)}, expected ({w.shape[0]},)")
     return ZeroShotHead(w, b, normalize=task.head_normalize)
 
-def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained: str | None, datasets: dict | None = None,
-                     n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None,
-                     allow_test_as_unlabeled: bool = False, progress: bool = True) -> tuple[list, list, dict, Callable]:
-    "(heads, `TaskData`s, splits used, `prepare`) of declared vision tasks for an open_clip model: zero-shot (or checkpoint) heads and cached splits."
+def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained: str | None, datasets: dict
+                     | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
+                     seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False,
+                     progress: bool = True) -> tuple[list, list, dict, Callable]:
+    """(heads, `TaskData`s, splits used, `prepare`) of declared vision tasks for an open_clip model: zero-shot (or
+    checkpoint) heads and cached splits."""
     from calm_nb.models import zeroshot_head
-    text_key = _text_tower_digest(clip)   # the zero-shot head cache is keyed by the text tower's weights, not only by names
+    # the zero-shot head cache is keyed by the text tower's weights, not only by names
+    text_key = _text_tower_digest(clip)
     to_uint8, prepare = split_transform(preprocess)
     heads, tdata, splits = [], [], {}
     for t in tasks:
@@ -533,9 +687,13 @@ def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained:
         where = _where(t, datasets)
         ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
         cols = ds[src_split].column_names
-        if t.label_key not in cols: raise MergeInputError(f"{t.name}: split {src_split!r} of {where} has no column {t.label_key!r} (it has {', '.join(cols)}); set the task's `label`")
+        if t.label_key not in cols:
+            raise MergeInputError(
+                f"{t.name}: split {src_split!r} of {where} has no column {t.label_key!r} (it has {', '.join(cols)}); "
+                "set the task's `label`")
         if t.classnames is None and not hasattr(ds[src_split].features[t.label_key], 'names'):
-            raise MergeInputError(f'{t.name}: give `classes`: the label column {t.label_key!r} of {where} is not a ClassLabel with names')
+            raise MergeInputError(
+                f'{t.name}: give `classes`: the label column {t.label_key!r} of {where} is not a ClassLabel with names')
         ds = align_folder_classes(t, ds, (datasets or {}).get(t.name, getattr(t, 'data', None)))
         names = _classnames(t, ds[src_split])
         if t.head is None:
@@ -543,51 +701,64 @@ def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained:
             heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
         else: heads.append(_checkpoint_head(t, names))
         splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
-        cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled, 'n_train': n_train,
-               'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
+        cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled,
+               'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
         encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
-        tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, names,
-                                       n_unlabeled, n_train, n_test, seed, train_split, (t.image_key,), where))
+        tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name,
+                                       names, n_unlabeled, n_train, n_test, seed, train_split, (t.image_key,), where))
     return heads, tdata, splits, prepare
 
-def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai', checkpoints=None,
-                     finetuned: dict | None = None, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
-                     n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu', progress: bool = True) -> MergeBenchmark:
-    "The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot heads, cached splits."
+def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai',
+                     checkpoints=None, finetuned: dict | None = None, datasets: dict | None = None,
+                     n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None, seed: int = 0,
+                     unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu',
+                     progress: bool = True) -> MergeBenchmark:
+    """The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot
+    heads, cached splits."""
     from calm_nb.models import openclip_model, load_checkpoint, visual_state_dict, check_same_architecture
     tasks = [declare_task(t, 'vision') for t in tasks]
-    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
+    if len({t.name for t in tasks}) != len(tasks):
+        raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
     clip, preprocess, tokenizer = openclip_model(model, pretrained, device)
     ck = Path(checkpoints) if checkpoints is not None else None
-    if ck is not None and layout_file(ck, 'zeroshot').exists(): pre = visual_state_dict(load_checkpoint(layout_file(ck, 'zeroshot')))
+    if ck is not None and layout_file(ck, 'zeroshot').exists():
+        pre = visual_state_dict(load_checkpoint(layout_file(ck, 'zeroshot')))
     else: pre = {k: v.detach().clone() for k, v in clip.visual.state_dict().items()}
     fts = []
     for t in tasks:
         src = (finetuned or {}).get(t.name) or (layout_file(ck / t.name, 'finetuned') if ck is not None else None)
-        if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass checkpoints=<dir with {t.name}/finetuned.pt> or finetuned={{"{t.name}": path}}')
+        if src is None:
+            raise MergeInputError(
+                f'no fine-tuned checkpoint for {t.name}: pass checkpoints=<dir with {t.name}/finetuned.pt> or '
+                f'finetuned={{"{t.name}": path}}')
         fts.append(visual_state_dict(load_checkpoint(src)) if not isinstance(src, dict) else src)
     check_same_architecture(pre, fts, [t.name for t in tasks])
-    heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tokenizer, model, pretrained, datasets, n_unlabeled, n_train, n_test,
-                                                     seed, unlabeled_split, allow_test_as_unlabeled, progress)
+    heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tokenizer, model, pretrained, datasets,
+                                                     n_unlabeled, n_train, n_test, seed, unlabeled_split,
+                                                     allow_test_as_unlabeled, progress)
     visual = clip.visual.eval().requires_grad_(False)
-    config = {'benchmark': f'{model}-{len(tasks)}tasks', 'model': model, 'pretrained': pretrained, 'tasks': [t.name for t in tasks], 'seed': seed,
-              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits}
+    config = {'benchmark': f'{model}-{len(tasks)}tasks', 'model': model, 'pretrained': pretrained,
+              'tasks': [t.name for t in tasks], 'seed': seed, 'n_unlabeled': n_unlabeled, 'n_train': n_train,
+              'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits}
     return MergeBenchmark(config['benchmark'], visual, pre, fts, heads, tdata, prepare=prepare, config=config)
 
 # %% ../nbs/03_data.ipynb #6699feac
 def _check_max_length(config, max_length: int | None) -> int:
-    "`max_length`, or 128 (at most what the model reads) when None; refuse a `max_length` beyond the positions the model has (RoBERTa keeps 2 for its padding offset)."
+    """`max_length`, or 128 (at most what the model reads) when None; refuse a `max_length` beyond the positions the
+    model has (RoBERTa keeps 2 for its padding offset)."""
     n = getattr(config, 'max_position_embeddings', None)
     if n is None: return max_length or 128
     usable = n - 2 if getattr(config, 'model_type', '') in ('roberta', 'xlm-roberta', 'camembert') else n
     if max_length is not None and max_length > usable:
         less = " less RoBERTa's 2 offset positions" if usable != n else ''
-        raise MergeInputError(f'max_length: {max_length} is more than the model reads ({usable} tokens: max_position_embeddings {n}{less}); '
-                              f'use max_length ≤ {usable}')
+        raise MergeInputError(
+            f'max_length: {max_length} is more than the model reads ({usable} tokens: max_position_embeddings '
+            f'{n}{less}); use max_length ≤ {usable}')
     return max_length or min(128, usable)
 
 def tokenizer_digest(tokenizer) -> str:
-    "A hash of what a tokenizer does (its serialized vocabulary, merges, normaliser and special tokens), whatever path it was loaded from."
+    """A hash of what a tokenizer does (its serialized vocabulary, merges, normaliser and special tokens), whatever path
+    it was loaded from."""
     h = hashlib.blake2b(digest_size=12)
     backend = getattr(tokenizer, 'backend_tokenizer', None)
     if backend is not None: h.update(backend.to_str().encode())
@@ -602,42 +773,58 @@ def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
         for i in idx:
             v = c[int(i)]
             if not isinstance(v, str) or not v.strip():
-                raise MergeInputError(f'{task.name}: column {k!r}, row {int(i)} holds {v!r}, not text (an empty or missing cell); drop or fill such rows')
+                raise MergeInputError(
+                    f'{task.name}: column {k!r}, row {int(i)} holds {v!r}, not text (an empty or missing cell); drop '
+                    'or fill such rows')
     return [tuple(c[int(i)] for c in cols) if len(cols) > 1 else cols[0][int(i)] for i in idx]
 
 # %% ../nbs/03_data.ipynb #25c84768
-def nlp_task_data(tasks, tokenizer, max_length: int, datasets: dict | None = None, n_unlabeled: int = 1000, n_train: int = 256,
-                  n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False,
-                  prompts: dict | None = None, positions: int | None = None) -> tuple[list[TaskData], dict]:
-    """The data half of `nlp_benchmark` (shared with fine-tuning): each task's unlabeled, labelled and evaluation rows, tokenized
-    once into cached `[N, 2, L]` arrays — plainly (`tokenize_pairs`) or, with `prompts` (task → `PromptSpec`), in the task's template."""
+def nlp_task_data(tasks, tokenizer, max_length: int, datasets: dict | None = None, n_unlabeled: int = 1000,
+                  n_train: int = 256, n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None,
+                  allow_test_as_unlabeled: bool = False, prompts: dict | None = None, positions: int
+                  | None = None) -> tuple[list[TaskData], dict]:
+    """The data half of `nlp_benchmark` (shared with fine-tuning): each task's unlabeled, labelled and evaluation rows,
+    tokenized
+    once into cached `[N, 2, L]` arrays — plainly (`tokenize_pairs`) or, with `prompts` (task → `PromptSpec`), in the
+    task's template."""
     from calm_nb.models import tokenize_pairs
     tdata, splits = [], {}
     for t in tasks:
         ev_split, src_split = eval_and_unlabeled_splits(t)
         src_split = _unlabeled_split(t.name, ev_split, src_split, unlabeled_split, allow_test_as_unlabeled)
         if t.roles: train_split = t.roles[2]
-        else: train_split = 'train' if 'train' in t.splits and 'train' not in (src_split, ev_split) else src_split   # labelled examples from the train split
+        # labelled examples from the train split
+        else: train_split = 'train' if 'train' in t.splits and 'train' not in (src_split, ev_split) else src_split
         where = _where(t, datasets)
         ds = _load_dataset(t, datasets, (src_split, ev_split, train_split))
         splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
         spec = (prompts or {}).get(t.name)
         L = max_length if spec is None else min(max_length or spec.max_length, positions or 10**9)
         cfg = {'task': t.name, 'tokenizer': tokenizer_digest(tokenizer), 'vocab': len(tokenizer), 'max_length': L,
-               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
+               'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'seed': seed,
+               'leak': allow_test_as_unlabeled}
         if spec is not None: cfg['prompt'] = repr(spec)
-        if spec is None: encode = lambda split, idx, t=t, ds=ds, L=L: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx), L).numpy()
-        else: encode = lambda split, idx, t=t, ds=ds, L=L, spec=spec: prompt_inputs(tokenizer, spec, _text_rows(t, ds[split], idx), L).numpy()
-        tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name, t.label_names,
-                                       n_unlabeled, n_train, n_test, seed, train_split, t.text_keys, where))
+        if spec is None:
+            encode = lambda split, idx, t=t, ds=ds, L=L: tokenize_pairs(tokenizer, _text_rows(t, ds[split], idx),
+                                                                        L).numpy()
+        else:
+            encode = lambda split, idx, t=t, ds=ds, L=L, spec=spec: prompt_inputs(
+                tokenizer, spec, _text_rows(t, ds[split], idx), L).numpy()
+        tdata.append(_cached_task_data(f'nlp-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name,
+                                       t.label_names, n_unlabeled, n_train, n_test, seed, train_split, t.text_keys,
+                                       where))
     return tdata, splits
 
 # %% ../nbs/03_data.ipynb #b31b0d05
 def _prompt_for(t, prompts: dict | None) -> PromptSpec:
     spec = (prompts or {}).get(t.name) or NLP_PROMPTS.get(t.name)
-    if spec is None: raise MergeInputError(f"{t.name}: no prompt; pass prompts={{'{t.name}': PromptSpec(template, words)}} (see NLP_PROMPTS)")
+    if spec is None:
+        raise MergeInputError(
+            f"{t.name}: no prompt; pass prompts={{'{t.name}': PromptSpec(template, words)}} (see NLP_PROMPTS)")
     missing = [c for c in t.label_names if c not in spec.words]
-    if missing: raise MergeInputError(f'{t.name}: the prompt has no label word for class(es) {missing}; its words are {spec.words}')
+    if missing:
+        raise MergeInputError(
+            f'{t.name}: the prompt has no label word for class(es) {missing}; its words are {spec.words}')
     return spec
 
 def _encoder_state(src, name: str, prompt: bool) -> dict:
@@ -645,60 +832,82 @@ def _encoder_state(src, name: str, prompt: bool) -> dict:
     from transformers import RobertaForSequenceClassification, RobertaForMaskedLM
     from calm_nb.models import load_checkpoint
     if isinstance(src, dict): sd = src
-    elif Path(src).is_dir() and (Path(src) / 'finetuned.safetensors').exists(): sd = load_checkpoint(Path(src) / 'finetuned.safetensors')   # calm_nb finetune's layout
-    elif Path(src).is_dir(): sd = (RobertaForMaskedLM if prompt else RobertaForSequenceClassification).from_pretrained(src).state_dict()
+    elif Path(src).is_dir() and (Path(src) / 'finetuned.safetensors').exists():
+        sd = load_checkpoint(Path(src) / 'finetuned.safetensors')   # calm_nb finetune's layout
+    elif Path(src).is_dir():
+        sd = (RobertaForMaskedLM if prompt else RobertaForSequenceClassification).from_pretrained(src).state_dict()
     else: sd = load_checkpoint(src)
     return sd
 
-def nlp_benchmark(tasks=tuple(NLP_TASKS), model='roberta-base', finetuned: dict | str | None = None, datasets: dict | None = None,
-                  tokenizer=None, max_length: int | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
-                  seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, heads: str = 'classifier',
-                  prompts: dict | None = None, checkpoints=None, progress: bool = True) -> MergeBenchmark:
-    """The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder and tokenized cached splits, with per-task heads —
-    `heads='classifier'`: each checkpoint's own `RobertaForSequenceClassification` head; `heads='prompt'`: the pretrained
-    masked-LM head at the `<mask>` of each task's template, read at its label words (`NLP_PROMPTS`; the protocol of the paper's
-    checkpoints and of `calm_nb finetune`). `finetuned`: task → checkpoint; `checkpoints`: a `calm_nb finetune` output folder (`<Task>/finetuned.safetensors`)."""
+def nlp_benchmark(tasks=tuple(NLP_TASKS), model='roberta-base', finetuned: dict | str | None = None, datasets: dict
+                  | None = None, tokenizer=None, max_length: int | None = None, n_unlabeled: int = 1000,
+                  n_train: int = 256, n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None,
+                  allow_test_as_unlabeled: bool = False, heads: str = 'classifier', prompts: dict | None = None,
+                  checkpoints=None, progress: bool = True) -> MergeBenchmark:
+    """The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder and tokenized cached splits, with
+    per-task heads —
+    `heads='classifier'`: each checkpoint's own `RobertaForSequenceClassification` head; `heads='prompt'`: the
+    pretrained
+    masked-LM head at the `<mask>` of each task's template, read at its label words (`NLP_PROMPTS`; the protocol of the
+    paper's
+    checkpoints and of `calm_nb finetune`). `finetuned`: task → checkpoint; `checkpoints`: a `calm_nb finetune` output
+    folder (`<Task>/finetuned.safetensors`)."""
     from transformers import AutoTokenizer, RobertaModel, RobertaForMaskedLM
-    from calm_nb.models import split_sequence_classifier, roberta_encode, roberta_head, check_same_architecture, prompt_head, label_word_ids, PromptEncode
+    from calm_nb.models import (split_sequence_classifier, roberta_encode, roberta_head, check_same_architecture,
+                                prompt_head, label_word_ids, PromptEncode)
     if heads not in ('classifier', 'prompt'): raise MergeInputError(f"heads: 'classifier' or 'prompt', got {heads!r}")
     prompt = heads == 'prompt'
     tasks = [declare_task(t, 'nlp') for t in tasks]
-    if len({t.name for t in tasks}) != len(tasks): raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
+    if len({t.name for t in tasks}) != len(tasks):
+        raise MergeInputError(f'task names repeat: {[t.name for t in tasks]}')
     if isinstance(finetuned, (str, Path)): checkpoints, finetuned = finetuned, None
     if checkpoints: finetuned = {t.name: Path(checkpoints) / t.name for t in tasks} | (finetuned or {})
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
     if prompt:
         mlm = RobertaForMaskedLM.from_pretrained(model) if isinstance(model, (str, Path)) else model
-        if not hasattr(mlm, 'lm_head'): raise MergeInputError(f"heads='prompt' needs the masked-LM model (RobertaForMaskedLM), got {type(mlm).__name__}")
+        if not hasattr(mlm, 'lm_head'):
+            raise MergeInputError(
+                f"heads='prompt' needs the masked-LM model (RobertaForMaskedLM), got {type(mlm).__name__}")
         mlm_state, encoder = mlm.state_dict(), mlm.roberta
-    else: encoder = RobertaModel.from_pretrained(model, add_pooling_layer=False) if isinstance(model, (str, Path)) else model
+    else:
+        encoder = RobertaModel.from_pretrained(model, add_pooling_layer=False) if isinstance(model,
+                                                                                             (str, Path)) else model
     encoder = encoder.eval().requires_grad_(False)
     max_length = _check_max_length(encoder.config, max_length) if not prompt or max_length else None
-    n_pos = getattr(encoder.config, 'max_position_embeddings', None); positions = None if n_pos is None else n_pos - 2   # RoBERTa's padding offset
+    # RoBERTa's padding offset
+    n_pos = getattr(encoder.config, 'max_position_embeddings', None); positions = None if n_pos is None else n_pos - 2
     pre = {k: v.detach().clone() for k, v in encoder.state_dict().items()}
     specs = {t.name: _prompt_for(t, prompts) for t in tasks} if prompt else None
     fts, hs = [], []
     for t in tasks:
         src = (finetuned or {}).get(t.name)
-        if src is None: raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass finetuned={{"{t.name}": <save_pretrained folder or state-dict file>}}' + (' or the folder `calm_nb finetune` wrote' if prompt else ''))
+        if src is None:
+            raise MergeInputError(f'no fine-tuned checkpoint for {t.name}: pass '
+                                  f'finetuned={{"{t.name}": <save_pretrained folder or state-dict file>}}'
+                                  + (' or the folder `calm_nb finetune` wrote' if prompt else ''))
         sd = _encoder_state(src, t.name, prompt)
         if prompt:
-            fts.append({k[len('roberta.'):]: v for k, v in sd.items() if k.startswith('roberta.')} if any(k.startswith('roberta.') for k in sd) else sd)
-            hs.append(prompt_head(mlm_state, label_word_ids(tokenizer, [specs[t.name].words[c] for c in t.label_names]), mlm.config.layer_norm_eps))
+            fts.append({k[len('roberta.'):]: v for k, v in sd.items() if k.startswith('roberta.')}
+                       if any(k.startswith('roberta.') for k in sd) else sd)
+            hs.append(prompt_head(mlm_state, label_word_ids(tokenizer, [specs[t.name].words[c] for c in t.label_names]),
+                                  mlm.config.layer_norm_eps))
             continue
         enc_sd, head_sd = split_sequence_classifier(sd)
         fts.append(enc_sd)
-        base = {k: v for k, v in encoder.config.to_dict().items() if k not in ('id2label', 'label2id')}   # else transformers warns num_labels ≠ len(id2label)
+        # else transformers warns num_labels ≠ len(id2label)
+        base = {k: v for k, v in encoder.config.to_dict().items() if k not in ('id2label', 'label2id')}
         cfg = type(encoder.config).from_dict(base | {'num_labels': len(t.label_names)})
         try: hs.append(roberta_head(cfg, head_sd))
-        except RuntimeError as e: raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels ({str(e).splitlines()[-1].strip()})') from None
+        except RuntimeError as e:
+            raise MergeInputError(f'{t.name}: the classification head does not fit {len(t.label_names)} labels '
+                                  f'({str(e).splitlines()[-1].strip()})') from None
     check_same_architecture(pre, fts, [t.name for t in tasks])
-    tdata, splits = nlp_task_data(tasks, tokenizer, max_length, datasets, n_unlabeled, n_train, n_test, seed, unlabeled_split,
-                                  allow_test_as_unlabeled, specs, positions)
+    tdata, splits = nlp_task_data(tasks, tokenizer, max_length, datasets, n_unlabeled, n_train, n_test, seed,
+                                  unlabeled_split, allow_test_as_unlabeled, specs, positions)
     name = model if isinstance(model, str) else type(model).__name__
-    config = {'benchmark': f'{name}-{len(tasks)}tasks', 'model': name, 'tasks': [t.name for t in tasks], 'seed': seed, 'max_length': max_length,
-              'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test, 'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits,
-              'heads': heads}
+    config = {'benchmark': f'{name}-{len(tasks)}tasks', 'model': name, 'tasks': [t.name for t in tasks], 'seed': seed,
+              'max_length': max_length, 'n_unlabeled': n_unlabeled, 'n_train': n_train, 'n_test': n_test,
+              'unlabeled_from_eval_split': allow_test_as_unlabeled, 'splits': splits, 'heads': heads}
     if prompt: config['prompts'] = {k: repr(v) for k, v in specs.items()}
     return MergeBenchmark(config['benchmark'], encoder, pre, fts, hs, tdata, config=config,
                           encode=PromptEncode(tokenizer.mask_token_id) if prompt else roberta_encode)

@@ -24,20 +24,24 @@ def memory_model(method: str) -> MergeMethod:
     spec = get_method(method)
     if spec.memory is None:
         known = sorted(n for n, m in METHODS.items() if m.memory is not None)
-        raise ValueError(f'no memory model for {method!r}: pass memory= to its register_method; methods with one: {known}')
+        raise ValueError(
+            f'no memory model for {method!r}: pass memory= to its register_method; methods with one: {known}')
     return spec
 
 # %% ../nbs/00g_device.ipynb #ef82295b
-DEVICES = {   # usable memory (bytes) that torch reports for common GPUs: torch.cuda.get_device_properties(0).total_memory
-    'T4': 15_828_320_256, 'L4': 23_580_639_232, 'A100-40GB': 42_298_834_944, 'A100-80GB': 85_097_971_712, 'H100-80GB': 85_029_158_912}
+# usable memory (bytes) that torch reports for common GPUs: torch.cuda.get_device_properties(0).total_memory
+DEVICES = {'T4': 15_828_320_256, 'L4': 23_580_639_232, 'A100-40GB': 42_298_834_944, 'A100-80GB': 85_097_971_712,
+           'H100-80GB': 85_029_158_912}
 CONTEXT_BYTES = 600 * 2**20   # the CUDA context and cuBLAS/cuDNN workspaces, outside torch's allocator
 
 # %% ../nbs/00g_device.ipynb #afc6189e
 class PeakMeter:
-    "Peak memory (bytes) allocated on `device` since `start()`: CUDA allocator statistics, or the Linux process high-water mark on the CPU."
+    """Peak memory (bytes) allocated on `device` since `start()`: CUDA allocator statistics, or the Linux process
+    high-water mark on the CPU."""
     def __init__(self, device):
         self.device = torch.device(device)
-        if self.device.type == 'cpu': return_freed_memory(1 << 16)   # every buffer over 64 KiB mapped on its own: freed at once, counted when touched
+        # every buffer over 64 KiB mapped on its own: freed at once, counted when touched
+        if self.device.type == 'cpu': return_freed_memory(1 << 16)
     @staticmethod
     def _status(field: str) -> int:
         for line in open('/proc/self/status'):
@@ -48,7 +52,8 @@ class PeakMeter:
             torch.cuda.synchronize(self.device); torch.cuda.reset_peak_memory_stats(self.device)
             self.base = torch.cuda.memory_allocated(self.device)
         else:
-            import gc; gc.collect()   # garbage of earlier work would be freed during the measurement and hide part of its peak
+            # garbage of earlier work would be freed during the measurement and hide part of its peak
+            import gc; gc.collect()
             with open('/proc/self/clear_refs', 'w') as f: f.write('5')   # VmHWM := VmRSS
             self.base = self._status('VmRSS')
         return self
@@ -62,7 +67,8 @@ def _merged_index(bench, include=None, exclude=None) -> FlatIndex:
     return FlatIndex.from_state_dict(bench.pretrained, mergeable_keys(bench.pretrained, include, exclude))
 
 def _saved_bytes(bench, leaf, task, x, fn, amp) -> int:
-    "Bytes of the activations autograd saves for one forward pass of `x` (parameters and their views left out), plus the batch itself on the device."
+    """Bytes of the activations autograd saves for one forward pass of `x` (parameters and their views left out), plus
+    the batch itself on the device."""
     own = {leaf.theta.untyped_storage().data_ptr(), leaf.grad.untyped_storage().data_ptr()}
     own |= {v.untyped_storage().data_ptr() for v in bench.pretrained.values() if torch.is_tensor(v)}
     own |= {v.untyped_storage().data_ptr() for m in [bench.model, *bench.heads] for v in m.state_dict().values()}
@@ -75,15 +81,20 @@ def _saved_bytes(bench, leaf, task, x, fn, amp) -> int:
         batch_backward(bench, leaf.params(), task, x, fn, micro_batch=len(x), amp=amp, distributed=False)
     return sum(saved.values()) + x.element_size() * x.numel()
 
-def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), split: str = 'unlabeled', amp: str | None = None,
-                    loss: str = 'ce') -> dict:
-    "Device memory of one forward + backward pass of `bench.logits` beyond θ and its gradient, `{'per_sample', 'fixed'}` bytes from two batch sizes: the allocator's peak on a GPU; on the CPU the activations autograd saves, plus the largest parameter tensor's gradient."
+def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), split: str = 'unlabeled', amp: str
+                    | None = None, loss: str = 'ce') -> dict:
+    """Device memory of one forward + backward pass of `bench.logits` beyond θ and its gradient, `{'per_sample',
+    'fixed'}` bytes from two batch sizes: the allocator's peak on a GPU; on the CPU the activations autograd saves,
+    plus the largest parameter tensor's gradient."""
     index = _merged_index(bench)
     x = getattr(bench.tasks[task], f'x_{split}')
-    if len(x) == 0: raise ValueError(f'task {bench.tasks[task].name!r} has an empty {split} split: nothing to measure the activations on')
+    if len(x) == 0:
+        raise ValueError(
+            f'task {bench.tasks[task].name!r} has an empty {split} split: nothing to measure the activations on')
     lo, hi = min(sizes[0], len(x)), min(sizes[1], len(x))
     leaf = FlatLeaf(index, bench.pretrained, index.flatten(bench.pretrained, device=bench.device))
-    fn = (lambda lg: lg.logsumexp(-1).mean()) if loss == 'ce' else (lambda lg: -(lg.softmax(-1) * lg.log_softmax(-1)).sum(-1).mean())
+    fn = (lambda lg: lg.logsumexp(-1).mean()) if loss == 'ce' else (
+        lambda lg: -(lg.softmax(-1) * lg.log_softmax(-1)).sum(-1).mean())
     cuda = bench.device.type == 'cuda'
     meter = PeakMeter(bench.device) if cuda else None
     peaks = []
@@ -91,7 +102,9 @@ def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), spl
         leaf.zero_grad()
         xb = x[torch.arange(n)]   # a gathered copy, as the methods draw their batches
         if cuda:
-            meter.start(); batch_backward(bench, leaf.params(), task, xb, fn, micro_batch=n, amp=amp, distributed=False); peaks.append(meter.peak())
+            meter.start()
+            batch_backward(bench, leaf.params(), task, xb, fn, micro_batch=n, amp=amp, distributed=False)
+            peaks.append(meter.peak())
         else: peaks.append(_saved_bytes(bench, leaf, task, xb, fn, amp) + 4 * max(s.numel for s in index.specs))
     _, p_lo, p_hi = peaks
     per = max(0.0, (p_hi - p_lo) / (hi - lo)) if hi > lo else p_lo / max(lo, 1)
@@ -100,7 +113,8 @@ def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), spl
 
 # %% ../nbs/00g_device.ipynb #6ce2426f
 def resident_bytes(bench) -> int:
-    "Bytes the benchmark keeps on its device: the encoder module, the pretrained tensors it does not share with it, the heads."
+    """Bytes the benchmark keeps on its device: the encoder module, the pretrained tensors it does not share with it,
+    the heads."""
     seen, total = set(), 0
     def add(t):
         nonlocal total
@@ -112,10 +126,11 @@ def resident_bytes(bench) -> int:
     return total
 
 # %% ../nbs/00g_device.ipynb #e8e3630b
-def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample: float, fixed: float = 0.0, resident: int = 0,
-                       budget: int | None = None, micro_batch: int | str | None = 'auto', device: str = 'device',
-                       context: int = 0, matrix_bytes: int = 4) -> dict:
-    "Peak device memory of `method` for P coordinates, T tasks and a batch of `batch_size` (micro-batches of `micro_batch`, or the largest that fits in `budget` with `'auto'`)."
+def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample: float, fixed: float = 0.0,
+                       resident: int = 0, budget: int | None = None, micro_batch: int | str | None = 'auto',
+                       device: str = 'device', context: int = 0, matrix_bytes: int = 4) -> dict:
+    """Peak device memory of `method` for P coordinates, T tasks and a batch of `batch_size` (micro-batches of
+    `micro_batch`, or the largest that fits in `budget` with `'auto'`)."""
     spec = memory_model(method)
     buffers = spec.memory.buffer_bytes(P, T, matrix_bytes)
     need = lambda m: int(context + resident + buffers + fixed + per_sample * m)
@@ -123,10 +138,12 @@ def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample:
     if micro_batch == 'auto' and budget is not None and need(batch_size) > budget and spec.micro_batches:
         room = budget - need(0)
         micro = max(0, min(batch_size, int(room // per_sample))) if per_sample > 0 else batch_size
-        if micro >= 1: micro = math.ceil(batch_size / math.ceil(batch_size / micro))   # equal micro-batches, as few as fit
+        # equal micro-batches, as few as fit
+        if micro >= 1: micro = math.ceil(batch_size / math.ceil(batch_size / micro))
     plan = {'method': method, 'device': device, 'P': P, 'T': T, 'batch_size': batch_size, 'micro_batch': micro,
             'context_bytes': context, 'resident_bytes': int(resident), 'buffer_bytes': buffers,
-            'activation_bytes': int(fixed + per_sample * max(micro, 0)), 'need_bytes': need(max(micro, 0)), 'budget_bytes': budget}
+            'activation_bytes': int(fixed + per_sample * max(micro, 0)), 'need_bytes': need(max(micro, 0)),
+            'budget_bytes': budget}
     plan['fits'] = budget is None or (micro >= 1 and plan['need_bytes'] <= budget)
     return plan
 
@@ -135,18 +152,21 @@ def format_plan(plan: dict) -> str:
     "One line per part of the plan, and the verdict."
     h = human_size
     micro = plan['micro_batch']
-    lines = [f"memory plan: {plan['method']} on {plan['device']}: P = {plan['P']:,} coordinates, T = {plan['T']}, batch {plan['batch_size']}"
-             + (f' in micro-batches of {micro}' if 1 <= micro < plan['batch_size'] else ''),
-             f"  resident (model, pretrained, heads){'  + CUDA context' if plan['context_bytes'] else ''}: {h(plan['resident_bytes'] + plan['context_bytes'])}",
-             f"  flat buffers: {h(plan['buffer_bytes'])} ({plan['buffer_bytes'] / (4 * plan['P']):.2f}·P fp32)",
-             f"  activations: {h(plan['activation_bytes'])}",
-             f"  peak: {h(plan['need_bytes'])}" + (f" of {h(plan['budget_bytes'])}" if plan['budget_bytes'] else '')
-             + ('' if plan['fits'] else '  — does NOT fit' + (' even in micro-batches of one' if micro < 1 else ''))]
+    lines = [
+        f"memory plan: {plan['method']} on {plan['device']}: P = {plan['P']:,} coordinates, T = {plan['T']}, batch "
+        f"{plan['batch_size']}" + (f' in micro-batches of {micro}' if 1 <= micro < plan['batch_size'] else ''),
+        f"  resident (model, pretrained, heads){'  + CUDA context' if plan['context_bytes'] else ''}: "
+        f"{h(plan['resident_bytes'] + plan['context_bytes'])}",
+        f"  flat buffers: {h(plan['buffer_bytes'])} ({plan['buffer_bytes'] / (4 * plan['P']):.2f}·P fp32)",
+        f"  activations: {h(plan['activation_bytes'])}", f"  peak: {h(plan['need_bytes'])}"
+        + (f" of {h(plan['budget_bytes'])}" if plan['budget_bytes'] else '')
+        + ('' if plan['fits'] else '  — does NOT fit' + (' even in micro-batches of one' if micro < 1 else ''))]
     return '\n'.join(lines)
 
 # %% ../nbs/00g_device.ipynb #b1f7d902
 def device_budget(device) -> int:
-    "Bytes this process may use on `device`: free memory plus what it already holds there (GPU), or `MemAvailable` plus its resident set (CPU)."
+    """Bytes this process may use on `device`: free memory plus what it already holds there (GPU), or `MemAvailable`
+    plus its resident set (CPU)."""
     device = torch.device(device)
     if device.type == 'cuda':
         free, _ = torch.cuda.mem_get_info(device)
@@ -166,15 +186,16 @@ def plan_for(
     activation: dict | None = None,      # the activation cost, if already measured (`activation_cost`)
     matrix_bytes: int = 4,               # bytes per entry of the method's P-sized buffers
 ) -> dict:
-    "`plan_device_memory` for `bench` as it is: P and T from its models, the activation cost measured on its device (or `activation`), its free device memory (or `budget`)."
+    """`plan_device_memory` for `bench` as it is: P and T from its models, the activation cost measured on its device
+    (or `activation`), its free device memory (or `budget`)."""
     P, T = _merged_index(bench, include, exclude).size, len(bench.tasks)
     act = activation or activation_cost(bench, amp=amp)
     dev = bench.device
     resident = resident_bytes(bench)
     if budget is None: budget = device_budget(dev) + (0 if dev.type == 'cuda' else resident)
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'
-    return plan_device_memory(method, P, T, batch_size, act['per_sample'], act['fixed'], resident, budget, micro_batch, name,
-                              matrix_bytes=matrix_bytes) | {'activation': act}
+    return plan_device_memory(method, P, T, batch_size, act['per_sample'], act['fixed'], resident, budget, micro_batch,
+                              name, matrix_bytes=matrix_bytes) | {'activation': act}
 
 # %% ../nbs/00g_device.ipynb #8709b12e
 def choose_micro_batch(
@@ -188,16 +209,19 @@ def choose_micro_batch(
     amp: str | None = None,              # 'bf16' when the forward runs under autocast
     **kw,                                # passed to `plan_for` (budget, activation, matrix_bytes)
 ) -> int | None:
-    "The micro-batch a method should use: `micro_batch` itself unless it is `'auto'`; on a GPU the planner's choice (plan printed), or `MemoryError` if nothing fits."
+    """The micro-batch a method should use: `micro_batch` itself unless it is `'auto'`; on a GPU the planner's choice
+    (plan printed), or `MemoryError` if nothing fits."""
     if micro_batch != 'auto': return micro_batch
     if bench.device.type != 'cuda': return None
     plan = plan_for(bench, method, batch_size, 'auto', include=include, exclude=exclude, amp=amp, **kw)
     if verbose: print(format_plan(plan))
     if not plan['fits']:
-        raise MemoryError(f"{method} does not fit on {plan['device']}: it needs about {human_size(plan['need_bytes'])} even in micro-batches "
-                          f"of one, and {human_size(plan['budget_bytes'])} are free. Use a GPU with more memory, merge fewer "
-                          f"coordinates (include=/exclude=), hold the task-vector matrix in bf16 where the method allows it (AdaMerging: matrix_dtype=torch.bfloat16), "
-                          f"or free memory (other models, cached tensors)\n{format_plan(plan)}")
+        raise MemoryError(
+            f"{method} does not fit on {plan['device']}: it needs about {human_size(plan['need_bytes'])} even in "
+            f"micro-batches of one, and {human_size(plan['budget_bytes'])} are free. Use a GPU with more memory, "
+            "merge fewer coordinates (include=/exclude=), hold the task-vector matrix in bf16 where the method "
+            "allows it (AdaMerging: matrix_dtype=torch.bfloat16), or free memory (other models, cached "
+            f"tensors)\n{format_plan(plan)}")
     return None if plan['micro_batch'] >= batch_size else plan['micro_batch']
 
 # %% ../nbs/00g_device.ipynb #aaba721b
@@ -222,24 +246,29 @@ b = from_modules('probe', enc, fts, [nn.Linear(width, 2) for _ in range(T)], tas
 del fts, m
 method, kw = {method!r}, {kw!r}
 plan = plan_for(b, method, kw['batch_size'], kw.get('micro_batch') or kw['batch_size'], budget=None)
-torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # its first use imports torch._dynamo (~150 MiB of host memory, once per process): not the method's
+# the optimizer's first use imports torch._dynamo (~150 MiB of host memory, once per process): not the method's
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 meter = PeakMeter('cpu').start()
 get_method(method)(b.pretrained, b.finetuned, bench=b, **kw)
-print(json.dumps({{'predicted': plan['need_bytes'] - plan['resident_bytes'], 'measured': meter.peak(), 'P': plan['P']}}))
+print(json.dumps({{'predicted': plan['need_bytes'] - plan['resident_bytes'], 'measured': meter.peak(),
+                  'P': plan['P']}}))
 """
 
 def probe_peak(method: str, T: int = 4, width: int = 1024, d_in: int = 4096, n: int = 2048, **kw) -> dict:
-    "Planner prediction and measured peak (bytes above the resident benchmark) of `method` in a fresh CPU process (Linux)."
+    """Planner prediction and measured peak (bytes above the resident benchmark) of `method` in a fresh CPU process
+    (Linux)."""
     import os, subprocess, sys
     code = PROBE.format(T=T, width=width, d_in=d_in, n=n, method=method, kw=kw)
-    env = dict(os.environ, OMP_NUM_THREADS='2', MALLOC_MMAP_THRESHOLD_='65536')   # big buffers mapped on their own from the start
+    # big buffers mapped on their own from the start
+    env = dict(os.environ, OMP_NUM_THREADS='2', MALLOC_MMAP_THRESHOLD_='65536')
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if res.returncode: raise RuntimeError(f'memory probe failed:\n{res.stderr[-2000:]}')
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 # %% ../nbs/00g_device.ipynb #b7bede6b
 def init_distributed(backend: str | None = None) -> torch.device:
-    "Join the process group `torchrun` describes (`RANK`, `WORLD_SIZE`, ...) and return this process's device: its `LOCAL_RANK` GPU with NCCL, or the CPU with gloo; without torchrun, the default device and no group."
+    """Join the process group `torchrun` describes (`RANK`, `WORLD_SIZE`, ...) and return this process's device: its
+    `LOCAL_RANK` GPU with NCCL, or the CPU with gloo; without torchrun, the default device and no group."""
     import os
     import torch.distributed as dist
     cuda = torch.cuda.is_available()
@@ -265,12 +294,15 @@ c = run_calm(bench, iterations={iterations}, batch_size=32, lr=1e6, progress=Fal
 a = run_adamerging(bench, iterations={iterations}, batch_size=16)
 acc = [accuracy(bench, c.state_dict, t) for t in range(len(bench.tasks))]
 if world()[0] == 0:
-    json.dump({{'masks': {{k: m.nonzero().flatten().tolist() for k, m in c.masks.items()}}, 'loss': {{k: h['loss'] for k, h in c.history.items()}},
-               'coefficients': a.coefficients.flatten().tolist(), 'entropy': a.history, 'accuracy': acc, 'world': world()[1]}}, open(sys.argv[1], 'w'))
+    json.dump({{'masks': {{k: m.nonzero().flatten().tolist() for k, m in c.masks.items()}},
+               'loss': {{k: h['loss'] for k, h in c.history.items()}},
+               'coefficients': a.coefficients.flatten().tolist(), 'entropy': a.history, 'accuracy': acc,
+               'world': world()[1]}}, open(sys.argv[1], 'w'))
 """
 
 def distributed_probe(n_proc: int, iterations: int = 4) -> dict:
-    "Run CALM, AdaMerging and evaluation on the quick benchmark in `n_proc` CPU processes (gloo, through torchrun); return process 0's results."
+    """Run CALM, AdaMerging and evaluation on the quick benchmark in `n_proc` CPU processes (gloo, through torchrun);
+    return process 0's results."""
     import os, socket, subprocess, sys, tempfile
     from pathlib import Path
     with tempfile.TemporaryDirectory() as d:
@@ -279,8 +311,8 @@ def distributed_probe(n_proc: int, iterations: int = 4) -> dict:
         if n_proc == 1: cmd = [sys.executable, str(script), str(out)]
         else:
             with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-            cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={n_proc}', '--master_addr=127.0.0.1',
-                   f'--master_port={port}', str(script), str(out)]
+            cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={n_proc}',
+                   '--master_addr=127.0.0.1', f'--master_port={port}', str(script), str(out)]
         env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
         if res.returncode: raise RuntimeError(f'distributed probe ({n_proc} processes) failed:\n{res.stderr[-3000:]}')

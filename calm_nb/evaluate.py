@@ -23,7 +23,8 @@ def evaluate(
     split: str = 'test',              # 'test', 'unlabeled' or 'train'
     batch_size: int = 1024,           # inputs per forward pass
 ) -> dict:  # {'per_task': {task: accuracy %}, 'avg': mean}
-    "Accuracy of one encoder state dict on every task: `{'per_task': {task: acc}, 'avg': mean}`; inputs go to the device `batch_size` at a time."
+    """Accuracy of one encoder state dict on every task: `{'per_task': {task: acc}, 'avg': mean}`; inputs go to the
+    device `batch_size` at a time."""
     per = {td.name: accuracy(bench, state, t, split, batch_size) for t, td in enumerate(bench.tasks)}
     return {'per_task': per, 'avg': sum(per.values()) / len(per)}
 
@@ -42,8 +43,10 @@ def _kept(records, method: str, key: str):
     return r['result'], (w if w.exists() else None)   # the weights stay on disk until asked for
 
 class MergedStore(Mapping):
-    """Merged state dicts by method name with at most one of them in host memory: each is written to `folder` as safetensors
-    when it is added (or found there) and read back when asked for. Without `folder`, a temporary one removed with the store."""
+    """Merged state dicts by method name with at most one of them in host memory: each is written to `folder` as
+    safetensors
+    when it is added (or found there) and read back when asked for. Without `folder`, a temporary one removed with the
+    store."""
     def __init__(self, folder=None):
         self._tmp = None if folder is not None else tempfile.mkdtemp(prefix='calm_nb-merged-')
         self.folder = Path(folder if folder is not None else self._tmp)
@@ -68,15 +71,18 @@ class MergedStore(Mapping):
     def __del__(self):
         if getattr(self, '_tmp', None): shutil.rmtree(self._tmp, ignore_errors=True)
 
-def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None, progress: bool = True,
-                records=None, resume: bool = False, save_merged: bool = False) -> tuple[dict, dict]:
-    "Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts: a `MergedStore`, on the CPU, one in memory at a time)."
+def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None,
+                progress: bool = True, records=None, resume: bool = False, save_merged: bool = False) -> tuple[dict,
+                                                                                                               dict]:
+    """Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts: a
+    `MergedStore`, on the CPU, one in memory at a time)."""
     from tqdm.auto import tqdm
     methods = list_methods() if methods is None else methods
     for m in methods: get_method(m)  # fail early on unknown names
     hparams = hparams or {}
     results = {}
-    merged = MergedStore(Path(records) if records is not None and save_merged else None)   # one state dict in memory at a time
+    # one state dict in memory at a time
+    merged = MergedStore(Path(records) if records is not None and save_merged else None)
     results['pretrained'] = evaluate(bench, bench.pretrained) | {'seconds': 0.0}
     per = {td.name: accuracy(bench, bench.finetuned[t], t) for t, td in enumerate(bench.tasks)}
     results['individual'] = {'per_task': per, 'avg': sum(per.values()) / len(per), 'seconds': 0.0}
@@ -95,9 +101,11 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
         t = time.perf_counter()
         state = spec(bench.pretrained, bench.finetuned, **kw)
         sec = time.perf_counter() - t
-        results[m] = evaluate(bench, state) | {'seconds': sec, 'hparams': shown} | ({'record': record} if record else {})
+        results[m] = evaluate(bench, state) | {'seconds': sec, 'hparams': shown} | ({'record': record} if record
+                                                                                    else {})
         if records is not None: Path(records).mkdir(parents=True, exist_ok=True)
-        merged.add(m, state)   # on disk (the run folder with save_merged, else a temporary one); in memory until the next
+        # on disk (the run folder with save_merged, else a temporary one); in memory until the next
+        merged.add(m, state)
         del state
         if records is not None:   # kept the moment it exists: a crash or a disconnect later loses nothing
             write_json(Path(records) / f'{m}.json', {'key': key, 'result': results[m]})
@@ -149,11 +157,14 @@ def bar_chart(results: dict, tasks: list[str], path):
     return Path(path)
 
 # %% ../nbs/05_evaluate.ipynb #2afdcadc
-def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, seed: int, config: dict | None = None) -> dict:
-    "Write results.json, results.md, accuracy.png and the best merged model (safetensors) to `out_dir`; return the JSON."
+def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, seed: int, config: dict
+                  | None = None) -> dict:
+    """Write results.json, results.md, accuracy.png and the best merged model (safetensors) to `out_dir`; return the
+    JSON."""
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     doc = {'benchmark': bench.name, 'config': bench.config | (config or {}), 'seed': seed, 'versions': versions(),
-           'methods': {m: {k: r[k] for k in ('per_task', 'avg', 'seconds', 'hparams', 'record') if k in r} for m, r in results.items()}}
+           'methods': {m: {k: r[k] for k in ('per_task', 'avg', 'seconds', 'hparams', 'record') if k in r}
+                       for m, r in results.items()}}
     write_json(out / 'results.json', doc, indent=2)
     md = f'# {bench.name}: test accuracy (%)\n\n' + results_table(results, bench.task_names) + '\n'
     write_text(out / 'results.md', md)
@@ -161,6 +172,7 @@ def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, s
     merged_only = {m: r for m, r in results.items() if m in merged}
     if merged_only:
         best = max(merged_only, key=lambda m: merged_only[m]['avg'])
-        save_state_dict(merged[best], out / f'merged_{best}.safetensors', metadata={'method': best, 'benchmark': bench.name})
+        save_state_dict(merged[best], out / f'merged_{best}.safetensors',
+                        metadata={'method': best, 'benchmark': bench.name})
         doc['best_method'] = best
     return doc

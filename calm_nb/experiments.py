@@ -18,19 +18,24 @@ __all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'bench_fingerprint', 'per_task
 
 # %% ../nbs/09a_experiments.ipynb #df301188
 def bench_fingerprint(bench: MergeBenchmark) -> str:
-    "A short hash of a benchmark's configuration (its data and how its models were built): cached runs key on it, so a rebuilt zoo never reuses old runs."
+    """A short hash of a benchmark's configuration (its data and how its models were built): cached runs key on it, so a
+    rebuilt zoo never reuses old runs."""
     import hashlib
     return hashlib.sha1(json.dumps(bench.config, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
-def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False, **calm_kw) -> dict[str, Path]:
-    """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A folder
-    is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise it is run again."""
+def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False,
+                  **calm_kw) -> dict[str, Path]:
+    """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A
+    folder
+    is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise it is run
+    again."""
     import shutil
     out = {}
     for t in tasks or bench.task_names:
         d = Path(out_root) / t
         setting = calm_kw | {'n_seq': 1, 'seq_tasks': [t]}
-        key = {'bench': bench_fingerprint(bench), 'calm': _full_config({k: v for k, v in setting.items() if k != 'out_dir'})}
+        key = {'bench': bench_fingerprint(bench),
+               'calm': _full_config({k: v for k, v in setting.items() if k != 'out_dir'})}
         kf = d / 'cache_key.json'
         same = kf.exists() and json.loads(kf.read_text()) == json.loads(json.dumps(key, default=str))
         if (d / 'run_card.json').exists() and not same:
@@ -47,7 +52,8 @@ SWEEPS = {'ratio': [0.1, 0.3, 0.5, 0.7, 0.9, 1.0],               # Fig. 4: CB-EM
           'sampling': ['cb_ems', 'ems', 'supervised'],           # Fig. 5: sampling ablation
           'n_seq': [1, 2, 3, 4],                                 # Fig. 6: number of sequential tasks |S̄|
           'strategy': ['calm', 'm_only', 'one_minus_m_only']}    # Table 3: merging strategy
-SWEEP_BASE = {'iterations': 20}   # the small default grid's CALM settings on the embedded benchmark (CPU: about a minute a run)
+# the small default grid's CALM settings on the embedded benchmark (CPU: about a minute a run)
+SWEEP_BASE = {'iterations': 20}
 SWEEP_SEEDS = (0, 1)
 
 _NOT_SETTINGS = ('checkpoint_every', 'amp')   # CalmConfig fields that do not change a run's result
@@ -58,7 +64,8 @@ def _full_config(setting: dict) -> dict:
     return {k: v for k, v in asdict(CalmConfig(**setting)).items() if k not in _NOT_SETTINGS}
 
 # %% ../nbs/09a_experiments.ipynb #55cb0a17
-def _sweep_key(bench_config: dict, config: dict) -> str: return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)
+def _sweep_key(bench_config: dict, config: dict) -> str:
+    return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)
 
 # %% ../nbs/09a_experiments.ipynb #ed941fed
 def read_records(path) -> list[dict]:
@@ -70,39 +77,49 @@ def read_records(path) -> list[dict]:
     for i, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip(): continue
         try: rows.append(json.loads(line))
-        except ValueError: warnings.warn(f'{path}: line {i} is not JSON (a run killed while writing?); it is ignored and that run will be redone')
+        except ValueError:
+            warnings.warn(
+                f'{path}: line {i} is not JSON (a run killed while writing?); it is ignored and that run will be '
+                'redone')
     return rows
 
 # %% ../nbs/09a_experiments.ipynb #6909cebd
-def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=None, base: dict | None = None, progress: bool = True) -> list[dict]:
-    "Run CALM for each setting in `grid` (merged over `base`) × `seeds`; one record per run, appended to `records` and reused from it."
+def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=None, base: dict | None = None,
+               progress: bool = True) -> list[dict]:
+    """Run CALM for each setting in `grid` (merged over `base`) × `seeds`; one record per run, appended to `records` and
+    reused from it."""
     from calm_nb.evaluate import evaluate, versions
     base = base or {}
     todo = [(base | g | {'seed': s}) for g in grid for s in seeds]
     configs = [_full_config(s) for s in todo]                     # every setting is checked before the first run
     done = {_sweep_key(r['bench'], r['config']): r for r in read_records(records)} if records else {}
-    keys = [_sweep_key(bench.config, c) for c in configs]   # the full configuration: a setting spelled out or left default is the same run
+    # the full configuration: a setting spelled out or left default is the same run
+    keys = [_sweep_key(bench.config, c) for c in configs]
     out = []
     from tqdm.auto import tqdm
-    for setting, config, key in tqdm(list(zip(todo, configs, keys)), desc='CALM sweep', disable=not progress or all(k in done for k in keys)):
+    for setting, config, key in tqdm(list(zip(todo, configs, keys)), desc='CALM sweep', disable=not progress
+                                     or all(k in done for k in keys)):
         if key not in done:
             t = time.perf_counter()
             res = run_calm(bench, progress=False, **setting)
             seconds = time.perf_counter() - t
             ev = evaluate(bench, res.state_dict)
-            done[key] = {'bench': bench.config, 'config': config, 'setting': setting, 'avg': ev['avg'], 'per_task': ev['per_task'], 'seconds': seconds,
+            done[key] = {'bench': bench.config, 'config': config, 'setting': setting, 'avg': ev['avg'],
+                         'per_task': ev['per_task'], 'seconds': seconds,
                          'sequential_tasks': res.card['sequential_tasks'], 'mask_density': res.card['mask_density'],
                          'pseudo_label_accuracy': {s['task']: s['pseudo_label_accuracy'] for s in res.card['sampling']},
                          'timings': res.card['seconds'], 'versions': versions()}
             if records:
                 Path(records).parent.mkdir(parents=True, exist_ok=True)
-                with open(records, 'a') as f: f.write(json.dumps(done[key], default=str) + '\n'); f.flush(); os.fsync(f.fileno())
+                with open(records, 'a') as f:
+                    f.write(json.dumps(done[key], default=str) + '\n'); f.flush(); os.fsync(f.fileno())
         out.append(done[key])
     return out
 
 # %% ../nbs/09a_experiments.ipynb #883be9d2
 def summarize_sweep(rows: list[dict], by: str) -> dict:
-    "`{value of CALM setting `by`: {'mean', 'std', 'n', 'per_task': {task: mean}, 'seconds': mean}}`, in the order values first appear."
+    """`{value of CALM setting `by`: {'mean', 'std', 'n', 'per_task': {task: mean}, 'seconds': mean}}`, in the order
+    values first appear."""
     groups: dict = {}
     for r in rows: groups.setdefault(r['config'][by], []).append(r)
     out = {}
@@ -138,5 +155,7 @@ def analysis_settings(env=None) -> AnalysisSettings:
         fig_dir=Path(env.get('CALM_NB_FIG_DIR', cache_dir() / ('figures-quick' if quick else 'figures'))),
         run_dir=env.get('CALM_NB_RUN_DIR') or None,
         records=Path(env.get('CALM_NB_SWEEP_RECORDS', cache_dir() / 'analysis' / f'calm_sweeps-{kind}.jsonl')),
-        sweep_base=({'iterations': 1, 'batch_size': 32, 'credible_count': 'ceil_min1'} if quick else SWEEP_BASE) | {'update': update},   # quick data are too small for the authors' floor at low ratios
+        # quick data are too small for the authors' floor at low ratios
+        sweep_base=({'iterations': 1, 'batch_size': 32, 'credible_count': 'ceil_min1'} if quick else SWEEP_BASE)
+        | {'update': update},
         seeds=(0,) if quick else SWEEP_SEEDS)

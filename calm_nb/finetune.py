@@ -19,8 +19,10 @@ __all__ = ['TASK_VECTORS_EPOCHS', 'TASK_VECTORS_SOURCE', 'PROMPT_K', 'FINETUNE_F
            'finetune', 'check_finetune_config', 'run_finetune']
 
 # %% ../nbs/03a_finetune.ipynb #ee76fed2
-TASK_VECTORS_EPOCHS = {'Cars': 35, 'DTD': 76, 'EuroSAT': 12, 'GTSRB': 11, 'MNIST': 5, 'RESISC45': 15, 'SUN397': 14, 'SVHN': 4}
-TASK_VECTORS_SOURCE = 'mlfoundations/task_vectors: src/finetune.py (lr 1e-5, batch 128, epochs per dataset), src/args.py (wd 0.1, warm-up 500, ls 0), src/utils.py (cosine_lr)'
+TASK_VECTORS_EPOCHS = {'Cars': 35, 'DTD': 76, 'EuroSAT': 12, 'GTSRB': 11, 'MNIST': 5, 'RESISC45': 15, 'SUN397': 14,
+                       'SVHN': 4}
+TASK_VECTORS_SOURCE = ('mlfoundations/task_vectors: src/finetune.py (lr 1e-5, batch 128, epochs per dataset), '
+                       'src/args.py (wd 0.1, warm-up 500, ls 0), src/utils.py (cosine_lr)')
 
 @dataclass
 class FinetuneRecipe:
@@ -32,61 +34,78 @@ class FinetuneRecipe:
     warmup_steps: int = 500          # linear warm-up length, in steps
     grad_clip: float = 1.0           # gradient norm clipping (0: none)
     label_smoothing: float = 0.0     # cross-entropy label smoothing
-    micro_batch: int | str | None = None   # examples per forward/backward pass (None: the whole batch; 'auto': planned on a GPU); the gradient is the same
+    # examples per forward/backward pass (None: the whole batch; 'auto': planned on a GPU); the gradient is the
+    # same
+    micro_batch: int | str | None = None
     amp: bool = True                 # bf16 autocast where the GPU has native bf16; fp32 elsewhere
     checkpoint_every: int = 100      # steps between resume checkpoints (with `out_dir`)
     optimizer: str = 'adamw'         # 'adamw' (task vectors) or 'sgd' (LM-BFF's prompt fine-tuning; no momentum)
     schedule: str = 'cosine'         # after the warm-up: 'cosine' to 0 (task vectors), 'linear' to 0, or 'constant'
     steps: int | None = None         # optimizer steps; when set, `epochs` is ignored (LM-BFF counts steps)
-    frozen: tuple = ()               # parameters whose name contains one of these stay as they are (LM-BFF: 'embeddings')
-    no_decay: tuple = ()             # parameters whose name contains one of these get no weight decay (LM-BFF: 'bias', 'LayerNorm.weight')
+    # parameters whose name contains one of these stay as they are (LM-BFF: 'embeddings')
+    frozen: tuple = ()
+    # parameters whose name contains one of these get no weight decay (LM-BFF: 'bias', 'LayerNorm.weight')
+    no_decay: tuple = ()
     def __post_init__(self):
         for k in ('batch_size', 'warmup_steps', 'checkpoint_every'):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == 'warmup_steps' else 1):
-                raise MergeInputError(f'finetune: {k} must be an integer ≥ {0 if k == "warmup_steps" else 1}, got {v!r}')
+                raise MergeInputError(
+                    f'finetune: {k} must be an integer ≥ {0 if k == "warmup_steps" else 1}, got {v!r}')
         for k in ('lr', 'weight_decay', 'epochs', 'grad_clip', 'label_smoothing'):
             v = getattr(self, k)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
                 raise MergeInputError(f'finetune: {k} must be a finite number ≥ 0, got {v!r}')
-        if self.optimizer not in ('adamw', 'sgd'): raise MergeInputError(f"finetune: optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
-        if self.schedule not in ('cosine', 'linear', 'constant'): raise MergeInputError(f"finetune: schedule must be 'cosine', 'linear' or 'constant', got {self.schedule!r}")
-        if self.steps is not None and (not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 1):
+        if self.optimizer not in ('adamw', 'sgd'):
+            raise MergeInputError(f"finetune: optimizer must be 'adamw' or 'sgd', got {self.optimizer!r}")
+        if self.schedule not in ('cosine', 'linear', 'constant'):
+            raise MergeInputError(f"finetune: schedule must be 'cosine', 'linear' or 'constant', got {self.schedule!r}")
+        if self.steps is not None and (not isinstance(self.steps, int) or isinstance(self.steps, bool)
+                                       or self.steps < 1):
             raise MergeInputError(f'finetune: steps must be None or an integer ≥ 1, got {self.steps!r}')
         for k in ('frozen', 'no_decay'):
             v = getattr(self, k)
-            if isinstance(v, str) or not all(isinstance(s, str) and s for s in v): raise MergeInputError(f'finetune: {k} is a list of name parts, got {v!r}')
+            if isinstance(v, str) or not all(isinstance(s, str) and s for s in v):
+                raise MergeInputError(f'finetune: {k} is a list of name parts, got {v!r}')
             object.__setattr__(self, k, tuple(v))
-        if self.micro_batch not in (None, 'auto') and (not isinstance(self.micro_batch, int) or isinstance(self.micro_batch, bool) or self.micro_batch < 1):
-            raise MergeInputError(f"finetune: micro_batch must be None, 'auto' or an integer ≥ 1, got {self.micro_batch!r}")
+        if self.micro_batch not in (None, 'auto') and (not isinstance(self.micro_batch, int)
+                                                       or isinstance(self.micro_batch, bool) or self.micro_batch < 1):
+            raise MergeInputError(
+                f"finetune: micro_batch must be None, 'auto' or an integer ≥ 1, got {self.micro_batch!r}")
 
 def recipe_for(task: str, **overrides) -> FinetuneRecipe:
     "The task-vectors recipe for one of the paper's vision tasks (its epochs), with `overrides`."
     if task not in TASK_VECTORS_EPOCHS and 'epochs' not in overrides:
-        raise MergeInputError(f'no task-vectors epoch count for {task!r} (known: {list(TASK_VECTORS_EPOCHS)}); pass epochs=')
+        raise MergeInputError(
+            f'no task-vectors epoch count for {task!r} (known: {list(TASK_VECTORS_EPOCHS)}); pass epochs=')
     return FinetuneRecipe(**({'epochs': TASK_VECTORS_EPOCHS.get(task, 10)} | overrides))
 
 # %% ../nbs/03a_finetune.ipynb #a9b31c6b
 PROMPT_K = 16   # labelled examples per class (LM-BFF's K)
 
 def prompt_recipe(**overrides) -> FinetuneRecipe:
-    "The prompt-based fine-tuning recipe behind the paper's RoBERTa checkpoints (Localize-and-Stitch after LM-BFF; `data.PROMPT_SOURCE`)."
-    return FinetuneRecipe(**(dict(lr=1e-3, weight_decay=1e-4, batch_size=2, steps=1000, warmup_steps=0, grad_clip=1.0, optimizer='sgd',
-                                  schedule='constant', frozen=('embeddings',), no_decay=('bias', 'LayerNorm.weight'), amp=False) | overrides))
+    """The prompt-based fine-tuning recipe behind the paper's RoBERTa checkpoints (Localize-and-Stitch after LM-BFF;
+    `data.PROMPT_SOURCE`)."""
+    return FinetuneRecipe(**(dict(lr=1e-3, weight_decay=1e-4, batch_size=2, steps=1000, warmup_steps=0, grad_clip=1.0,
+                                  optimizer='sgd', schedule='constant', frozen=('embeddings',),
+                                  no_decay=('bias', 'LayerNorm.weight'), amp=False) | overrides))
 
 def k_shot(y: torch.Tensor, k: int = PROMPT_K, seed: int = 0) -> torch.Tensor:
-    "Indices of `k` examples per class of labels `y` (all of a class that has fewer, with a warning), drawn with `seed`, in label order."
+    """Indices of `k` examples per class of labels `y` (all of a class that has fewer, with a warning), drawn with
+    `seed`, in label order."""
     import warnings
     g = torch.Generator().manual_seed(seed); out = []
     for c in torch.unique(y).tolist():
         idx = torch.nonzero(y == c).flatten()
-        if len(idx) < k: warnings.warn(f'k_shot: class {c} has {len(idx)} examples, fewer than k={k}; using all of them')
+        if len(idx) < k:
+            warnings.warn(f'k_shot: class {c} has {len(idx)} examples, fewer than k={k}; using all of them')
         out.append(idx[torch.randperm(len(idx), generator=g)[:k]])
     return torch.cat(out)
 
 # %% ../nbs/03a_finetune.ipynb #e5c86f97
 def lr_at(step: int, recipe: FinetuneRecipe, total_steps: int) -> float:
-    "The learning rate of `step` (0-based) of `total_steps`: linear warm-up, then the recipe's `schedule` (task vectors' `cosine_lr`: a cosine to 0)."
+    """The learning rate of `step` (0-based) of `total_steps`: linear warm-up, then the recipe's `schedule` (task
+    vectors' `cosine_lr`: a cosine to 0)."""
     w = recipe.warmup_steps
     if step < w: return recipe.lr * (step + 1) / w
     span = max(1, total_steps - w)
@@ -100,14 +119,16 @@ class FinetuneInterrupted(RuntimeError):
 
 @dataclass
 class FinetuneResult:
-    "A fine-tuned encoder state dict, the loss of every step and a card (recipe, data, seed, accuracy before and after, timings)."
+    """A fine-tuned encoder state dict, the loss of every step and a card (recipe, data, seed, accuracy before and
+    after, timings)."""
     state_dict: dict
     losses: list
     card: dict = field(default_factory=dict)
 
 # %% ../nbs/03a_finetune.ipynb #9a86e2e1
 def _batch_order(n: int, step: int, batch_size: int, seed: int) -> torch.Tensor:
-    "The example indices of `step`: batches of a permutation drawn per epoch from `(seed, epoch)` (the last batch of an epoch may be short)."
+    """The example indices of `step`: batches of a permutation drawn per epoch from `(seed, epoch)` (the last batch of
+    an epoch may be short)."""
     per_epoch = math.ceil(n / batch_size)
     epoch, k = divmod(step, per_epoch)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
@@ -121,14 +142,17 @@ def _save_state(path, encoder, opt, step, losses, key):
     names = [n for n, p in encoder.named_parameters() if p.requires_grad]
     tensors = {f'model.{k}': v for k, v in encoder.state_dict().items()} | {'rng': torch.get_rng_state()}
     dev = next(encoder.parameters()).device
-    if dev.type == 'cuda': tensors['cuda_rng'] = torch.cuda.get_rng_state(dev)   # dropout on the GPU draws from its own generator
+    # dropout on the GPU draws from its own generator
+    if dev.type == 'cuda': tensors['cuda_rng'] = torch.cuda.get_rng_state(dev)
     params = [p for _, p in encoder.named_parameters() if p.requires_grad]
     for n, p in zip(names, params):
         for k, v in opt.state.get(p, {}).items(): tensors[f'opt.{n}.{k}'] = v
-    save_state_dict(tensors, path, metadata={'finetune_state': json.dumps({'step': step, 'losses': losses, 'key': key})})
+    save_state_dict(tensors, path,
+                    metadata={'finetune_state': json.dumps({'step': step, 'losses': losses, 'key': key})})
 
 def _load_state(path, encoder, opt, key) -> tuple[int, list] | None:
-    "Restore a checkpoint written by `_save_state` for the same run key; None when there is none (or it belongs to another run)."
+    """Restore a checkpoint written by `_save_state` for the same run key; None when there is none (or it belongs to
+    another run)."""
     from safetensors import safe_open
     if not path.exists(): return None
     try:
@@ -141,7 +165,8 @@ def _load_state(path, encoder, opt, key) -> tuple[int, list] | None:
     dev = next(encoder.parameters()).device
     encoder.load_state_dict({k[len('model.'):]: v for k, v in sd.items() if k.startswith('model.')})
     for n, p in encoder.named_parameters():
-        st = {k.rsplit('.', 1)[1]: v.to(dev) if k.rsplit('.', 1)[1] != 'step' else v for k, v in sd.items() if k.startswith(f'opt.{n}.') and k.count('.') == n.count('.') + 2}
+        st = {k.rsplit('.', 1)[1]: v.to(dev) if k.rsplit('.', 1)[1] != 'step' else v for k, v in sd.items()
+              if k.startswith(f'opt.{n}.') and k.count('.') == n.count('.') + 2}
         if st: opt.state[p] = st
     torch.set_rng_state(sd['rng'])
     if 'cuda_rng' in sd and dev.type == 'cuda': torch.cuda.set_rng_state(sd['cuda_rng'], dev)
@@ -153,22 +178,28 @@ def _accuracy(encoder, head, x, y, prepare, encode, device, batch_size: int = 25
     encoder.eval(); hits = 0
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size].to(device)
-        hits += int((head(encode(encoder, prepare(xb) if prepare else xb)).argmax(-1).cpu() == y[i:i + batch_size]).sum())
+        hits += int(
+            (head(encode(encoder, prepare(xb) if prepare else xb)).argmax(-1).cpu() == y[i:i + batch_size]).sum())
     return 100.0 * hits / max(1, len(x))
 
 # %% ../nbs/03a_finetune.ipynb #f45fbd65
-def plan_finetune_micro_batch(batch_size: int, fixed_bytes: int, per_example_bytes: int, free_bytes: int, fraction: float = 0.9) -> int:
-    """The largest micro-batch ≤ `batch_size` whose peak — the fixed part (weights, gradients, optimizer state, measured)
-    plus `per_example_bytes` × micro-batch (activations, measured) — fits in `fraction` of `free_bytes`; `MemoryError` when none does."""
+def plan_finetune_micro_batch(batch_size: int, fixed_bytes: int, per_example_bytes: int, free_bytes: int,
+                              fraction: float = 0.9) -> int:
+    """The largest micro-batch ≤ `batch_size` whose peak — the fixed part (weights, gradients, optimizer state,
+    measured)
+    plus `per_example_bytes` × micro-batch (activations, measured) — fits in `fraction` of `free_bytes`; `MemoryError`
+    when none does."""
     room = int(free_bytes * fraction) - fixed_bytes
     m = min(batch_size, room // max(1, per_example_bytes)) if room > 0 else 0
     if m < 1:
-        raise MemoryError(f'fine-tuning needs {fixed_bytes / 2**30:.2f} GiB for weights, gradients and optimizer state plus '
-                          f'{per_example_bytes / 2**20:.1f} MiB per example, and the device has {free_bytes / 2**30:.2f} GiB free')
+        raise MemoryError(
+            f'fine-tuning needs {fixed_bytes / 2**30:.2f} GiB for weights, gradients and optimizer state plus '
+            f'{per_example_bytes / 2**20:.1f} MiB per example, and the device has {free_bytes / 2**30:.2f} GiB free')
     return int(m)
 
 def _measure_finetune_memory(encoder, head, x, y, opt_bytes_per_param: int, prepare, encode, device) -> tuple[int, int]:
-    "(fixed bytes, activation bytes per example) of one forward/backward on the GPU, from the peak memory at micro-batches 1 and 2."
+    """(fixed bytes, activation bytes per example) of one forward/backward on the GPU, from the peak memory at
+    micro-batches 1 and 2."""
     dev = torch.device(device)
     def peak(n):
         torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev); base = torch.cuda.memory_allocated(dev)
@@ -180,7 +211,8 @@ def _measure_finetune_memory(encoder, head, x, y, opt_bytes_per_param: int, prep
     p1, p2 = peak(1), peak(2)
     per = max(1, p2 - p1)
     n_params = sum(p.numel() * p.element_size() for p in encoder.parameters() if p.requires_grad)
-    return torch.cuda.memory_allocated(dev) + p1 - per + n_params * opt_bytes_per_param, per   # resident + gradients + optimizer state
+    # resident + gradients + optimizer state
+    return torch.cuda.memory_allocated(dev) + p1 - per + n_params * opt_bytes_per_param, per
 
 # %% ../nbs/03a_finetune.ipynb #18113f37
 def finetune(
@@ -194,7 +226,8 @@ def finetune(
     encode: Callable | None = None,     # `encode(encoder, inputs)` → features (default: `encoder(inputs)`)
     x_eval: torch.Tensor | None = None, # evaluation inputs for the card's accuracy before and after
     y_eval: torch.Tensor | None = None,
-    out_dir=None,                       # where checkpoints, `finetuned.safetensors` and `card.json` go; a rerun resumes there
+    # where checkpoints, `finetuned.safetensors` and `card.json` go; a rerun resumes there
+    out_dir=None,
     device='cpu',
     progress: bool = True,
     task: str = 'task',                 # a name for messages and the card
@@ -205,9 +238,12 @@ def finetune(
     from calm_nb.evaluate import versions
     recipe = recipe or FinetuneRecipe()
     encode = encode or (lambda m, inp: m(inp))
-    if len(x) != len(y) or len(x) == 0: raise MergeInputError(f'{task}: {len(x)} inputs and {len(y)} labels; fine-tuning needs a non-empty labelled set')
+    if len(x) != len(y) or len(x) == 0:
+        raise MergeInputError(
+            f'{task}: {len(x)} inputs and {len(y)} labels; fine-tuning needs a non-empty labelled set')
     C = head(encode(encoder.to(device).eval(), (prepare(x[:1].to(device)) if prepare else x[:1].to(device)))).shape[-1]
-    if int(y.min()) < 0 or int(y.max()) >= C: raise MergeInputError(f'{task}: labels span {int(y.min())}..{int(y.max())}, the head has {C} classes')
+    if int(y.min()) < 0 or int(y.max()) >= C:
+        raise MergeInputError(f'{task}: labels span {int(y.min())}..{int(y.max())}, the head has {C} classes')
     head = head.to(device).eval().requires_grad_(False)
     head_before = {k: v.detach().clone() for k, v in head.state_dict().items()}
     named = [(n, p) for n, p in encoder.named_parameters() if p.is_floating_point()]
@@ -217,22 +253,33 @@ def finetune(
     params = [p for _, p in named]
     decay = [p for n, p in named if not any(s in n for s in recipe.no_decay)]
     groups = [g for g in ({'params': decay, 'weight_decay': recipe.weight_decay},
-                          {'params': [p for n, p in named if any(s in n for s in recipe.no_decay)], 'weight_decay': 0.0}) if g['params']]
-    opt = torch.optim.AdamW(groups, lr=recipe.lr) if recipe.optimizer == 'adamw' else torch.optim.SGD(groups, lr=recipe.lr)
+                          {'params': [p for n, p in named if any(s in n for s in recipe.no_decay)],
+                           'weight_decay': 0.0}) if g['params']]
+    opt = torch.optim.AdamW(groups, lr=recipe.lr) if recipe.optimizer == 'adamw' else torch.optim.SGD(groups,
+                                                                                                      lr=recipe.lr)
     total = recipe.steps or max(1, math.ceil(recipe.epochs * math.ceil(len(x) / recipe.batch_size)))
     micro = recipe.micro_batch or recipe.batch_size
-    if micro == 'auto':   # on a GPU: measured fixed and per-example memory → the largest micro-batch that fits; elsewhere the whole batch
+    # on a GPU: measured fixed and per-example memory → the largest micro-batch that fits; elsewhere the whole
+    # batch
+    if micro == 'auto':
         micro = recipe.batch_size
         if torch.device(device).type == 'cuda':
-            fixed, per = _measure_finetune_memory(encoder, head, x, y, 2 if recipe.optimizer == 'adamw' else 0, prepare, encode, device)
-            micro = plan_finetune_micro_batch(recipe.batch_size, fixed, per, torch.cuda.mem_get_info(torch.device(device))[0] + torch.cuda.memory_allocated(torch.device(device)))
-            if progress: print(f'{task}: micro-batch {micro} of {recipe.batch_size} (measured: {fixed / 2**30:.2f} GiB fixed, {per / 2**20:.1f} MiB per example)')
+            fixed, per = _measure_finetune_memory(encoder, head, x, y, 2 if recipe.optimizer == 'adamw' else 0, prepare,
+                                                  encode, device)
+            micro = plan_finetune_micro_batch(recipe.batch_size, fixed, per,
+                                              torch.cuda.mem_get_info(torch.device(device))[0]
+                                              + torch.cuda.memory_allocated(torch.device(device)))
+            if progress:
+                print(f'{task}: micro-batch {micro} of {recipe.batch_size} (measured: {fixed / 2**30:.2f} GiB fixed, '
+                      f'{per / 2**20:.1f} MiB per example)')
     amp = autocast_mode(device, recipe.amp)
-    sample = x[::max(1, len(x) // 1024)]   # the data's identity without a float copy of all of it (at ViT-B/32 scale, tens of GB)
+    # the data's identity without a float copy of all of it (at ViT-B/32 scale, tens of GB)
+    sample = x[::max(1, len(x) // 1024)]
     key = json.dumps([asdict(recipe), seed, len(x), task, tensors_digest([('x', sample), ('y', y)])], sort_keys=True)
     t0 = time.perf_counter()
     acc_before = _accuracy(encoder, head, x_eval, y_eval, prepare, encode, device) if x_eval is not None else None
-    with torch.random.fork_rng(devices=[torch.device(device).index or 0] if torch.device(device).type == 'cuda' else []):
+    with torch.random.fork_rng(devices=[torch.device(device).index or 0] if torch.device(device).type == 'cuda'
+                               else []):
         torch.manual_seed(seed)
         start, losses = 0, []
         if out_dir is not None:
@@ -249,25 +296,30 @@ def finetune(
                 xb, yb = x[part].to(device, non_blocking=True), y[part].to(device, non_blocking=True)
                 with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp == 'bf16'):
                     logits = head(encode(encoder, prepare(xb) if prepare else xb))
-                loss = F.cross_entropy(logits.float(), yb, label_smoothing=recipe.label_smoothing, reduction='sum') / len(idx)
+                loss = F.cross_entropy(logits.float(), yb, label_smoothing=recipe.label_smoothing,
+                                       reduction='sum') / len(idx)
                 loss.backward(); loss_sum += float(loss.detach())
             if recipe.grad_clip: torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
             opt.step(); losses.append(loss_sum)
             done = step + 1
             if out_dir is not None and (done % recipe.checkpoint_every == 0 or done == total):
                 _save_state(_state_file(out_dir), encoder, opt, done, losses, key)
-            if _stop_after is not None and done - start >= _stop_after: raise FinetuneInterrupted(f'stopped after {done} steps')
+            if _stop_after is not None and done - start >= _stop_after:
+                raise FinetuneInterrupted(f'stopped after {done} steps')
     encoder.eval()
     for p in encoder.parameters(): p.requires_grad_(False)
-    if any(not torch.equal(head_before[k], v) for k, v in head.state_dict().items()): raise RuntimeError(f'{task}: the frozen head changed')
+    if any(not torch.equal(head_before[k], v) for k, v in head.state_dict().items()):
+        raise RuntimeError(f'{task}: the frozen head changed')
     acc_after = _accuracy(encoder, head, x_eval, y_eval, prepare, encode, device) if x_eval is not None else None
     sd = {k: v.detach().cpu().clone() for k, v in encoder.state_dict().items()}
-    card = {'task': task, 'recipe': asdict(recipe), 'recipe_source': TASK_VECTORS_SOURCE if recipe.optimizer == 'adamw' else 'prompt_recipe (data.PROMPT_SOURCE)', 'seed': seed, 'steps': total,
-            'n_train': len(x), 'n_eval': None if x_eval is None else len(x_eval), 'head': 'frozen', 'amp': amp,
-            'loss_first': losses[0], 'loss_last': float(sum(losses[-10:]) / len(losses[-10:])),
-            'accuracy_before': acc_before, 'accuracy_after': acc_after, 'seconds': time.perf_counter() - t0, 'versions': versions()}
+    card = {'task': task, 'recipe': asdict(recipe), 'recipe_source': TASK_VECTORS_SOURCE if recipe.optimizer == 'adamw'
+            else 'prompt_recipe (data.PROMPT_SOURCE)', 'seed': seed, 'steps': total, 'n_train': len(x), 'n_eval': None
+            if x_eval is None else len(x_eval), 'head': 'frozen', 'amp': amp, 'loss_first': losses[0],
+            'loss_last': float(sum(losses[-10:]) / len(losses[-10:])), 'accuracy_before': acc_before,
+            'accuracy_after': acc_after, 'seconds': time.perf_counter() - t0, 'versions': versions()}
     if out_dir is not None:
-        save_state_dict(sd, Path(out_dir) / 'finetuned.safetensors', metadata={'task': task, 'recipe': json.dumps(asdict(recipe)), 'seed': str(seed)})
+        save_state_dict(sd, Path(out_dir) / 'finetuned.safetensors',
+                        metadata={'task': task, 'recipe': json.dumps(asdict(recipe)), 'seed': str(seed)})
         write_json(Path(out_dir) / 'card.json', card)
         _state_file(out_dir).unlink(missing_ok=True)
     return FinetuneResult(sd, losses, card)
@@ -276,34 +328,45 @@ def finetune(
 FINETUNE_FILE = 'finetune.json'
 
 def check_finetune_config(cfg: dict) -> dict:
-    "A checked `calm_nb finetune` configuration with its defaults filled in; one-line `ConfigError`s naming the key; nothing loaded."
+    """A checked `calm_nb finetune` configuration with its defaults filled in; one-line `ConfigError`s naming the key;
+    nothing loaded."""
     from pydantic import ValidationError
     from calm_nb.schema import FinetuneConfig, ConfigError, validate_source, _one_line, check_task_keys
     from calm_nb.data import declare_task
-    if not isinstance(cfg, dict): raise ConfigError(f'a fine-tuning configuration is a mapping of settings, got {type(cfg).__name__}')
+    if not isinstance(cfg, dict):
+        raise ConfigError(f'a fine-tuning configuration is a mapping of settings, got {type(cfg).__name__}')
     try: fc = FinetuneConfig.model_validate(cfg)
     except ValidationError as e: raise ConfigError(_one_line(e)) from None
     kind, model = validate_source(fc.source)
-    if kind not in ('vision', 'nlp'): raise ConfigError(f'source: calm_nb finetune fine-tunes CLIP image towers (a `vision` source) or RoBERTa (an `nlp` source); got {kind!r}')
+    if kind not in ('vision', 'nlp'):
+        raise ConfigError(
+            'source: calm_nb finetune fine-tunes CLIP image towers (a `vision` source) or RoBERTa (an `nlp` '
+            f'source); got {kind!r}')
     raw = fc.source[kind] or {}
     for k in ('checkpoints', 'finetuned'):
-        if raw.get(k): raise ConfigError(f'source.{kind}.{k}: fine-tuning makes the fine-tuned checkpoints; leave it out')
+        if raw.get(k):
+            raise ConfigError(f'source.{kind}.{k}: fine-tuning makes the fine-tuned checkpoints; leave it out')
     if kind == 'nlp' and raw.get('heads', 'prompt') != 'prompt':
-        raise ConfigError("source.nlp.heads: calm_nb finetune fine-tunes RoBERTa prompt-based (heads: prompt), the protocol of the paper's checkpoints")
+        raise ConfigError(
+            "source.nlp.heads: calm_nb finetune fine-tunes RoBERTa prompt-based (heads: prompt), the protocol of the "
+            "paper's checkpoints")
     from calm_nb.schema import _dump
     body = model.model_dump(by_alias=True) | _dump(model)   # every field with its default; tasks as given
-    if 'n_train' not in raw: body['n_train'] = 10**9 if kind == 'vision' else 2048   # vision: every labelled example; nlp: a pool to draw K per class from
+    # vision: every labelled example; nlp: a pool to draw K per class from
+    if 'n_train' not in raw: body['n_train'] = 10**9 if kind == 'vision' else 2048
     if kind == 'nlp': body['heads'] = 'prompt'
     for t in body.get('tasks') or []:
         try: declare_task(t, kind)
         except KeyError as e: raise ConfigError(f'source.{kind}.tasks: {e.args[0]}') from None
     check_task_keys(kind, body)
     try: prompt_recipe(**fc.recipe) if kind == 'nlp' else FinetuneRecipe(**fc.recipe)
-    except TypeError as e: raise ConfigError(f'recipe: {e}; it takes {list(FinetuneRecipe.__dataclass_fields__)}') from None
+    except TypeError as e:
+        raise ConfigError(f'recipe: {e}; it takes {list(FinetuneRecipe.__dataclass_fields__)}') from None
     except MergeInputError as e: raise ConfigError(f'recipe: {str(e).removeprefix("finetune: ")}') from None
-    if kind == 'nlp' and fc.epochs: raise ConfigError('epochs: the prompt recipe counts steps (recipe.steps, default 1000), not epochs')
-    return {'source': {kind: body}, 'out': fc.out, 'seed': fc.seed, 'device': fc.device, 'recipe': dict(fc.recipe), 'epochs': dict(fc.epochs),
-            'k_shot': fc.k_shot}
+    if kind == 'nlp' and fc.epochs:
+        raise ConfigError('epochs: the prompt recipe counts steps (recipe.steps, default 1000), not epochs')
+    return {'source': {kind: body}, 'out': fc.out, 'seed': fc.seed, 'device': fc.device, 'recipe': dict(fc.recipe),
+            'epochs': dict(fc.epochs), 'k_shot': fc.k_shot}
 
 # %% ../nbs/03a_finetune.ipynb #d064432b
 def _finetune_vision(cfg, out, body, doc, progress, say):
@@ -314,15 +377,19 @@ def _finetune_vision(cfg, out, body, doc, progress, say):
     model, pretrained = body['model'], body['pretrained']
     tasks = [declare_task(t, 'vision') for t in (body.get('tasks') or list(VISION_TASKS))]
     clip, preprocess, tok = openclip_model(model, pretrained, cfg['device'])
-    heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tok, model, pretrained, body['datasets'], body['n_unlabeled'],
-                                                     body['n_train'], body['n_test'], body['seed'] or 0, body['unlabeled_split'],
-                                                     body['allow_test_as_unlabeled'], progress)
+    heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tok, model, pretrained, body['datasets'],
+                                                     body['n_unlabeled'], body['n_train'], body['n_test'], body['seed']
+                                                     or 0, body['unlabeled_split'], body['allow_test_as_unlabeled'],
+                                                     progress)
     visual = clip.visual
     pre = {k: v.detach().clone() for k, v in visual.state_dict().items()}
     save_state_dict(pre, out / 'zeroshot.safetensors', metadata={'model': model, 'pretrained': str(pretrained)})
     doc |= {'model': model, 'pretrained': pretrained, 'splits': splits}
-    def recipe_of(t): return FinetuneRecipe(**({'epochs': cfg['epochs'].get(t.name, TASK_VECTORS_EPOCHS.get(t.name, FinetuneRecipe().epochs))} | cfg['recipe']))
-    return visual, pre, [(t, h, td, td.x_train, td.y_train, recipe_of(t)) for t, h, td in zip(tasks, heads, tdata)], dict(prepare=prepare)
+    def recipe_of(t):
+        epochs = cfg['epochs'].get(t.name, TASK_VECTORS_EPOCHS.get(t.name, FinetuneRecipe().epochs))
+        return FinetuneRecipe(**({'epochs': epochs} | cfg['recipe']))
+    return visual, pre, [(t, h, td, td.x_train, td.y_train, recipe_of(t))
+                         for t, h, td in zip(tasks, heads, tdata)], dict(prepare=prepare)
 
 def _finetune_nlp(cfg, out, body, doc, progress, say):
     from transformers import AutoTokenizer, RobertaForMaskedLM
@@ -334,9 +401,9 @@ def _finetune_nlp(cfg, out, body, doc, progress, say):
     tasks = [declare_task(t, 'nlp') for t in (body.get('tasks') or list(NLP_TASKS))]
     specs = {t.name: _prompt_for(t, None) for t in tasks}
     if body.get('max_length'): _check_max_length(mlm.config, body['max_length'])
-    tdata, splits = nlp_task_data(tasks, tok, body.get('max_length'), body['datasets'], body['n_unlabeled'], body['n_train'], body['n_test'],
-                                  body['seed'] or 0, body['unlabeled_split'], body['allow_test_as_unlabeled'], specs,
-                                  mlm.config.max_position_embeddings - 2)
+    tdata, splits = nlp_task_data(tasks, tok, body.get('max_length'), body['datasets'], body['n_unlabeled'],
+                                  body['n_train'], body['n_test'], body['seed'] or 0, body['unlabeled_split'],
+                                  body['allow_test_as_unlabeled'], specs, mlm.config.max_position_embeddings - 2)
     state = mlm.state_dict(); encoder = mlm.roberta
     pre = {k: v.detach().clone() for k, v in encoder.state_dict().items()}
     save_state_dict(pre, out / 'pretrained.safetensors', metadata={'model': model, 'heads': 'prompt'})
@@ -344,15 +411,18 @@ def _finetune_nlp(cfg, out, body, doc, progress, say):
     k = cfg.get('k_shot') or PROMPT_K
     jobs = []
     for t, td in zip(tasks, tdata):
-        head = prompt_head(state, label_word_ids(tok, [specs[t.name].words[c] for c in t.label_names]), mlm.config.layer_norm_eps)
+        head = prompt_head(state, label_word_ids(tok, [specs[t.name].words[c] for c in t.label_names]),
+                           mlm.config.layer_norm_eps)
         idx = k_shot(td.y_train, k, cfg['seed'])
         jobs.append((t, head, td, td.x_train[idx], td.y_train[idx], prompt_recipe(**cfg['recipe'])))
     enc = PromptEncode(tok.mask_token_id)
     return encoder, pre, jobs, dict(encode=lambda m, x: enc(m, None, x))
 
 def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, say=print) -> dict:
-    """Fine-tune every task of a `vision` source (CLIP image towers, zero-shot heads frozen, the task-vectors recipe) or an `nlp`
-    source (RoBERTa, prompt-based with the masked-LM head frozen, `prompt_recipe`) into `out`; rerunning continues an interrupted run.
+    """Fine-tune every task of a `vision` source (CLIP image towers, zero-shot heads frozen, the task-vectors recipe) or
+    an `nlp`
+    source (RoBERTa, prompt-based with the masked-LM head frozen, `prompt_recipe`) into `out`; rerunning continues an
+    interrupted run.
     Returns `finetune.json`."""
     from calm_nb.io import RunLock, OutputExistsError
     from calm_nb.schema import check_device
@@ -371,21 +441,26 @@ def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, s
             raise OutputExistsError(f'{out} is not empty and holds no calm_nb fine-tuning run; choose another --out')
         write_json(out / 'config.json', cfg)
         doc = {'status': 'running', 'kind': kind, 'seed': cfg['seed'], 'tasks': {}, 'versions': versions()}
-        encoder, pre, jobs, io = (_finetune_vision if kind == 'vision' else _finetune_nlp)(cfg, out, body, doc, progress, say)
-        write_json(out / FINETUNE_FILE, doc)   # marks the folder as a fine-tuning run from the start: a rerun continues it
+        encoder, pre, jobs, io = (_finetune_vision if kind == 'vision' else _finetune_nlp)(cfg, out, body, doc,
+                                                                                           progress, say)
+        # marks the folder as a fine-tuning run from the start: a rerun continues it
+        write_json(out / FINETUNE_FILE, doc)
         for t, head, td, x, y, recipe in jobs:
             card_path = out / t.name / 'card.json'
             if card_path.exists():
                 card = json.loads(card_path.read_text())
-                if card.get('recipe') == json.loads(json.dumps(asdict(recipe))) and card.get('seed') == cfg['seed'] and (out / t.name / 'finetuned.safetensors').exists():
-                    say(f'{t.name}: already fine-tuned ({card["accuracy_before"]:.1f} → {card["accuracy_after"]:.1f} %); kept')
+                same = card.get('recipe') == json.loads(json.dumps(asdict(recipe))) and card.get('seed') == cfg['seed']
+                if same and (out / t.name / 'finetuned.safetensors').exists():
+                    say(f'{t.name}: already fine-tuned ({card["accuracy_before"]:.1f} → {card["accuracy_after"]:.1f} '
+                        '%); kept')
                     doc['tasks'][t.name] = card; continue
             encoder.load_state_dict(pre)
             length = f'{recipe.steps} steps' if recipe.steps else f'{recipe.epochs:g} epochs'
             say(f'{t.name}: fine-tuning on {len(x)} examples for {length} (head frozen)')
-            res = finetune(encoder, head, x, y, recipe, cfg['seed'], x_eval=td.x_test, y_eval=td.y_test, out_dir=out / t.name,
-                           device=cfg['device'], progress=progress, task=t.name, **io)
-            say(f'{t.name}: accuracy {res.card["accuracy_before"]:.1f} → {res.card["accuracy_after"]:.1f} % on {td.x_test.shape[0]} evaluation examples')
+            res = finetune(encoder, head, x, y, recipe, cfg['seed'], x_eval=td.x_test, y_eval=td.y_test,
+                           out_dir=out / t.name, device=cfg['device'], progress=progress, task=t.name, **io)
+            say(f'{t.name}: accuracy {res.card["accuracy_before"]:.1f} → {res.card["accuracy_after"]:.1f} % on '
+                f'{td.x_test.shape[0]} evaluation examples')
             doc['tasks'][t.name] = res.card
             write_json(out / FINETUNE_FILE, doc)
         encoder.load_state_dict(pre)

@@ -26,7 +26,9 @@ def rand_sd(seed: int, shapes=(('a.weight', (5, 3)), ('a.bias', (5,)), ('b.weigh
 
 # %% ../nbs/00f_fixtures.ipynb #4bf02c74
 def fake_task_vector_files(d: Path, clip_model, bump: float | None = None, head: bool = True, seed: int = 0):
-    "Write zeroshot.pt / finetuned.pt (/ head.pt) under `d` the way the task-vector code does, then forget their classes; the fine-tuned tower is the pretrained one with conv1 + 1 (`bump=None`) or every visual parameter + `bump`·N(0, 1)."
+    """Write zeroshot.pt / finetuned.pt (/ head.pt) under `d` the way the task-vector code does, then forget their
+    classes; the fine-tuned tower is the pretrained one with conv1 + 1 (`bump=None`) or every visual parameter +
+    `bump`·N(0, 1)."""
     mod = types.ModuleType('src.modeling'); pkg = types.ModuleType('src'); pkg.modeling = mod
     sys.modules['src'], sys.modules['src.modeling'] = pkg, mod
     class ImageEncoder(nn.Module):
@@ -38,7 +40,8 @@ def fake_task_vector_files(d: Path, clip_model, bump: float | None = None, head:
         def __init__(self, normalize, weights):
             super().__init__(weights.shape[1], weights.shape[0]); self.normalize = normalize
             self.weight = nn.Parameter(weights.clone()); self.bias = nn.Parameter(torch.zeros(weights.shape[0]))
-    for c in (ImageEncoder, ClassificationHead): c.__module__ = 'src.modeling'; c.__qualname__ = c.__name__; setattr(mod, c.__name__, c)
+    for c in (ImageEncoder, ClassificationHead):
+        c.__module__ = 'src.modeling'; c.__qualname__ = c.__name__; setattr(mod, c.__name__, c)
     enc = ImageEncoder(copy.deepcopy(clip_model))
     torch.save(enc, d / 'zeroshot.pt')
     g = torch.Generator().manual_seed(seed)

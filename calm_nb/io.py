@@ -20,7 +20,8 @@ __all__ = ['LOCK_FILE', 'check_input_path', 'atomic_write', 'write_text', 'write
 
 # %% ../nbs/00a_io.ipynb #b9fc7ebe
 def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
-    "`path` as a `Path` once it is known to be a regular file (or a folder, if `folder_ok`); otherwise one clear error naming it."
+    """`path` as a `Path` once it is known to be a regular file (or a folder, if `folder_ok`); otherwise one clear error
+    naming it."""
     p = Path(os.path.expandvars(os.path.expanduser(str(path))))
     try: st = os.stat(p)
     except FileNotFoundError:
@@ -42,13 +43,15 @@ def _umask() -> int:
     m = os.umask(0); os.umask(m); return m
 
 def atomic_write(path, write: Callable[[str], None]):
-    "Call `write(tmp_path)` and move the result onto `path` atomically; the temporary file is removed on failure. The file gets the permissions a plain `open` would (0666 less the umask)."
+    """Call `write(tmp_path)` and move the result onto `path` atomically; the temporary file is removed on failure. The
+    file gets the permissions a plain `open` would (0666 less the umask)."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())                    # mkstemp makes 0600 files whatever the umask
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())   # on disk before it takes the name, so a crash leaves the old file or the new one
+        # on disk before it takes the name, so a crash leaves the old file or the new one
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
@@ -65,17 +68,21 @@ def write_json(path, obj, indent: int | None = 1):
 
 # %% ../nbs/00a_io.ipynb #3e13c781
 def _sorted_metadata(path):
-    "Rewrite a safetensors header in place with its `__metadata__` keys sorted (safetensors writes them in hash order, so equal files differed byte-wise)."
+    """Rewrite a safetensors header in place with its `__metadata__` keys sorted (safetensors writes them in hash order,
+    so equal files differed byte-wise)."""
     with open(path, 'rb+') as f:
         n = int.from_bytes(f.read(8), 'little'); head = json.loads(f.read(n))
         if '__metadata__' not in head: return
-        head = {'__metadata__': dict(sorted(head['__metadata__'].items()))} | {k: v for k, v in head.items() if k != '__metadata__'}
+        head = {'__metadata__': dict(sorted(head['__metadata__'].items()))} | {k: v for k, v in head.items()
+                                                                               if k != '__metadata__'}
         b = json.dumps(head, separators=(',', ':'), ensure_ascii=False).encode()
-        if len(b) > n: return   # never happens for safetensors' own escaping; leave the file as written rather than break it
+        # never happens for safetensors' own escaping; leave the file as written rather than break it
+        if len(b) > n: return
         f.seek(8); f.write(b + b' ' * (n - len(b)))
 
 def _safetensors_oserror(e: Exception, path) -> Exception:
-    "safetensors reports I/O failures (a full disk, no permission) as `SafetensorError`; give them back as the `OSError` they are, naming the file."
+    """safetensors reports I/O failures (a full disk, no permission) as `SafetensorError`; give them back as the
+    `OSError` they are, naming the file."""
     import errno as _errno, re
     m = re.search(r'code: (\d+)', str(e))
     if m is None and 'No space left' not in str(e): return e
@@ -83,10 +90,12 @@ def _safetensors_oserror(e: Exception, path) -> Exception:
     return OSError(code, f'cannot write {path}: {os.strerror(code)}')
 
 def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
-    "Save `state_dict` to `path` as safetensors, atomically; equal inputs give byte-identical files (metadata keys sorted)."
+    """Save `state_dict` to `path` as safetensors, atomically; equal inputs give byte-identical files (metadata keys
+    sorted)."""
     from safetensors.torch import save_file
     tensors, seen = {}, set()
-    for k, v in state_dict.items():   # copy only what safetensors cannot write as is: views sharing storage with another tensor
+    # copy only what safetensors cannot write as is: views sharing storage with another tensor
+    for k, v in state_dict.items():
         v = v.detach().to('cpu').contiguous()
         ptr = v.untyped_storage().data_ptr()
         tensors[k] = v.clone() if ptr in seen or v.untyped_storage().nbytes() != v.nbytes else v
@@ -105,14 +114,17 @@ def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:
     if not Path(path).exists(): raise FileNotFoundError(f'no checkpoint at {path}')
     path = check_input_path(path)   # a FIFO or a device never reaches the reader
     try: return load_file(str(path), device=device)
-    except Exception as e: raise MergeInputError(f'{path} is not a readable safetensors file ({type(e).__name__}: {e})') from e
+    except Exception as e:
+        raise MergeInputError(f'{path} is not a readable safetensors file ({type(e).__name__}: {e})') from e
 
 # %% ../nbs/00a_io.ipynb #7c69594e
-_ST_DTYPES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16, 'I64': torch.int64,
-              'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8, 'BOOL': torch.bool}
+_ST_DTYPES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 'BF16': torch.bfloat16,
+              'I64': torch.int64, 'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8,
+              'BOOL': torch.bool}
 
 def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
-    "`{name: (dtype, shape, byte offset)}` of a safetensors file, in file order, read from its header and checked against the file size."
+    """`{name: (dtype, shape, byte offset)}` of a safetensors file, in file order, read from its header and checked
+    against the file size."""
     path = check_input_path(path)
     def bad(why): return MergeInputError(f'{path} is not a readable safetensors file ({why})')
     size = path.stat().st_size
@@ -128,14 +140,16 @@ def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
         if k == '__metadata__': continue
         try: dtype, shape, (a, b) = _ST_DTYPES[e['dtype']], tuple(int(s) for s in e['shape']), e['data_offsets']
         except (KeyError, TypeError, ValueError): raise bad(f'tensor {k!r} has an unreadable entry {e!r}') from None
-        if b - a != math.prod(shape) * dtype.itemsize: raise bad(f'tensor {k!r} of shape {shape} and dtype {e["dtype"]} spans {b - a} bytes')
+        if b - a != math.prod(shape) * dtype.itemsize:
+            raise bad(f'tensor {k!r} of shape {shape} and dtype {e["dtype"]} spans {b - a} bytes')
         if 8 + n + b > size: raise bad(f'tensor {k!r} ends at byte {8 + n + b} of a {size}-byte file; truncated?')
         out[k] = (dtype, shape, 8 + n + a)
     return out
 
 # %% ../nbs/00a_io.ipynb #95205c0c
 class LazySafetensors(Mapping):
-    "A read-only state dict over a safetensors file that reads tensors (or slices of them) from disk when asked and keeps nothing."
+    """A read-only state dict over a safetensors file that reads tensors (or slices of them) from disk when asked and
+    keeps nothing."""
     def __init__(self, path):
         self.path = Path(path)
         self._table = safetensors_table(self.path)
@@ -162,7 +176,8 @@ class LazySafetensors(Mapping):
         return torch.empty(shape, dtype=dtype, device='meta')
     def numel(self, k) -> int: return math.prod(self._table[k][1])
     def with_prefix(self, prefix: str) -> 'LazySafetensors':
-        "The tensors whose names start with `prefix`, named by what follows it (e.g. open_clip's image tower under `visual.`), still read lazily."
+        """The tensors whose names start with `prefix`, named by what follows it (e.g. open_clip's image tower under
+        `visual.`), still read lazily."""
         sub = object.__new__(LazySafetensors)
         sub.path, sub._fd, sub._parent = self.path, self._fd, self   # the parent owns (and closes) the file
         sub._table = {k[len(prefix):]: v for k, v in self._table.items() if k.startswith(prefix)}
@@ -172,12 +187,14 @@ class LazySafetensors(Mapping):
 
 # %% ../nbs/00a_io.ipynb #7ae43c4d
 def cache_dir() -> Path:
-    "calm_nb's versioned user cache folder (`$CALM_NB_CACHE`, else `$XDG_CACHE_HOME/calm_nb/v1`, else `~/.cache/calm_nb/v1`)."
+    """calm_nb's versioned user cache folder (`$CALM_NB_CACHE`, else `$XDG_CACHE_HOME/calm_nb/v1`, else
+    `~/.cache/calm_nb/v1`)."""
     if os.environ.get('CALM_NB_CACHE'): return Path(os.environ['CALM_NB_CACHE'])
     return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'calm_nb' / 'v1'
 
 # %% ../nbs/00a_io.ipynb #ad288c96
-def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]], root=None) -> dict[str, np.ndarray]:
+def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]], root=None) -> dict[str,
+                                                                                                        np.ndarray]:
     "Memory-mapped arrays cached under `name` for `config` (rebuilt when missing, stale or corrupt)."
     key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
     d = Path(root or cache_dir()) / 'arrays' / f'{name}-{key}'
@@ -192,11 +209,14 @@ def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarra
     arrays = build()
     try:
         d.mkdir(parents=True, exist_ok=True)
-        for k, a in arrays.items(): atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
+        for k, a in arrays.items():
+            atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
         write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
     except OSError as e:   # a read-only or full cache: go on without it
         import warnings
-        warnings.warn(f'calm_nb: cannot write the cache {d} ({e.strerror or e}); going on without it (set CALM_NB_CACHE to a writable folder)')
+        warnings.warn(
+            f'calm_nb: cannot write the cache {d} ({e.strerror or e}); going on without it (set CALM_NB_CACHE to a '
+            'writable folder)')
         return arrays
     return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in arrays}
 
@@ -208,16 +228,19 @@ def _sha(p: Path) -> str:
     return h.hexdigest()
 
 def file_sha256(path) -> str:
-    "SHA-256 of a file, or of a folder (its files' relative paths and contents, in sorted order, as `save_pretrained` folders are): what a run records of its inputs."
+    """SHA-256 of a file, or of a folder (its files' relative paths and contents, in sorted order, as `save_pretrained`
+    folders are): what a run records of its inputs."""
     p = Path(path)
     if not p.is_dir(): return _sha(p)
     h = hashlib.sha256()
-    for f in sorted(q for q in p.rglob('*') if q.is_file()): h.update(f.relative_to(p).as_posix().encode() + b'\0' + _sha(f).encode())
+    for f in sorted(q for q in p.rglob('*') if q.is_file()):
+        h.update(f.relative_to(p).as_posix().encode() + b'\0' + _sha(f).encode())
     return h.hexdigest()
 
 # %% ../nbs/00a_io.ipynb #baf84870
 def tensors_digest(named, size: int = 8) -> str:
-    "A short blake2b hash of `(name, tensor)` pairs, names and contents (read on the host): what a cache or a resume checkpoint keys on."
+    """A short blake2b hash of `(name, tensor)` pairs, names and contents (read on the host): what a cache or a resume
+    checkpoint keys on."""
     h = hashlib.blake2b(digest_size=size)
     for k, v in named:
         h.update(k.encode()); h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
@@ -225,7 +248,8 @@ def tensors_digest(named, size: int = 8) -> str:
 
 # %% ../nbs/00a_io.ipynb #f7770f97
 def layout_file(folder, stem: str) -> Path:
-    "`folder/stem.safetensors` if it exists, else `folder/stem.pt`: a file of the task-vector folder layout (`zeroshot`, `<Task>/finetuned`), as the original pickles or as `calm_nb finetune` writes it."
+    """`folder/stem.safetensors` if it exists, else `folder/stem.pt`: a file of the task-vector folder layout
+    (`zeroshot`, `<Task>/finetuned`), as the original pickles or as `calm_nb finetune` writes it."""
     st = Path(folder) / f'{stem}.safetensors'
     return st if st.exists() else Path(folder) / f'{stem}.pt'
 
@@ -243,14 +267,16 @@ class _InertType(type):
         return RefusedCall(cls._qualified)
 
 class InertStub(torch.nn.Module, metaclass=_InertType):
-    "Stands in for a global a pickle names but calm_nb does not resolve; instances hold the state the pickle gives them."
+    """Stands in for a global a pickle names but calm_nb does not resolve; instances hold the state the pickle gives
+    them."""
     _refused: list = []
     _qualified = '?'
     def forward(self, *a, **k): raise RuntimeError(f'{self._qualified} is an inert stand-in of a class from a pickle')
 
 # %% ../nbs/00a_io.ipynb #ff0c4ccc
-_SAFE_GLOBALS = {'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray._reconstruct', 'numpy.ndarray', 'numpy.dtype',
-                 'numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar', 'collections.defaultdict', '_codecs.encode'}
+_SAFE_GLOBALS = {'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray._reconstruct', 'numpy.ndarray',
+                 'numpy.dtype', 'numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar',
+                 'collections.defaultdict', '_codecs.encode'}
 _MODULE_PACKAGES = ('torch.nn.', 'open_clip.')
 _QUIET_REFUSALS = ('torchvision.', 'open_clip.', 'PIL.')
 
@@ -263,7 +289,8 @@ def _resolve_global(qualified: str, refused: list):
         except (ImportError, AttributeError): obj = None
         if qualified in _SAFE_GLOBALS and obj is not None: return obj
         if isinstance(obj, type) and issubclass(obj, torch.nn.Module): return obj
-    return _InertType(name, (InertStub,), {'_qualified': qualified, '_refused': refused, '__module__': 'calm_nb.io.stubs'})
+    return _InertType(name, (InertStub,),
+                      {'_qualified': qualified, '_refused': refused, '__module__': 'calm_nb.io.stubs'})
 
 def _pickle_globals(path) -> list[str] | None:
     "The globals a torch checkpoint's pickle names, or None when the file is not in torch's zip format."
@@ -272,19 +299,27 @@ def _pickle_globals(path) -> list[str] | None:
 
 # %% ../nbs/00a_io.ipynb #75a46cda
 def safe_torch_load(path, allow_modules: bool = True):
-    "Load a `torch.save`d file without running code from it: state dicts through PyTorch's `weights_only` reader, whole pickled modules (with `allow_modules`) through an allow-list in which every unknown global is an inert stub."
+    """Load a `torch.save`d file without running code from it: state dicts through PyTorch's `weights_only` reader,
+    whole pickled modules (with `allow_modules`) through an allow-list in which every unknown global is an inert
+    stub."""
     import pickle, warnings, zipfile
     path = check_input_path(path)
-    def bad(e): return MergeInputError(f'{path} is truncated or not a torch checkpoint ({type(e).__name__}: {str(e)[:200]})')
+    def bad(e):
+        return MergeInputError(f'{path} is truncated or not a torch checkpoint ({type(e).__name__}: {str(e)[:200]})')
     try: return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
-        if 'Weights only load failed' not in str(e): raise MergeInputError(f'{path} is not a readable torch checkpoint: {str(e)[:200]}') from None
+        if 'Weights only load failed' not in str(e):
+            raise MergeInputError(f'{path} is not a readable torch checkpoint: {str(e)[:200]}') from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e: raise bad(e) from None
     names = _pickle_globals(path)
-    if names is None: raise MergeInputError(f'{path} is a pickle that is not in torch\'s zip format; calm_nb reads only zip-format torch files '
-                                            '(torch.save since PyTorch 1.6), safetensors and Hugging Face folders')
-    if not allow_modules: raise MergeInputError(f'{path} holds pickled Python objects (a whole module, not a state dict); '
-                                                'pass allow_pickle=True (no code from the file runs either way)')
+    if names is None:
+        raise MergeInputError(
+            f'{path} is a pickle that is not in torch\'s zip format; calm_nb reads only zip-format torch files '
+            '(torch.save since PyTorch 1.6), safetensors and Hugging Face folders')
+    if not allow_modules:
+        raise MergeInputError(
+            f'{path} holds pickled Python objects (a whole module, not a state dict); pass allow_pickle=True (no '
+            'code from the file runs either way)')
     refused = []
     allow = [(RefusedCall, 'calm_nb.io.RefusedCall')]
     for q in names:
@@ -296,15 +331,21 @@ def safe_torch_load(path, allow_modules: bool = True):
         import re
         m = re.search(r'GLOBAL (\S+)', str(e))
         why = f'it asks for {m.group(1)}, which is never resolved' if m else str(e).strip().splitlines()[-1][:200]
-        raise MergeInputError(f'{path} could not be read without running code: {why} (nothing from the file ran)') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, TypeError, AttributeError) as e: raise bad(e) from None
+        raise MergeInputError(
+            f'{path} could not be read without running code: {why} (nothing from the file ran)') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, TypeError, AttributeError) as e:
+        raise bad(e) from None
     loud = sorted({r for r in refused if not r.startswith(_QUIET_REFUSALS)})
-    if loud: warnings.warn(f'{path}: refused {len(loud)} call(s) the pickle asked for ({", ".join(loud[:5])}); nothing from the file ran', stacklevel=2)
+    if loud:
+        warnings.warn(
+            f'{path}: refused {len(loud)} call(s) the pickle asked for ({", ".join(loud[:5])}); nothing from the '
+            'file ran', stacklevel=2)
     return obj
 
 # %% ../nbs/00a_io.ipynb #c66cc001
 def module_tensors(module, prefix: str = '') -> dict[str, torch.Tensor]:
-    "The state dict of a loaded (possibly stubbed) module, read from its `_parameters`, `_buffers` and `_modules` without calling any of its methods."
+    """The state dict of a loaded (possibly stubbed) module, read from its `_parameters`, `_buffers` and `_modules`
+    without calling any of its methods."""
     out, seen = {}, set()
     def walk(m, pre):
         if id(m) in seen: return
@@ -325,7 +366,8 @@ class OutputExistsError(RuntimeError):
 LOCK_FILE = '.lock'
 
 class RunLock:
-    "An exclusive lock on a run folder (`fcntl.flock` on `<out>/.lock`, released when the process ends, even by `kill -9`); the file names its holder."
+    """An exclusive lock on a run folder (`fcntl.flock` on `<out>/.lock`, released when the process ends, even by `kill
+    -9`); the file names its holder."""
     def __init__(self, out): self.path, self._f = Path(out) / LOCK_FILE, None
     def acquire(self):
         try: import fcntl
@@ -334,8 +376,12 @@ class RunLock:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             f.seek(0); holder = f.read().strip() or 'another process'; f.close()
-            raise OutputExistsError(f'{self.path.parent} is in use by a live run ({holder}); wait for it to end or choose another --out') from None
-        f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%Y-%m-%d %H:%M:%S")}\n'); f.flush()
+            raise OutputExistsError(f'{self.path.parent} is in use by a live run ({holder}); '
+                                    'wait for it to end or choose another --out') from None
+        f.seek(0)
+        f.truncate()
+        f.write(f'pid {os.getpid()} on {socket.gethostname()}, since {time.strftime("%Y-%m-%d %H:%M:%S")}\n')
+        f.flush()
         self._f = f; return self
     def release(self):
         if self._f is not None:

@@ -14,8 +14,11 @@ __all__ = ['INIT_COUNTS', 'UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 
 # %% ../nbs/00e_masks.ipynb #78dfa233
 INIT_COUNTS = ('round', 'reference')
 
-def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0, count: str = 'round') -> torch.Tensor:
-    "R: +init_logit on the top-`init_active` fraction of |τⱼ|, −init_logit elsewhere; `count='round'`: round(init_active·P) coordinates (at least one), `'reference'`: the CALM authors' rule, |τⱼ| strictly above the int(init_active·P)-th largest."
+def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0,
+                     count: str = 'round') -> torch.Tensor:
+    """R: +init_logit on the top-`init_active` fraction of |τⱼ|, −init_logit elsewhere; `count='round'`:
+    round(init_active·P) coordinates (at least one), `'reference'`: the CALM authors' rule, |τⱼ| strictly above the
+    int(init_active·P)-th largest."""
     if count not in INIT_COUNTS: raise ValueError(f'count must be one of {INIT_COUNTS}, got {count!r}')
     R = torch.full_like(tau_j, -init_logit)
     if count == 'round':
@@ -25,11 +28,13 @@ def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit:
     n = int(init_active * tau_j.numel())
     if n == 0: return R   # the authors' code has no coordinate to threshold at (it fails there); none starts active
     idx = top_abs(tau_j, n); v = tau_j[idx].abs()
-    R[idx[v > v.min()]] = init_logit   # strictly above the threshold: ties at the n-th value (and the n-th itself) stay off
+    # strictly above the threshold: ties at the n-th value (and the n-th itself) stay off
+    R[idx[v > v.min()]] = init_logit
     return R
 
 def top_abs(x: torch.Tensor, n: int, absolute: bool = True) -> torch.Tensor:
-    "Indices of the `n` largest |x| (or x), block by block: each block's top n are candidates, then the top n of the candidates (no P-sized |x| or sort buffers)."
+    """Indices of the `n` largest |x| (or x), block by block: each block's top n are candidates, then the top n of the
+    candidates (no P-sized |x| or sort buffers)."""
     if n >= x.numel(): return torch.arange(x.numel(), device=x.device)
     vals, idx = [], []
     for a, b in blocks(0, x.numel()):
@@ -40,7 +45,8 @@ def top_abs(x: torch.Tensor, n: int, absolute: bool = True) -> torch.Tensor:
 
 # %% ../nbs/00e_masks.ipynb #d23d6cf8
 UPDATES = ('reference', 'paper')
-VIT_B32_COORDINATES = 87_849_216   # parameters of open_clip ViT-B/32's image tower: the model the paper's lr = 1e7 was set for
+# parameters of open_clip ViT-B/32's image tower: the model the paper's lr = 1e7 was set for
+VIT_B32_COORDINATES = 87_849_216
 
 def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, update: str = 'reference',
                 n_coordinates: int | None = None, ref_size: int | None = VIT_B32_COORDINATES) -> torch.Tensor:
@@ -58,9 +64,11 @@ def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, updat
     raise ValueError(f'unknown update {update!r}; one of {UPDATES}')
 
 # %% ../nbs/00e_masks.ipynb #d1c9e895
-def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float, update: str = 'reference',
-                        ref_size: int | None = VIT_B32_COORDINATES, stats: dict | None = None) -> torch.Tensor:
-    "`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place; `stats['grad_l1']` gets ‖g‖₁ when given."
+def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float,
+                        update: str = 'reference', ref_size: int | None = VIT_B32_COORDINATES, stats: dict
+                        | None = None) -> torch.Tensor:
+    """`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place; `stats['grad_l1']` gets ‖g‖₁ when
+    given."""
     l1 = 0.0
     for a, b in blocks(0, R.numel()):
         g = grad_theta[a:b] * d[a:b]
@@ -76,13 +84,15 @@ def _base(base, a: int, b: int) -> torch.Tensor:
 def build_theta(theta: torch.Tensor, base, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     "θ = base + σ(R) ⊙ d, written into `theta` block by block (`base` a tensor or a pair summed block by block)."
     with torch.no_grad():
-        for a, b in blocks(0, R.numel()): torch.addcmul(_base(base, a, b), torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
+        for a, b in blocks(0, R.numel()):
+            torch.addcmul(_base(base, a, b), torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
     return theta
 
 def build_merge(out: torch.Tensor, base, mask: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     "base + M ⊙ d for a binary `mask`, written into `out` block by block (`out` may be `base` itself)."
     with torch.no_grad():
-        for a, b in blocks(0, mask.numel()): torch.addcmul(_base(base, a, b), mask[a:b].to(d.dtype), d[a:b], out=out[a:b])
+        for a, b in blocks(0, mask.numel()):
+            torch.addcmul(_base(base, a, b), mask[a:b].to(d.dtype), d[a:b], out=out[a:b])
     return out
 
 # %% ../nbs/00e_masks.ipynb #f195026a
@@ -96,10 +106,13 @@ def carried(index: FlatIndex, state: dict) -> dict:
     return {k: v for k, v in state.items() if k not in index.by_name}
 
 class FlatLeaf:
-    "A flat parameter vector θ [P] whose gradient lands in one flat buffer `grad` [P], with the tensors carried over from `state`; `params()` is what `bench.logits` takes."
+    """A flat parameter vector θ [P] whose gradient lands in one flat buffer `grad` [P], with the tensors carried over
+    from `state`; `params()` is what `bench.logits` takes."""
     def __init__(self, index: FlatIndex, state: dict, theta: torch.Tensor, leaves: bool = True):
         self.index, self.extra, self.theta, self.leaves = index, carried(index, state), theta, leaves
-        if leaves:   # one leaf per tensor, a view of θ, whose .grad is a view of the flat gradient: backward adds into it in place
+        # one leaf per tensor, a view of θ, whose .grad is a view of the flat gradient: backward adds into it
+        # in place
+        if leaves:
             self._grad = torch.zeros_like(theta)
             self._params = {}
             for (k, v), g in zip(index.views(theta).items(), index.views(self._grad).values()):

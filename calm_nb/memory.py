@@ -14,11 +14,13 @@ __all__ = ['return_freed_memory', 'available_memory', 'human_size', 'plan_memory
 
 # %% ../nbs/00b_memory.ipynb #71b3c870
 def return_freed_memory(threshold: int = 1 << 20) -> bool:
-    "Ask glibc to map allocations over `threshold` bytes on their own, so freed tensors go back to the system at once; False where not glibc."
+    """Ask glibc to map allocations over `threshold` bytes on their own, so freed tensors go back to the system at once;
+    False where not glibc."""
     import ctypes, ctypes.util
     try: libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
     except OSError: return False
-    mallopt = getattr(libc, 'mallopt', None)   # M_MMAP_THRESHOLD = -3; fixing it also stops glibc from raising it after large frees
+    # M_MMAP_THRESHOLD = -3; fixing it also stops glibc from raising it after large frees
+    mallopt = getattr(libc, 'mallopt', None)
     return bool(mallopt and mallopt(-3, threshold) == 1)
 
 # %% ../nbs/00b_memory.ipynb #f8097a4a
@@ -43,7 +45,8 @@ def _file_size(p) -> int:
 
 # %% ../nbs/00b_memory.ipynb #27ae9837
 def plan_memory(files: list, budget: int | None = None, why_not: str | None = None) -> dict:
-    "Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose in-memory, streaming, or refuse (`why_not`: why this merge cannot stream, None if it can)."
+    """Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose
+    in-memory, streaming, or refuse (`why_not`: why this merge cannot stream, None if it can)."""
     sizes = [_file_size(f) for f in files]
     T = len(files) - 1
     streamable = why_not is None and all(str(f).endswith('.safetensors') for f in files)
@@ -56,9 +59,12 @@ def plan_memory(files: list, budget: int | None = None, why_not: str | None = No
     budget = budget or available_memory()
     plan = {'need_bytes': need, 'budget_bytes': budget, 'mode': 'memory', 'chunk_size': None}
     if need <= budget: return plan
-    fixed = int(4 * P * 3 + 8 * largest)               # θ_pre or one task vector, the merged result, its state dict; one tensor read whole
-    unit = min(BLOCK, int(P))                          # whole blocks, so every sum runs over the same blocks as in memory
-    chunk = int((budget - fixed) / (4 * (T + 4))) // unit * unit   # the [T, chunk] block, θ_pre's slice, block temporaries
+    # θ_pre or one task vector, the merged result, its state dict; one tensor read whole
+    fixed = int(4 * P * 3 + 8 * largest)
+    # whole blocks, so every sum runs over the same blocks as in memory
+    unit = min(BLOCK, int(P))
+    # the [T, chunk] block, θ_pre's slice, block temporaries
+    chunk = int((budget - fixed) / (4 * (T + 4))) // unit * unit
     if streamable and chunk >= unit:
         return plan | {'mode': 'stream', 'chunk_size': chunk, 'need_bytes': fixed + 4 * (T + 4) * chunk}
     why = why_not or 'streaming needs safetensors files and 3·P floats'
@@ -67,7 +73,8 @@ def plan_memory(files: list, budget: int | None = None, why_not: str | None = No
 
 # %% ../nbs/00b_memory.ipynb #4320c408
 def peak_merge_memory(method: str, T: int, P: int, chunk_size: int | None = None, **hparams) -> dict:
-    "Run `method` on T random models of P fp32 parameters in a fresh process; return its peak extra resident memory (Linux)."
+    """Run `method` on T random models of P fp32 parameters in a fresh process; return its peak extra resident memory
+    (Linux)."""
     code = textwrap.dedent(f"""
         import json, torch
         from calm_nb.registry import merge
@@ -83,8 +90,10 @@ def peak_merge_memory(method: str, T: int, P: int, chunk_size: int | None = None
         out = merge({method!r}, pre, fts, chunk_size={chunk_size!r}, **{hparams!r})
         print(json.dumps({{'extra_bytes': hwm() - base}}))
     """)
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')  # big buffers from mmap: freed memory leaves the RSS at once
+    # big buffers from mmap: freed memory leaves the RSS at once
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
     if res.returncode: raise RuntimeError(f'memory probe failed:\n{res.stderr[-2000:]}')
     extra = json.loads(res.stdout.strip().splitlines()[-1])['extra_bytes']
-    return {'method': method, 'T': T, 'P': P, 'chunk_size': chunk_size, 'extra_bytes': extra, 'extra_in_P_floats': extra / (4 * P)}
+    return {'method': method, 'T': T, 'P': P, 'chunk_size': chunk_size, 'extra_bytes': extra,
+            'extra_in_P_floats': extra / (4 * P)}

@@ -38,7 +38,8 @@ class ZeroShotHead(nn.Module):
 
 # %% ../nbs/02_models.ipynb #ef732169
 def needs_quick_gelu(name: str, pretrained: str | None) -> bool:
-    "Whether open_clip's weights `pretrained` for `name` were trained with QuickGELU (OpenAI's CLIP, and every tag whose config says so)."
+    """Whether open_clip's weights `pretrained` for `name` were trained with QuickGELU (OpenAI's CLIP, and every tag
+    whose config says so)."""
     if not pretrained: return False
     from open_clip.pretrained import get_pretrained_cfg
     try: return bool(get_pretrained_cfg(name, pretrained).get('quick_gelu', False))
@@ -46,30 +47,39 @@ def needs_quick_gelu(name: str, pretrained: str | None) -> bool:
 
 def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', device='cpu', cache: str | None = None,
                    quick_gelu: bool | None = None):
-    "An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer; QuickGELU where the weights need it."
+    """An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer; QuickGELU where the weights
+    need it."""
     import difflib, open_clip
     known = open_clip.list_models()
     if name not in known:
         close = difflib.get_close_matches(name, known, n=3)
-        raise MergeInputError(f'unknown open_clip model {name!r}' + (f'; did you mean {", ".join(close)}?' if close else '')
-                              + ' (open_clip.list_models() lists them; for an architecture of your own give model_config: path/to/<name>.json)')
+        raise MergeInputError(f'unknown open_clip model {name!r}' + (f'; did you mean {", ".join(close)}?' if close
+                                                                     else '')
+                              + ' (open_clip.list_models() lists them; for an architecture of your own give '
+                              'model_config: path/to/<name>.json)')
     qg = needs_quick_gelu(name, pretrained) if quick_gelu is None else quick_gelu
-    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device, cache_dir=cache, force_quick_gelu=qg)
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
+                                                                 cache_dir=cache, force_quick_gelu=qg)
     return model.eval(), preprocess, open_clip.get_tokenizer(name)
 
 # %% ../nbs/02_models.ipynb #bff625b9
 @torch.no_grad()
-def zeroshot_head(model, tokenizer, classnames: list[str], templates: list[str], device=None, cache_path=None) -> ZeroShotHead:
-    "The zero-shot head of `classnames` × `templates` (strings with one `{}`) through `model`'s text tower, cached as safetensors."
+def zeroshot_head(model, tokenizer, classnames: list[str], templates: list[str], device=None,
+                  cache_path=None) -> ZeroShotHead:
+    """The zero-shot head of `classnames` × `templates` (strings with one `{}`) through `model`'s text tower, cached as
+    safetensors."""
     if not classnames: raise ValueError('zeroshot_head needs at least one class name')
-    if not templates or any('{}' not in t for t in templates): raise ValueError(f"every template needs one '{{}}' for the class name, got {templates!r}")
+    if not templates or any('{}' not in t for t in templates):
+        raise ValueError(f"every template needs one '{{}}' for the class name, got {templates!r}")
     key = hashlib.sha1(json.dumps([classnames, templates]).encode()).hexdigest()[:16]
     if cache_path is not None and Path(cache_path).exists():
         sd = load_state_dict(cache_path)
-        if sd.get('key_' + key) is not None and sd['weight'].shape[0] == len(classnames): return ZeroShotHead(sd['weight'])
+        if sd.get('key_' + key) is not None and sd['weight'].shape[0] == len(classnames):
+            return ZeroShotHead(sd['weight'])
     device = device or next(model.parameters()).device
     texts = [t.format(c) for c in classnames for t in templates]
-    emb = torch.cat([model.encode_text(tokenizer(texts[i:i + 1024]).to(device)).float() for i in range(0, len(texts), 1024)])
+    emb = torch.cat(
+        [model.encode_text(tokenizer(texts[i:i + 1024]).to(device)).float() for i in range(0, len(texts), 1024)])
     emb = F.normalize(emb, dim=-1).view(len(classnames), len(templates), -1)       # [classes, templates, dim]
     weight = F.normalize(emb.mean(1), dim=-1) * model.logit_scale.exp().float()
     if cache_path is not None: save_state_dict({'weight': weight.cpu(), 'key_' + key: torch.zeros(1)}, cache_path)
@@ -83,7 +93,9 @@ def _tensors(obj, path: str) -> dict[str, torch.Tensor]:
             if key in obj and isinstance(obj[key], (dict, nn.Module)): return _tensors(obj[key], path)
         out = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
         if out: return out
-    raise MergeInputError(f'{path}: no state dict found (got {type(obj).__name__}); expected a state dict, a module, or a dict with "state_dict"')
+    raise MergeInputError(
+        f'{path}: no state dict found (got {type(obj).__name__}); expected a state dict, a module, or a dict with '
+        '"state_dict"')
 
 _HF_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 
@@ -101,16 +113,22 @@ def checkpoint_file(path) -> Path:
 
 # %% ../nbs/02_models.ipynb #7e07e960
 def load_checkpoint(
-    path,                             # a safetensors file, a `torch.save`d file, or a Hugging Face `save_pretrained` folder
-    allow_pickle: bool = True,        # also read pickled whole modules (the task-vector checkpoints); no code from the file runs either way
+    # a safetensors file, a `torch.save`d file, or a Hugging Face `save_pretrained` folder
+    path,
+    # also read pickled whole modules (the task-vector checkpoints); no code from the file runs either way
+    allow_pickle: bool = True,
     strip_prefix: str | None = None,  # a key prefix to remove, e.g. DistributedDataParallel's `'module.'`
 ) -> dict[str, torch.Tensor]:
-    "A state dict from a safetensors file, a `torch.save`d state dict or whole module, or a Hugging Face folder, read without running code from the file."
+    """A state dict from a safetensors file, a `torch.save`d state dict or whole module, or a Hugging Face folder, read
+    without running code from the file."""
     path = checkpoint_file(path)
     if path.stat().st_size == 0: raise MergeInputError(f'checkpoint {path} is empty (0 bytes)')
-    sd = load_state_dict(path) if path.suffix == '.safetensors' else _tensors(safe_torch_load(path, allow_modules=allow_pickle), str(path))
+    if path.suffix == '.safetensors': sd = load_state_dict(path)
+    else: sd = _tensors(safe_torch_load(path, allow_modules=allow_pickle), str(path))
     if strip_prefix:
-        if not any(k.startswith(strip_prefix) for k in sd): raise MergeInputError(f'{path}: no key starts with {strip_prefix!r} (keys look like {next(iter(sd), "")!r})')
+        if not any(k.startswith(strip_prefix) for k in sd):
+            raise MergeInputError(
+                f'{path}: no key starts with {strip_prefix!r} (keys look like {next(iter(sd), "")!r})')
         sd = {k.removeprefix(strip_prefix): v for k, v in sd.items()}
     return sd
 
@@ -120,14 +138,17 @@ def convert_checkpoint(src, dst, allow_pickle: bool = True) -> Path:
 
 # %% ../nbs/02_models.ipynb #47c8cf23
 def visual_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    "The open_clip image-tower state dict inside `sd` (keys after the last `visual.` prefix), or `sd` if it is one already."
+    """The open_clip image-tower state dict inside `sd` (keys after the last `visual.` prefix), or `sd` if it is one
+    already."""
     pre = [k[:k.index('visual.') + 7] for k in sd if 'visual.' in k]
     if not pre: return dict(sd)
     p = max(set(pre), key=pre.count)
     return {k[len(p):]: v for k, v in sd.items() if k.startswith(p)}
 
-def check_same_architecture(pretrained: dict, finetuned: list[dict], names: list[str] | None = None, check_finite: bool = True):
-    "Raise a `MergeInputError` naming the model and the first mismatching tensors if any fine-tuned state dict differs in keys or shapes (or holds NaN/inf, unless `check_finite=False`)."
+def check_same_architecture(pretrained: dict, finetuned: list[dict], names: list[str] | None = None,
+                            check_finite: bool = True):
+    """Raise a `MergeInputError` naming the model and the first mismatching tensors if any fine-tuned state dict differs
+    in keys or shapes (or holds NaN/inf, unless `check_finite=False`)."""
     try: validate_state_dicts(pretrained, finetuned, check_finite=check_finite)
     except MergeInputError as e:
         msg = str(e)
@@ -137,12 +158,15 @@ def check_same_architecture(pretrained: dict, finetuned: list[dict], names: list
 # %% ../nbs/02_models.ipynb #1a4d8408
 _HF_TOP = {'embeddings.class_embedding': 'class_embedding', 'embeddings.patch_embedding.weight': 'conv1.weight',
            'embeddings.position_embedding.weight': 'positional_embedding', 'pre_layrnorm.weight': 'ln_pre.weight',
-           'pre_layrnorm.bias': 'ln_pre.bias', 'post_layernorm.weight': 'ln_post.weight', 'post_layernorm.bias': 'ln_post.bias'}
-_HF_LAYER = {'self_attn.out_proj': 'attn.out_proj', 'layer_norm1': 'ln_1', 'layer_norm2': 'ln_2', 'mlp.fc1': 'mlp.c_fc', 'mlp.fc2': 'mlp.c_proj'}
+           'pre_layrnorm.bias': 'ln_pre.bias', 'post_layernorm.weight': 'ln_post.weight',
+           'post_layernorm.bias': 'ln_post.bias'}
+_HF_LAYER = {'self_attn.out_proj': 'attn.out_proj', 'layer_norm1': 'ln_1', 'layer_norm2': 'ln_2', 'mlp.fc1': 'mlp.c_fc',
+             'mlp.fc2': 'mlp.c_proj'}
 
 def hf_clip_vision_to_open_clip(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     "Convert a HF `CLIPVisionModel(WithProjection)` / `CLIPModel` state dict to an open_clip image-tower state dict."
-    sd = {k.removeprefix('vision_model.'): v for k, v in sd.items() if not k.startswith(('text_model.', 'text_projection', 'logit_scale'))}
+    sd = {k.removeprefix('vision_model.'): v for k, v in sd.items()
+          if not k.startswith(('text_model.', 'text_projection', 'logit_scale'))}
     out = {}
     for k, v in sd.items():
         if k in _HF_TOP: out[_HF_TOP[k]] = v
@@ -164,7 +188,8 @@ def hf_clip_vision_to_open_clip(sd: dict[str, torch.Tensor]) -> dict[str, torch.
 
 # %% ../nbs/02_models.ipynb #167fdca0
 def open_clip_to_hf_clip_vision(sd: dict[str, torch.Tensor], prefix: str = 'vision_model.') -> dict[str, torch.Tensor]:
-    "The inverse of `hf_clip_vision_to_open_clip` (tower keys under `prefix`: `'vision_model.'` as in hub checkpoints, `''` for transformers 5's bare `CLIPVisionModel`)."
+    """The inverse of `hf_clip_vision_to_open_clip` (tower keys under `prefix`: `'vision_model.'` as in hub checkpoints,
+    `''` for transformers 5's bare `CLIPVisionModel`)."""
     inv_top, inv_layer = {v: k for k, v in _HF_TOP.items()}, {v: k for k, v in _HF_LAYER.items()}
     out = {}
     for k, v in sd.items():
@@ -174,7 +199,8 @@ def open_clip_to_hf_clip_vision(sd: dict[str, torch.Tensor], prefix: str = 'visi
             i, rest = k[len('transformer.resblocks.'):].split('.', 1)
             mod, leaf = rest.rsplit('.', 1)
             if mod == 'attn' and leaf in ('in_proj_weight', 'in_proj_bias'):
-                for x, t in zip('qkv', v.chunk(3)): out[f'{prefix}encoder.layers.{i}.self_attn.{x}_proj.{leaf.split("_")[-1]}'] = t
+                for x, t in zip('qkv', v.chunk(3)):
+                    out[f'{prefix}encoder.layers.{i}.self_attn.{x}_proj.{leaf.split("_")[-1]}'] = t
             else: out[f'{prefix}encoder.layers.{i}.{inv_layer[mod]}.{leaf}'] = v
         else: raise KeyError(f'unexpected open_clip image-tower tensor {k!r}')
     return out
@@ -185,15 +211,19 @@ def hf_clip_encode(model, state: dict, x: torch.Tensor) -> torch.Tensor:
     return functional_call(model, state, (), {'pixel_values': x}).image_embeds
 
 # %% ../nbs/02_models.ipynb #cff81a74
-def split_sequence_classifier(sd: dict[str, torch.Tensor], encoder_prefix: str = 'roberta.', head_prefix: str = 'classifier.'):
+def split_sequence_classifier(sd: dict[str, torch.Tensor], encoder_prefix: str = 'roberta.',
+                              head_prefix: str = 'classifier.'):
     "(encoder state dict, head state dict) of a HF `…ForSequenceClassification` state dict."
     enc = {k[len(encoder_prefix):]: v for k, v in sd.items() if k.startswith(encoder_prefix)}
     head = {k[len(head_prefix):]: v for k, v in sd.items() if k.startswith(head_prefix)}
-    if not enc or not head: raise MergeInputError(f'expected tensors under {encoder_prefix!r} and {head_prefix!r}; found prefixes {sorted({k.split(".")[0] for k in sd})}')
+    if not enc or not head:
+        raise MergeInputError(f'expected tensors under {encoder_prefix!r} and {head_prefix!r}; found prefixes '
+                              f'{sorted({k.split(".")[0] for k in sd})}')
     return enc, head
 
 def roberta_encode(model, state: dict, x: torch.Tensor) -> torch.Tensor:
-    "Last hidden states `[B, L, H]` of a HF `RobertaModel` run with `state`, from inputs `[B, 2, L]` (ids, attention mask)."
+    """Last hidden states `[B, L, H]` of a HF `RobertaModel` run with `state`, from inputs `[B, 2, L]` (ids, attention
+    mask)."""
     return functional_call(model, state, (), {'input_ids': x[:, 0], 'attention_mask': x[:, 1]}).last_hidden_state
 
 def roberta_head(config, head_state: dict) -> nn.Module:
@@ -217,7 +247,8 @@ class PromptHead(nn.Module):
     logits[c] = decoder(layer_norm(gelu(dense(h))))[word_c] + bias[word_c]."""
     def __init__(self, dense_w, dense_b, ln_w, ln_b, words_w, words_b, eps: float = 1e-5):
         super().__init__()
-        for k, v in dict(dense_w=dense_w, dense_b=dense_b, ln_w=ln_w, ln_b=ln_b, words_w=words_w, words_b=words_b).items():
+        for k, v in dict(dense_w=dense_w, dense_b=dense_b, ln_w=ln_w, ln_b=ln_b, words_w=words_w,
+                         words_b=words_b).items():
             self.register_buffer(k, v.detach().float().clone())
         self.eps = eps
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -233,29 +264,38 @@ def label_word_ids(tokenizer, words: list[str]) -> list[int]:
     for w in words:
         got = tokenizer(' ' + w, add_special_tokens=False)['input_ids']
         if len(got) != 1 or got[0] == tokenizer.unk_token_id:
-            raise MergeInputError(f'label word {w!r} is {len(got)} tokens {got} for this tokenizer (unknown: {tokenizer.unk_token_id}); a verbalizer needs one known token per class')
+            raise MergeInputError(f'label word {w!r} is {len(got)} tokens {got} for this tokenizer (unknown: '
+                                  f'{tokenizer.unk_token_id}); a verbalizer needs one known token per class')
         ids.append(got[0])
     return ids
 
 def prompt_head(mlm_state: dict, word_ids: list[int], eps: float = 1e-5, prefix: str = 'lm_head.') -> PromptHead:
-    "A `PromptHead` for `word_ids` from a `RobertaForMaskedLM` state dict (its `lm_head.*`; the decoder is tied to the word embeddings)."
+    """A `PromptHead` for `word_ids` from a `RobertaForMaskedLM` state dict (its `lm_head.*`; the decoder is tied to the
+    word embeddings)."""
     g = lambda k: mlm_state.get(prefix + k)
     dec = g('decoder.weight')
     if dec is None: dec = mlm_state.get('roberta.embeddings.word_embeddings.weight')
     bias = g('bias') if g('bias') is not None else g('decoder.bias')
-    missing = [k for k, v in (('dense.weight', g('dense.weight')), ('layer_norm.weight', g('layer_norm.weight')), ('decoder.weight', dec), ('bias', bias)) if v is None]
-    if missing: raise MergeInputError(f'no masked-LM head in this state dict (missing {prefix}{missing}); load the model with RobertaForMaskedLM, whose checkpoint roberta-base is')
+    missing = [k for k, v in (('dense.weight', g('dense.weight')), ('layer_norm.weight', g('layer_norm.weight')),
+                              ('decoder.weight', dec), ('bias', bias)) if v is None]
+    if missing:
+        raise MergeInputError(f'no masked-LM head in this state dict (missing {prefix}{missing}); load the model with '
+                              'RobertaForMaskedLM, whose checkpoint roberta-base is')
     idx = torch.tensor(word_ids)
-    return PromptHead(g('dense.weight'), g('dense.bias'), g('layer_norm.weight'), g('layer_norm.bias'), dec[idx], bias[idx], eps).eval()
+    return PromptHead(g('dense.weight'), g('dense.bias'), g('layer_norm.weight'), g('layer_norm.bias'), dec[idx],
+                      bias[idx], eps).eval()
 
 class PromptEncode:
-    "`(model, state, x)` → the last hidden state at each row's `<mask>` token (`x`: `[B, 2, L]` ids and attention mask); `state=None` runs `model` as it is."
+    """`(model, state, x)` → the last hidden state at each row's `<mask>` token (`x`: `[B, 2, L]` ids and attention
+    mask); `state=None` runs `model` as it is."""
     def __init__(self, mask_id: int): self.mask_id = int(mask_id)
     def __call__(self, model, state, x: torch.Tensor) -> torch.Tensor:
         kw = {'input_ids': x[:, 0], 'attention_mask': x[:, 1]}
         h = (model(**kw) if state is None else functional_call(model, state, (), kw)).last_hidden_state
         at = x[:, 0] == self.mask_id
-        if not bool(at.any(1).all()): raise MergeInputError(f'an input row has no <mask> token (id {self.mask_id}); prompt inputs come from `data.prompt_inputs`')
+        if not bool(at.any(1).all()):
+            raise MergeInputError(
+                f'an input row has no <mask> token (id {self.mask_id}); prompt inputs come from `data.prompt_inputs`')
         return h[torch.arange(len(x), device=h.device), at.int().argmax(1)]
     def __repr__(self): return f'PromptEncode(mask_id={self.mask_id})'
 
@@ -266,14 +306,19 @@ def from_modules(
     finetuned: list[nn.Module],        # one fine-tuned copy per task, same architecture
     heads: list[nn.Module],            # one head per task, taking the encoder features to class logits
     tasks: list,                       # one `TaskData` per task (unlabeled inputs; labelled test data for evaluation)
-    encode: Callable | None = None,    # (model, state, x) → features, when the forward is not `model(x)` (e.g. `hf_clip_encode`)
-    prepare: Callable | None = None,   # stored inputs → model inputs, applied per batch (e.g. uint8 images → normalised floats)
+    # (model, state, x) → features, when the forward is not `model(x)` (e.g. `hf_clip_encode`)
+    encode: Callable | None = None,
+    # stored inputs → model inputs, applied per batch (e.g. uint8 images → normalised floats)
+    prepare: Callable | None = None,
 ):
     "A `MergeBenchmark` from a pretrained encoder module, fine-tuned copies of it, per-task heads and `TaskData`."
     from calm_nb.benchmark import MergeBenchmark
-    if not (len(finetuned) == len(heads) == len(tasks)): raise MergeInputError(f'got {len(finetuned)} fine-tuned models, {len(heads)} heads and {len(tasks)} tasks; one of each per task')
+    if not (len(finetuned) == len(heads) == len(tasks)):
+        raise MergeInputError(
+            f'got {len(finetuned)} fine-tuned models, {len(heads)} heads and {len(tasks)} tasks; one of each per task')
     sd = lambda m: {k: v.detach().clone() for k, v in m.state_dict().items()}
     pre, fts = sd(pretrained), [sd(m) for m in finetuned]
     check_same_architecture(pre, fts, [t.name for t in tasks])
-    return MergeBenchmark(name, pretrained.eval().requires_grad_(False), pre, fts, [h.eval().requires_grad_(False) for h in heads], list(tasks),
+    return MergeBenchmark(name, pretrained.eval().requires_grad_(False), pre, fts, [h.eval().requires_grad_(False)
+                                                                                    for h in heads], list(tasks),
                           prepare=prepare, encode=encode, config={'benchmark': name})

@@ -49,18 +49,22 @@ def save_figure(fig, path) -> list[Path]:
 def load_run(out_dir) -> dict:
     "The run card, history, masks (bool tensors) and parameter index written by a CALM run in `out_dir`."
     d = Path(out_dir)
-    missing = [f for f in ('run_card.json', 'history.json', 'masks.npz', 'parameter_index.json') if not (d / f).exists()]
+    missing = [f for f in ('run_card.json', 'history.json', 'masks.npz', 'parameter_index.json')
+               if not (d / f).exists()]
     if missing: raise FileNotFoundError(f'{d} is not a CALM output folder: missing {", ".join(missing)}')
-    index = [dict(zip(('name', 'offset', 'numel', 'shape'), row)) for row in json.loads((d / 'parameter_index.json').read_text())]
-    return {'card': json.loads((d / 'run_card.json').read_text()), 'history': json.loads((d / 'history.json').read_text()),
-            'masks': load_masks(d), 'index': index, 'dir': d}
+    index = [dict(zip(('name', 'offset', 'numel', 'shape'), row))
+             for row in json.loads((d / 'parameter_index.json').read_text())]
+    return {'card': json.loads((d / 'run_card.json').read_text()),
+            'history': json.loads((d / 'history.json').read_text()), 'masks': load_masks(d), 'index': index, 'dir': d}
 
 # %% ../nbs/09_plots.ipynb #e9728983
 _BLOCK = re.compile(r'(?:^|\.)(?:resblocks|layers|layer|blocks|h)\.(\d+)\.')
-_HEAD = re.compile(r'(?:^|\.)(?:ln_post|proj|post_layernorm|visual_projection|pooler|ln_f|final_layer_norm|head|classifier|norm|fc_norm)(?:\.|$)')
+_HEAD = re.compile(r'(?:^|\.)(?:ln_post|proj|post_layernorm|visual_projection|pooler|ln_f|final_layer_norm|head'
+                   r'|classifier|norm|fc_norm)(?:\.|$)')
 
 def layer_groups(names: list[str]) -> list[str]:
-    "A layer name per tensor: `block <i>` for transformer blocks, `head` for final norms / projections / poolers, `embed` for the rest."
+    """A layer name per tensor: `block <i>` for transformer blocks, `head` for final norms / projections / poolers,
+    `embed` for the rest."""
     out = []
     for n in names:
         if (m := _BLOCK.search(n)): out.append(f'block {int(m.group(1))}')
@@ -71,27 +75,35 @@ def layer_groups(names: list[str]) -> list[str]:
 def _layer_order(g: str) -> tuple: return (0, 0) if g == 'embed' else (2, 0) if g == 'head' else (1, int(g.split()[1]))
 
 def layer_density(index: list[dict], mask: torch.Tensor) -> dict[str, tuple[float, int]]:
-    "{layer: (fraction of mask-on coordinates, number of coordinates)} in layer order, computed with one cumulative sum."
-    if mask.numel() != sum(s['numel'] for s in index): raise ShapeMismatchError(f'mask has {mask.numel()} entries, the index {sum(s["numel"] for s in index)}')
+    """{layer: (fraction of mask-on coordinates, number of coordinates)} in layer order, computed with one cumulative
+    sum."""
+    if mask.numel() != sum(s['numel'] for s in index):
+        raise ShapeMismatchError(f'mask has {mask.numel()} entries, the index {sum(s["numel"] for s in index)}')
     csum = torch.cat([torch.zeros(1, dtype=torch.long), mask.long().cumsum(0)])
     on = {}; size = {}
     for s, g in zip(index, layer_groups([s['name'] for s in index])):
-        on[g] = on.get(g, 0) + int(csum[s['offset'] + s['numel']] - csum[s['offset']]); size[g] = size.get(g, 0) + s['numel']
+        on[g] = on.get(g, 0) + int(csum[s['offset'] + s['numel']] - csum[s['offset']])
+        size[g] = size.get(g, 0) + s['numel']
     return {g: (on[g] / size[g], size[g]) for g in sorted(on, key=_layer_order)}
 
 # %% ../nbs/09_plots.ipynb #cb3bea41
-def plot_layer_density(densities: dict[str, dict[str, tuple[float, int]]], path=None, title: str = 'Effective weights per layer (Fig. 7)'):
-    "Heatmap (sequential task × layer) of the mask-on fraction, and per-layer bars averaged over tasks; saved as PNG + SVG."
+def plot_layer_density(densities: dict[str, dict[str, tuple[float, int]]], path=None,
+                       title: str = 'Effective weights per layer (Fig. 7)'):
+    """Heatmap (sequential task × layer) of the mask-on fraction, and per-layer bars averaged over tasks; saved as PNG +
+    SVG."""
     import matplotlib.pyplot as plt
     use_style()
     tasks = list(densities); layers = list(next(iter(densities.values())))
     M = np.array([[100 * densities[t][l][0] for l in layers] for t in tasks])
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(max(6, 0.55 * len(layers) + 2), 2.2 + 0.38 * len(tasks) + 2.6), gridspec_kw={'height_ratios': [len(tasks), 5]})
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(max(6, 0.55 * len(layers) + 2), 2.2 + 0.38 * len(tasks) + 2.6),
+                                 gridspec_kw={'height_ratios': [len(tasks), 5]})
     im = a1.imshow(M, aspect='auto', cmap='viridis')
     a1.set_xticks(range(len(layers)), layers, rotation=45, ha='right'); a1.set_yticks(range(len(tasks)), tasks)
     a1.set_xlabel('layer'); a1.set_ylabel('sequential task'); a1.grid(False); a1.set_title(title)
     for i in range(len(tasks)):
-        for j in range(len(layers)): a1.text(j, i, f'{M[i, j]:.1f}', ha='center', va='center', fontsize=7, color='w' if M[i, j] < M.max() * 0.6 else 'k')
+        for j in range(len(layers)):
+            a1.text(j, i, f'{M[i, j]:.1f}', ha='center', va='center', fontsize=7, color='w' if M[i, j] < M.max() * 0.6
+                    else 'k')
     fig.colorbar(im, ax=a1, label='mask-on parameters (%)', pad=0.01)
     mean, sd = M.mean(0), M.std(0)
     a2.bar(range(len(layers)), mean, yerr=sd, color=palette(1)[0], capsize=2)
@@ -103,7 +115,8 @@ def plot_layer_density(densities: dict[str, dict[str, tuple[float, int]]], path=
 # %% ../nbs/09_plots.ipynb #3db35395
 def topk_share(mask: torch.Tensor, tau: torch.Tensor, ks=(1, 5, 10, 20, 50)) -> dict[int, float]:
     "{k: % of mask-on coordinates inside the top-k % of |tau|} (one sort of |tau|)."
-    if mask.shape != tau.shape: raise ShapeMismatchError(f'mask {tuple(mask.shape)} and task vector {tuple(tau.shape)} differ')
+    if mask.shape != tau.shape:
+        raise ShapeMismatchError(f'mask {tuple(mask.shape)} and task vector {tuple(tau.shape)} differ')
     n_on = int(mask.sum())
     if n_on == 0: raise ValueError('the mask has no coordinate on')
     rank = torch.empty(tau.numel(), dtype=torch.long)
@@ -112,8 +125,10 @@ def topk_share(mask: torch.Tensor, tau: torch.Tensor, ks=(1, 5, 10, 20, 50)) -> 
     return {k: 100.0 * int((r_on < round(k / 100 * tau.numel())).sum()) / n_on for k in ks}
 
 # %% ../nbs/09_plots.ipynb #447205ef
-def pseudo_label_curves(bench: MergeBenchmark, ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), count: str = 'floor') -> dict:
-    "{'ratios': [...], 'ems'|'cb_ems': {task: [accuracy % per ratio]}} on each task's unlabeled split; NaN where a ratio keeps no sample (the authors' floor on small data)."
+def pseudo_label_curves(bench: MergeBenchmark, ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+                        count: str = 'floor') -> dict:
+    """{'ratios': [...], 'ems'|'cb_ems': {task: [accuracy % per ratio]}} on each task's unlabeled split; NaN where a
+    ratio keeps no sample (the authors' floor on small data)."""
     def acc(lg, r, m, td):
         try: return select_credible(lg, r, m, labels=td.y_unlabeled, task=td.name, count=count).accuracy
         except ValueError as e:
@@ -142,7 +157,8 @@ def plot_pseudo_label_accuracy(curves: dict, path=None):
 
 # %% ../nbs/09_plots.ipynb #98a60274
 def class_entropies(bench: MergeBenchmark, task: int | str, by: str = 'predicted') -> dict:
-    "{class name: entropies (numpy)} of the fine-tuned model on task `task`'s unlabeled split, grouped by predicted or true class."
+    """{class name: entropies (numpy)} of the fine-tuned model on task `task`'s unlabeled split, grouped by predicted or
+    true class."""
     if by not in ('predicted', 'true'): raise ValueError(f"by must be 'predicted' or 'true', got {by!r}")
     t = bench.task_names.index(task) if isinstance(task, str) else task
     td = bench.tasks[t]
@@ -152,24 +168,29 @@ def class_entropies(bench: MergeBenchmark, task: int | str, by: str = 'predicted
 
 # %% ../nbs/09_plots.ipynb #41904259
 def plot_class_entropy(groups: dict[str, dict[str, np.ndarray]], path=None, per_row: int = 24, log: bool = True):
-    "Boxplots of entropy per class (sorted by median, in equal bins of at most `per_row` classes) for each task in `groups`; saved as PNG + SVG."
+    """Boxplots of entropy per class (sorted by median, in equal bins of at most `per_row` classes) for each task in
+    `groups`; saved as PNG + SVG."""
     import matplotlib.pyplot as plt
     use_style()
     rows, colors = [], dict(zip(groups, palette(len(groups))))
     for task, g in groups.items():
         order = sorted(g, key=lambda c: float(np.median(g[c])))
         n_bins = -(-len(order) // per_row); size = -(-len(order) // n_bins)          # equal bins, none nearly empty
-        rows += [(task, order[i:i + size], g, f' ({i // size + 1}/{n_bins})' if n_bins > 1 else '') for i in range(0, len(order), size)]
+        rows += [(task, order[i:i + size], g, f' ({i // size + 1}/{n_bins})' if n_bins > 1 else '')
+                 for i in range(0, len(order), size)]
     width = max(len(r[1]) for r in rows)
     fig, axes = plt.subplots(len(rows), 1, figsize=(min(16, 2.5 + 0.45 * width), 2.8 * len(rows)), squeeze=False)
     floor = 1e-6
     for ax, (task, cls, g, part) in zip(axes[:, 0], rows):
         data = [np.clip(g[k], floor, None) if log else g[k] for k in cls]
-        ax.boxplot(data, whis=(0, 100), widths=0.6, patch_artist=True, boxprops={'facecolor': colors[task], 'alpha': 0.7}, medianprops={'color': 'k'})
-        ax.set_xticks(range(1, len(cls) + 1), cls, rotation=60 if max(len(c) for c in cls) > 3 else 0, ha='right' if max(len(c) for c in cls) > 3 else 'center', fontsize=9)
+        ax.boxplot(data, whis=(0, 100), widths=0.6, patch_artist=True,
+                   boxprops={'facecolor': colors[task], 'alpha': 0.7}, medianprops={'color': 'k'})
+        ax.set_xticks(range(1, len(cls) + 1), cls, rotation=60 if max(len(c) for c in cls) > 3 else 0, ha='right'
+                      if max(len(c) for c in cls) > 3 else 'center', fontsize=9)
         ax.set_xlim(0.4, width + 0.6)
         if log: ax.set_yscale('log')
-        ax.set_ylabel('entropy (nats)' + (', log' if log else '')); ax.set_xlabel('class (predicted), sorted by median entropy')
+        ax.set_ylabel('entropy (nats)' + (', log' if log else ''))
+        ax.set_xlabel('class (predicted), sorted by median entropy')
         ax.set_title(f'{task}{part}', fontsize=11, loc='left')
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path is not None else [])
@@ -180,18 +201,21 @@ def plot_mask_activation(histories: dict[str, list[float]], path=None, init: flo
     import matplotlib.pyplot as plt
     use_style()
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for c, (t, h) in zip(palette(len(histories)), histories.items()): ax.plot(range(len(h)), 100 * np.asarray(h), color=c, label=t)
+    for c, (t, h) in zip(palette(len(histories)), histories.items()):
+        ax.plot(range(len(h)), 100 * np.asarray(h), color=c, label=t)
     if init: ax.axhline(100 * init, ls=':', color='grey', label='initial share')
     from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_yscale('log'); ax.set_xlabel('iteration'); ax.set_ylabel('mask entries at 1 (%)')
-    ax.set_title('Effective weights across iterations (Fig. 12)'); ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax.set_title('Effective weights across iterations (Fig. 12)')
+    ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path is not None else [])
 
 # %% ../nbs/09_plots.ipynb #554f6380
 def convergence(history: dict) -> dict:
-    "{'iteration': [...], 'boundaries': [...], 'tasks': {task: [acc %]}, 'avg': [...]} from a CALM history with `eval` entries."
+    """{'iteration': [...], 'boundaries': [...], 'tasks': {task: [acc %]}, 'avg': [...]} from a CALM history with `eval`
+    entries."""
     its, tasks, offset, bounds = [], {}, 0, []
     for seq, h in history.items():
         for e in h.get('eval', []):
@@ -204,19 +228,25 @@ def convergence(history: dict) -> dict:
     return {'iteration': its, 'boundaries': bounds[:-1], 'tasks': tasks, 'avg': avg}
 
 # %% ../nbs/09_plots.ipynb #31f1ca88
-def plot_convergence(conv: dict, path=None, references: dict[str, float] | None = None, title: str = 'Accuracy during mask optimisation (Fig. 11)'):
-    "Average (thick) and per-task test accuracy against the iteration; dashed lines for `references` {label: avg %}; PNG + SVG."
+def plot_convergence(conv: dict, path=None, references: dict[str, float] | None = None,
+                     title: str = 'Accuracy during mask optimisation (Fig. 11)'):
+    """Average (thick) and per-task test accuracy against the iteration; dashed lines for `references` {label: avg %};
+    PNG + SVG."""
     import matplotlib.pyplot as plt
     use_style()
     fig, ax = plt.subplots(figsize=(7, 4))
     x = conv['iteration']
-    for c, (t, ys) in zip(palette(len(conv['tasks'])), conv['tasks'].items()): ax.plot(x, ys, color=c, lw=1, alpha=0.75, marker='.', label=t)
+    for c, (t, ys) in zip(palette(len(conv['tasks'])), conv['tasks'].items()):
+        ax.plot(x, ys, color=c, lw=1, alpha=0.75, marker='.', label=t)
     ax.plot(x, conv['avg'], color='black', lw=2.5, marker='o', label='average')
-    for ls, (lab, v) in zip(('--', ':', '-.'), (references or {}).items()): ax.axhline(v, color='dimgrey', ls=ls, lw=1.2, label=f'{lab} (avg {v:.1f})')
+    for ls, (lab, v) in zip(('--', ':', '-.'), (references or {}).items()):
+        ax.axhline(v, color='dimgrey', ls=ls, lw=1.2, label=f'{lab} (avg {v:.1f})')
     for b in conv['boundaries']: ax.axvline(b + 0.5, color='lightgrey', lw=1)
     from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel('iteration (sequential tasks one after another)'); ax.set_ylabel('test accuracy (%)'); ax.set_title(title)
+    ax.set_xlabel('iteration (sequential tasks one after another)')
+    ax.set_ylabel('test accuracy (%)')
+    ax.set_title(title)
     ax.legend(loc='center left', bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=8)
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path is not None else [])
@@ -224,11 +254,14 @@ def plot_convergence(conv: dict, path=None, references: dict[str, float] | None 
 # %% ../nbs/09_plots.ipynb #1a54eb9b
 TABLE2_ROWS = ('θ_pre', 'θ_pre + τ₁', 'θ_pre + (1−M*)⊙τ₁', 'θ_pre + τ₂', 'θ_pre + M*⊙τ₂', 'θ_pre + (1−M*)⊙τ₁ + M*⊙τ₂')
 
-def mask_decomposition(bench: MergeBenchmark, mask: torch.Tensor, task: str, lam: float = 0.3, tv=None, total: torch.Tensor | None = None) -> dict[str, float]:
-    "Table 2: accuracy (%) on `task` of the six models built from τ₁ = λ Σ_{t≠task} τ_t, τ₂ = τ_task and the task's mask M* (`total`: Σ_t τ_t, if already summed)."
+def mask_decomposition(bench: MergeBenchmark, mask: torch.Tensor, task: str, lam: float = 0.3, tv=None,
+                       total: torch.Tensor | None = None) -> dict[str, float]:
+    """Table 2: accuracy (%) on `task` of the six models built from τ₁ = λ Σ_{t≠task} τ_t, τ₂ = τ_task and the task's
+    mask M* (`total`: Σ_t τ_t, if already summed)."""
     from calm_nb.evaluate import accuracy
     tv = tv or task_vectors(bench.pretrained, bench.finetuned)
-    if mask.shape != (tv.size,): raise ShapeMismatchError(f'mask has shape {tuple(mask.shape)}, the task vectors {tv.size} coordinates')
+    if mask.shape != (tv.size,):
+        raise ShapeMismatchError(f'mask has shape {tuple(mask.shape)}, the task vectors {tv.size} coordinates')
     j = bench.task_names.index(task)
     total = tv.matrix.sum(0) if total is None else total
     t2 = tv.row(j); t1 = lam * (total - t2); m = mask.to(t1.dtype)
@@ -236,7 +269,8 @@ def mask_decomposition(bench: MergeBenchmark, mask: torch.Tensor, task: str, lam
     return {name: accuracy(bench, tv.to_state_dict(tv.pre + dl), j) for name, dl in zip(TABLE2_ROWS, deltas)}
 
 # %% ../nbs/09_plots.ipynb #5dc4ad77
-def interpolation_curve(bench: MergeBenchmark, merged_a: dict, merged_b: dict, betas=tuple(i / 10 for i in range(11))) -> dict:
+def interpolation_curve(bench: MergeBenchmark, merged_a: dict, merged_b: dict,
+                        betas=tuple(i / 10 for i in range(11))) -> dict:
     "{'beta': [...], 'avg': [...], 'per_task': {task: [...]}} for θ_pre + (1−β)(θ_a − θ_pre) + β(θ_b − θ_pre)."
     from calm_nb.evaluate import evaluate
     tv = task_vectors(bench.pretrained, [merged_a, merged_b])
@@ -253,7 +287,8 @@ def plot_interpolation(curves: dict[str, dict], path=None, target: str = 'CALM')
     import matplotlib.pyplot as plt
     use_style()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for c, (lab, cv) in zip(palette(len(curves)), curves.items()): ax.plot(cv['beta'], cv['avg'], marker='o', color=c, label=f'{lab} → {target}')
+    for c, (lab, cv) in zip(palette(len(curves)), curves.items()):
+        ax.plot(cv['beta'], cv['avg'], marker='o', color=c, label=f'{lab} → {target}')
     ax.set_xlabel(f'β (share of {target}\'s merged task vector)'); ax.set_ylabel('average test accuracy (%)')
     ax.set_title('Interpolating towards CALM (Fig. 1d)'); ax.legend(frameon=False)
     fig.tight_layout()
@@ -261,7 +296,8 @@ def plot_interpolation(curves: dict[str, dict], path=None, target: str = 'CALM')
 
 # %% ../nbs/09_plots.ipynb #1775ff10
 def explorer_data(runs: dict[str, dict], bench: MergeBenchmark | None = None, ks=(1, 5, 10, 20, 50)) -> dict:
-    "{task: {'density', 'groups', 'topk', 'eval'}} for the explorer, from `load_run` dicts keyed by their sequential task."
+    """{task: {'density', 'groups', 'topk', 'eval'}} for the explorer, from `load_run` dicts keyed by their sequential
+    task."""
     tv = task_vectors(bench.pretrained, bench.finetuned) if bench is not None else None
     data = {}
     for t, r in runs.items():
@@ -269,42 +305,63 @@ def explorer_data(runs: dict[str, dict], bench: MergeBenchmark | None = None, ks
         groups = layer_density(index, mask)
         topk = {}
         if tv is not None:
-            if tv.size != mask.numel(): raise ShapeMismatchError(f'run {t}: mask has {mask.numel()} entries, the benchmark {tv.size} coordinates')
+            if tv.size != mask.numel():
+                raise ShapeMismatchError(
+                    f'run {t}: mask has {mask.numel()} entries, the benchmark {tv.size} coordinates')
             tau = tv.row(bench.task_names.index(t))
             sel = {g: torch.zeros(mask.numel(), dtype=torch.bool) for g in groups}
-            for s, g in zip(index, layer_groups([s['name'] for s in index])): sel[g][s['offset']:s['offset'] + s['numel']] = True
-            topk = {g: topk_share(mask[m], tau[m], ks) if mask[m].any() else None for g, m in [('all', torch.ones_like(mask)), *sel.items()]}
-        data[t] = {'density': list(r['history'][t]['density']), 'groups': groups, 'topk': topk, 'eval': list(r['history'][t].get('eval', []))}
+            for s, g in zip(index, layer_groups([s['name'] for s in index])):
+                sel[g][s['offset']:s['offset'] + s['numel']] = True
+            topk = {g: topk_share(mask[m], tau[m], ks) if mask[m].any() else None
+                    for g, m in [('all', torch.ones_like(mask)), *sel.items()]}
+        data[t] = {'density': list(r['history'][t]['density']), 'groups': groups, 'topk': topk,
+                   'eval': list(r['history'][t].get('eval', []))}
     return data
 
 # %% ../nbs/09_plots.ipynb #801422c1
 def plot_explorer(data: dict, task: str, group: str = 'all', iteration: int | None = None):
-    "One explorer view: density over iterations, per-layer densities, top-k |τ| shares of `group`, accuracy at `iteration`."
+    """One explorer view: density over iterations, per-layer densities, top-k |τ| shares of `group`, accuracy at
+    `iteration`."""
     import matplotlib.pyplot as plt
     use_style()
-    d = data[task]; dens = d['density']; it = len(dens) - 1 if iteration is None else max(0, min(iteration, len(dens) - 1))
+    d = data[task]
+    dens = d['density']
+    it = len(dens) - 1 if iteration is None else max(0, min(iteration, len(dens) - 1))
     fig, ax = plt.subplots(2, 2, figsize=(11, 7))
-    a = ax[0, 0]; a.plot(range(len(dens)), 100 * np.asarray(dens), color='C0'); a.plot([it], [100 * dens[it]], 'o', color='C3')
-    a.set_yscale('log'); a.set_xlabel('iteration'); a.set_ylabel('mask entries at 1 (%)'); a.set_title(f'{task}: {100 * dens[it]:.3g} % on at iteration {it}')
+    a = ax[0, 0]
+    a.plot(range(len(dens)), 100 * np.asarray(dens), color='C0')
+    a.plot([it], [100 * dens[it]], 'o', color='C3')
+    a.set_yscale('log')
+    a.set_xlabel('iteration')
+    a.set_ylabel('mask entries at 1 (%)')
+    a.set_title(f'{task}: {100 * dens[it]:.3g} % on at iteration {it}')
     from matplotlib.ticker import MaxNLocator
     a.xaxis.set_major_locator(MaxNLocator(integer=True))
     a = ax[0, 1]; names = list(d['groups']); vals = [100 * d['groups'][g][0] for g in names]
     a.bar(range(len(names)), vals, color=['C3' if g == group else 'C0' for g in names])
-    a.set_xticks(range(len(names))); a.set_xticklabels(names, rotation=45, ha='right'); a.set_ylabel('mask-on (%)'); a.set_title('final mask per layer')
+    a.set_xticks(range(len(names)))
+    a.set_xticklabels(names, rotation=45, ha='right')
+    a.set_ylabel('mask-on (%)')
+    a.set_title('final mask per layer')
     a = ax[1, 0]; share = d['topk'].get(group) if d['topk'] else None
     if share:
         ks = list(share); a.bar([str(k) for k in ks], list(share.values()), color='C2', label='mask-on share')
         a.plot([str(k) for k in ks], ks, 'k--', label='random mask'); a.legend(frameon=False)
         a.set_xlabel('top-k % of |τ| (k)'); a.set_ylabel('share of mask-on coordinates (%)')
-    else: a.text(0.5, 0.5, 'no task vectors given, or no coordinate on' if not share else '', ha='center', va='center', transform=a.transAxes)
+    else:
+        a.text(0.5, 0.5, 'no task vectors given, or no coordinate on' if not share else '', ha='center', va='center',
+               transform=a.transAxes)
     a.set_title(f'magnitude: {group}')
     a = ax[1, 1]
     if d['eval']:
         e = min(d['eval'], key=lambda e: abs(e['iteration'] - it)); tasks = [k for k in e if k != 'iteration']
-        a.barh(tasks, [e[k] for k in tasks], color=['C3' if k == task else 'C0' for k in tasks]); a.set_xlabel('test accuracy (%)')
+        a.barh(tasks, [e[k] for k in tasks], color=['C3' if k == task else 'C0' for k in tasks])
+        a.set_xlabel('test accuracy (%)')
         a.set_title(f'accuracy at iteration {e["iteration"]} (avg {np.mean([e[k] for k in tasks]):.1f})')
     else:
-        a.text(0.5, 0.5, 'no evaluations recorded\n(run CALM with eval_every > 0)', ha='center', va='center', transform=a.transAxes); a.set_axis_off()
+        a.text(0.5, 0.5, 'no evaluations recorded\n(run CALM with eval_every > 0)', ha='center', va='center',
+               transform=a.transAxes)
+        a.set_axis_off()
     fig.tight_layout()
     return fig
 
@@ -320,7 +377,8 @@ def _widgets_live() -> bool:
 
 # %% ../nbs/09_plots.ipynb #95bce8a1
 def mask_explorer(data: dict, static: bool | None = None):
-    "ipywidgets controls (task, layer group, iteration) over `plot_explorer`; the static view of every task where widgets cannot render."
+    """ipywidgets controls (task, layer group, iteration) over `plot_explorer`; the static view of every task where
+    widgets cannot render."""
     import matplotlib.pyplot as plt
     if static is None: static = not _widgets_live()
     if static: return [plot_explorer(data, t) for t in data]
@@ -331,7 +389,8 @@ def mask_explorer(data: dict, static: bool | None = None):
     group = W.Dropdown(options=['all', *first['groups']], description='layers')
     it = W.IntSlider(value=len(first['density']) - 1, min=0, max=len(first['density']) - 1, description='iteration')
     def show(task, group, iteration): plot_explorer(data, task, group, iteration); plt.show()
-    ui = W.VBox([W.HBox([task, group, it]), W.interactive_output(show, {'task': task, 'group': group, 'iteration': it})])
+    ui = W.VBox(
+        [W.HBox([task, group, it]), W.interactive_output(show, {'task': task, 'group': group, 'iteration': it})])
     display(ui)
     return ui
 
@@ -341,19 +400,23 @@ def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, floa
     "Mean ± std of the average accuracy per setting value: a line for numbers, bars for names; saved as PNG + SVG."
     import matplotlib.pyplot as plt
     use_style()
-    keys = list(summary); mean = np.array([summary[k]['mean'] for k in keys]); std = np.array([summary[k]['std'] for k in keys])
+    keys = list(summary)
+    mean = np.array([summary[k]['mean'] for k in keys])
+    std = np.array([summary[k]['std'] for k in keys])
     numeric = all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in keys)
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     cols = palette(max(3, len(keys)))
     if numeric:
         x = np.array(keys, dtype=float) * (100 if percent else 1); o = np.argsort(x)
-        ax.errorbar(x[o], mean[o], yerr=std[o], marker='o', capsize=4, color=cols[0], lw=2, label='CALM (mean ± std over seeds)')
+        ax.errorbar(x[o], mean[o], yerr=std[o], marker='o', capsize=4, color=cols[0], lw=2,
+                    label='CALM (mean ± std over seeds)')
         ax.set_xticks(x[o]); ax.set_xticklabels([f'{v:g}' for v in x[o]])
     else:
         names = [(labels or {}).get(k, k) for k in keys]
         ax.bar(range(len(keys)), mean, yerr=std, capsize=5, color=cols[:len(keys)], edgecolor='black', lw=0.6)
         ax.set_xticks(range(len(keys))); ax.set_xticklabels(names)
-        for i, (m, s) in enumerate(zip(mean, std)): ax.text(i, m + s + 0.1, f'{m:.1f}', ha='center', va='bottom', fontsize=9)
+        for i, (m, s) in enumerate(zip(mean, std)):
+            ax.text(i, m + s + 0.1, f'{m:.1f}', ha='center', va='bottom', fontsize=9)
     ref_cols = ['0.35', '0.6', '0.15']
     for i, (name, v) in enumerate((references or {}).items()):
         ax.axhline(v, ls='--', lw=1.2, color=ref_cols[i % 3], label=f'{name} ({v:.1f})')
@@ -363,7 +426,8 @@ def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, floa
     if title: ax.set_title(title)
     if numeric or references: ax.legend(fontsize=8, loc='center right' if numeric else 'upper left', frameon=True)
     n = sorted({summary[k]['n'] for k in keys})
-    ax.text(0.99, 0.99, f'n = {"/".join(map(str, n))} seed(s) per point', transform=ax.transAxes, ha='right', va='top', fontsize=8, color='0.3')
+    ax.text(0.99, 0.99, f'n = {"/".join(map(str, n))} seed(s) per point', transform=ax.transAxes, ha='right', va='top',
+            fontsize=8, color='0.3')
     fig.tight_layout()
     return fig, (save_figure(fig, path) if path else [])
 
@@ -371,9 +435,11 @@ def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, floa
 def sweep_table(summary: dict, tasks: list[str], labels: dict | None = None, header: str = 'setting') -> str:
     "A markdown table: one row per setting value with per-task means, the average as mean ± std, and the seed count."
     cell = lambda v: str(v).replace('|', r'\|')   # a | inside a cell (|S̄|) would split it
-    lines = [f'| {cell(header)} | ' + ' | '.join(map(cell, tasks)) + ' | avg | seeds |', '|' + '---|' * (len(tasks) + 3)]
+    lines = [f'| {cell(header)} | ' + ' | '.join(map(cell, tasks)) + ' | avg | seeds |', '|' + '---|'
+             * (len(tasks) + 3)]
     for k, s in summary.items():
-        lines.append(f'| {cell((labels or {}).get(k, k))} | ' + ' | '.join(f"{s['per_task'][t]:.1f}" for t in tasks) + f" | {s['mean']:.2f} ± {s['std']:.2f} | {s['n']} |")
+        lines.append(f'| {cell((labels or {}).get(k, k))} | ' + ' | '.join(f"{s['per_task'][t]:.1f}" for t in tasks)
+                     + f" | {s['mean']:.2f} ± {s['std']:.2f} | {s['n']} |")
     return '\n'.join(lines)
 
 # %% ../nbs/09_plots.ipynb #07dc691c
@@ -388,8 +454,10 @@ def confusion_matrix(bench: MergeBenchmark, state: dict, task: int | str, split:
     return torch.bincount(y.long().cpu() * C + pred.long().cpu(), minlength=C * C).reshape(C, C).numpy()
 
 # %% ../nbs/09_plots.ipynb #ea5cdb72
-def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str, list[str]] | None = None, title: str = ''):
-    "Row-normalised confusion matrices (true class → share of its test samples per predicted class), one panel per task."
+def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str, list[str]] | None = None,
+                   title: str = ''):
+    """Row-normalised confusion matrices (true class → share of its test samples per predicted class), one panel per
+    task."""
     import matplotlib.pyplot as plt
     use_style()
     fig, axes = plt.subplots(1, len(mats), figsize=(5.4 * len(mats), 5.0), squeeze=False, layout='constrained')
@@ -398,7 +466,9 @@ def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str,
         im = ax.imshow(rows * 100, cmap='viridis', vmin=0, vmax=100)
         if len(m) <= 12:   # small matrices: print the shares of 5 % and more
             for (r, c), v in np.ndenumerate(rows * 100):
-                if v >= 5: ax.text(c, r, f'{v:.0f}', ha='center', va='center', fontsize=7, color='black' if v > 60 else 'white')
+                if v >= 5:
+                    ax.text(c, r, f'{v:.0f}', ha='center', va='center', fontsize=7, color='black' if v > 60
+                            else 'white')
         acc = 100 * np.trace(m) / max(m.sum(), 1)
         ax.set_title(f'{task} (accuracy {acc:.1f} %)')
         names = (classnames or {}).get(task)

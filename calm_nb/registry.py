@@ -53,7 +53,8 @@ def _describe(rule, T) -> str:
     return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
 
 def _kind_rule(annotation, default) -> tuple | None:
-    "A type-only rule from a parameter's annotation (`int`, `float`, `bool`, or their names), else from its default's type."
+    """A type-only rule from a parameter's annotation (`int`, `float`, `bool`, or their names), else from its default's
+    type."""
     name = annotation if isinstance(annotation, str) else getattr(annotation, '__name__', '')
     if annotation is inspect.Parameter.empty or not name:
         name = type(default).__name__ if isinstance(default, (bool, int, float)) else ''
@@ -64,7 +65,8 @@ def check_value(method: str, name: str, v, rule: tuple, n_tasks: int | None = No
     "Raise `HyperParameterError` unless `v` satisfies `rule` (see `HPARAM_RULES`)."
     import math, numbers
     kind = rule[0]
-    bad = lambda: HyperParameterError(f'{method}: {name} must be {_describe(rule, n_tasks)}, got {v!r} ({type(v).__name__})')
+    bad = lambda: HyperParameterError(
+        f'{method}: {name} must be {_describe(rule, n_tasks)}, got {v!r} ({type(v).__name__})')
     if kind == 'bool':
         if not isinstance(v, (bool, type(None))) and not (hasattr(v, 'dtype') and v.dtype == bool): raise bad()
         return
@@ -95,7 +97,8 @@ class MemoryModel:
 # %% ../nbs/00d_registry.ipynb #d81c57bd
 @dataclass
 class MergeMethod:
-    "A registered merging method: its function and everything the CLI, the demo, the checks, the planner and the docs read."
+    """A registered merging method: its function and everything the CLI, the demo, the checks, the planner and the docs
+    read."""
     name: str
     fn: Callable
     defaults: dict
@@ -104,7 +107,8 @@ class MergeMethod:
     description: str = ''
     config: type | None = None       # a dataclass of further keyword arguments taken through **kw (CALM: CalmConfig)
     order: float = 1000.0            # place in `list_methods()`, the results tables and the faithfulness table
-    faithfulness: dict | None = None # {'code': reference code, 'status': ..., 'deviations': [(what, why, measured effect)]}
+    # {'code': reference code, 'status': ..., 'deviations': [(what, why, measured effect)]}
+    faithfulness: dict | None = None
     rules: dict = field(default_factory=dict)   # hyper-parameter -> rule, for every hyper-parameter with a default
     memory: MemoryModel | None = None           # the planner's model of its device buffers (data-driven methods)
     demo: dict = field(default_factory=dict)    # benchmark -> scaled settings the demo uses on a CPU
@@ -119,7 +123,8 @@ class MergeMethod:
     def check(self, hparams: dict, n_tasks: int | None = None) -> None:
         "Raise `HyperParameterError` for a hyper-parameter of the wrong type or out of range."
         for k, v in hparams.items():
-            if (rule := self.rules.get(k) or HPARAM_RULES.get(k)) is not None: check_value(self.name, k, v, rule, n_tasks)
+            if (rule := self.rules.get(k) or HPARAM_RULES.get(k)) is not None:
+                check_value(self.name, k, v, rule, n_tasks)
     @property
     def accepts(self) -> set[str]:
         "Every keyword argument the method takes: its defaults, the common ones, its signature, its config's fields."
@@ -127,18 +132,21 @@ class MergeMethod:
                 | set(getattr(self.config, '__dataclass_fields__', ())))
     @property
     def streams(self) -> bool:
-        "Whether the method reads task vectors in chunks (it takes `chunk_size`), so the models need not all be in memory."
+        """Whether the method reads task vectors in chunks (it takes `chunk_size`), so the models need not all be in
+        memory."""
         return 'chunk_size' in inspect.signature(self.fn).parameters
     @property
     def micro_batches(self) -> bool:
-        "Whether the method splits its batches into micro-batches (it takes `micro_batch`), so the planner may choose one."
+        """Whether the method splits its batches into micro-batches (it takes `micro_batch`), so the planner may choose
+        one."""
         return 'micro_batch' in self.accepts
 
 # %% ../nbs/00d_registry.ipynb #0ed46df4
 METHODS: dict[str, MergeMethod] = {}
 
 def _method_rules(fn, config, defaults: dict, rules: dict) -> dict:
-    "A rule for each hyper-parameter: the method's own, else the shared vocabulary's, else one from its annotation or default."
+    """A rule for each hyper-parameter: the method's own, else the shared vocabulary's, else one from its annotation or
+    default."""
     params = dict(inspect.signature(fn).parameters)
     fields = {f.name: f for f in dataclasses.fields(config)} if config is not None else {}
     out = {}
@@ -164,17 +172,20 @@ def register_method(
     "Decorator: register a merging function with everything calm_nb needs to list, check, plan, run and document it."
     if data not in DATA_KINDS: raise ValueError(f'data must be one of {list(DATA_KINDS)}, got {data!r}')
     if faithfulness is not None and set(faithfulness) != {'code', 'status', 'deviations'}:
-        raise ValueError(f"faithfulness needs exactly the keys 'code', 'status' and 'deviations', got {sorted(faithfulness)}")
+        raise ValueError(
+            f"faithfulness needs exactly the keys 'code', 'status' and 'deviations', got {sorted(faithfulness)}")
     def deco(fn):
         sig = inspect.signature(fn)
         defaults = {k: p.default for k, p in sig.parameters.items()
                     if p.default is not inspect.Parameter.empty and k not in COMMON_ARGS}
-        if config is not None:   # a config dataclass holds hyper-parameters taken through **kw: its defaults are the method's
+        # a config dataclass holds hyper-parameters taken through **kw: its defaults are the method's
+        if config is not None:
             defaults |= {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
         doc = (inspect.getdoc(fn) or '').split('\n\n')[0].replace('\n', ' ')
         n = name or fn.__name__
         METHODS[n] = MergeMethod(n, fn, defaults, data, paper, doc, config, order, faithfulness,
-                                 _method_rules(fn, config, defaults, rules or {}), memory, demo or {}, quick or {}, data_note)
+                                 _method_rules(fn, config, defaults, rules or {}), memory, demo or {}, quick or {},
+                                 data_note)
         return fn
     return deco
 
@@ -201,14 +212,16 @@ def get_method(name: str) -> MergeMethod:
 
 # %% ../nbs/00d_registry.ipynb #69e03a71
 def list_methods(needs_data: bool | None = None) -> list[str]:
-    "Names of the registered methods in table order, optionally only those that do (`True`) or do not (`False`) need data."
+    """Names of the registered methods in table order, optionally only those that do (`True`) or do not (`False`) need
+    data."""
     _load_method_modules()
     ms = sorted(METHODS.values(), key=lambda m: (m.order, m.name))
     return [m.name for m in ms if needs_data is None or m.needs_data == needs_data]
 
 # %% ../nbs/00d_registry.ipynb #79152d2a
 def check_hparams(method: str, hparams: dict, n_tasks: int | None = None) -> None:
-    "Raise `HyperParameterError` for a hyper-parameter of `method` of the wrong type or out of range; the number of tasks bounds `n_seq` and consensus `k`."
+    """Raise `HyperParameterError` for a hyper-parameter of `method` of the wrong type or out of range; the number of
+    tasks bounds `n_seq` and consensus `k`."""
     get_method(method).check(hparams, n_tasks)
 
 # %% ../nbs/00d_registry.ipynb #4ca2de04
@@ -218,13 +231,16 @@ def merge(
     finetuned,                        # one fine-tuned state dict per task
     names: list[str] | None = None,   # task names for warnings and records (default: the benchmark's)
     sanity: bool = True,              # warn first about inputs that are probably not meant (`sanity_warnings`)
-    **hparams,                        # the method's hyper-parameters, overriding its defaults; data-driven methods also take `bench=`
+    # the method's hyper-parameters, overriding its defaults; data-driven methods also take `bench=`
+    **hparams,
 ) -> dict[str, torch.Tensor]:  # the merged state dict, with the pretrained keys
-    "Run the registered method `method` with `hparams` overriding its defaults; `sanity` warns first about inputs that are probably not meant (see `sanity_warnings`), naming tasks by `names` (default: the benchmark's)."
+    """Run the registered method `method` with `hparams` overriding its defaults; `sanity` warns first about inputs that
+    are probably not meant (see `sanity_warnings`), naming tasks by `names` (default: the benchmark's)."""
     from calm_nb.core import sanity_warnings
     m = get_method(method)
     unknown = set(hparams) - m.accepts
-    if unknown: raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
+    if unknown:
+        raise TypeError(f'{method} got unknown hyper-parameter(s) {sorted(unknown)}; it takes {sorted(m.defaults)}')
     if sanity:
         bench = hparams.get('bench')
         sanity_warnings(pretrained, finetuned, names or (bench.task_names if bench is not None else None), bench)
@@ -238,19 +254,25 @@ def check_merged_finite(method: str, merged: dict):
     from calm_nb.core import NonFiniteError, count_non_finite
     for k, v in merged.items():
         if torch.is_tensor(v) and v.is_floating_point() and (n := count_non_finite(v)):
-            hint = f' ({v.dtype} overflowed: merge float32 copies of the weights)' if v.dtype in (torch.float16, torch.bfloat16) else ''
-            raise NonFiniteError(f'{method} produced {n} non-finite value(s) (NaN/inf) in tensor {k!r} although its inputs are finite{hint}; nothing was written')
+            half = v.dtype in (torch.float16, torch.bfloat16)
+            hint = f' ({v.dtype} overflowed: merge float32 copies of the weights)' if half else ''
+            raise NonFiniteError(
+                f'{method} produced {n} non-finite value(s) (NaN/inf) in tensor {k!r} although its inputs are '
+                f'finite{hint}; nothing was written')
 
 # %% ../nbs/00d_registry.ipynb #b42e2fe8
 def method_kwargs(method: str, **context) -> dict:
-    "The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s dropped."
+    """The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s
+    dropped."""
     m = get_method(method)
-    params = set(inspect.signature(m.fn).parameters) | set(getattr(m.config, '__dataclass_fields__', ()))   # CALM takes its config through **kw
+    # CALM takes its config through **kw
+    params = set(inspect.signature(m.fn).parameters) | set(getattr(m.config, '__dataclass_fields__', ()))
     return {k: v for k, v in context.items() if k in params and v is not None}
 
 # %% ../nbs/00d_registry.ipynb #ff1ef7a6
 def faithfulness_table(methods: list[str] | None = None) -> str:
-    "A markdown table: each method's paper, the reference code followed, its current defaults and its deviations, from the registrations."
+    """A markdown table: each method's paper, the reference code followed, its current defaults and its deviations, from
+    the registrations."""
     rows = ['| method | paper | reference code | status | defaults | deviations (reason; measured effect on zoo-vit) |',
             '|---|---|---|---|---|---|']
     for n in methods or list_methods():

@@ -15,19 +15,31 @@ __all__ = ['HUB_DATASETS', 'TINY_OPEN_CLIP', 'ROBERTA_WORDS', 'fake_hub_dataset'
 
 # %% ../nbs/11_rehearsal.ipynb #cc28271c
 _V = ('train', 'test')
-HUB_DATASETS = {   # (path, config) -> splits, columns (text keys or 'image'), label column, splits whose labels are all -1, rows with -1 elsewhere
-    ('tanganke/sun397', None): dict(splits=_V, image=True), ('tanganke/stanford_cars', None): dict(splits=_V + ('contrast', 'gaussian_noise'), image=True),
-    ('tanganke/resisc45', None): dict(splits=_V + ('contrast',), image=True), ('tanganke/eurosat', None): dict(splits=_V + ('contrast',), image=True),
-    ('ufldl-stanford/svhn', 'cropped_digits'): dict(splits=_V + ('extra',), image=True), ('tanganke/gtsrb', None): dict(splits=_V + ('contrast',), image=True),
-    ('ylecun/mnist', None): dict(splits=_V, image=True, mode='L'), ('tanganke/dtd', None): dict(splits=_V + ('contrast',), image=True),
+# (path, config) -> splits, columns (text keys or 'image'), label column, splits whose labels are all -1, rows with -1
+# elsewhere
+HUB_DATASETS = {
+    ('tanganke/sun397', None): dict(splits=_V, image=True),
+    ('tanganke/stanford_cars', None): dict(splits=_V + ('contrast', 'gaussian_noise'), image=True),
+    ('tanganke/resisc45', None): dict(splits=_V + ('contrast',), image=True),
+    ('tanganke/eurosat', None): dict(splits=_V + ('contrast',), image=True),
+    ('ufldl-stanford/svhn', 'cropped_digits'): dict(splits=_V + ('extra',), image=True),
+    ('tanganke/gtsrb', None): dict(splits=_V + ('contrast',), image=True),
+    ('ylecun/mnist', None): dict(splits=_V, image=True, mode='L'),
+    ('tanganke/dtd', None): dict(splits=_V + ('contrast',), image=True),
     ('nyu-mll/glue', 'sst2'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
-    ('SetFit/SentEval-CR', None): dict(splits=('train', 'test')), ('cornell-movie-review-data/rotten_tomatoes', None): dict(splits=('train', 'validation', 'test')),
-    ('jxm/mpqa', None): dict(splits=('train', 'test')), ('CogComp/trec', None): dict(splits=('train', 'test'), extra_columns={'fine_label': 50}, revision='refs/convert/parquet'),
-    ('SetFit/subj', None): dict(splits=('train', 'test')), ('nyu-mll/glue', 'qnli'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
+    ('SetFit/SentEval-CR', None): dict(splits=('train', 'test')),
+    ('cornell-movie-review-data/rotten_tomatoes', None): dict(splits=('train', 'validation', 'test')),
+    ('jxm/mpqa', None): dict(splits=('train', 'test')), ('CogComp/trec', None): dict(splits=('train', 'test'),
+                                                                                     extra_columns={'fine_label': 50},
+                                                                                     revision='refs/convert/parquet'),
+    ('SetFit/subj', None): dict(splits=('train', 'test')),
+    ('nyu-mll/glue', 'qnli'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
     ('stanfordnlp/snli', None): dict(splits=('train', 'validation', 'test'), minus_one=True),
-    ('nyu-mll/glue', 'mnli'): dict(splits=('train', 'validation_matched', 'validation_mismatched', 'test_matched', 'test_mismatched'), unlabeled=('test_matched', 'test_mismatched')),
+    ('nyu-mll/glue', 'mnli'): dict(splits=('train', 'validation_matched', 'validation_mismatched', 'test_matched',
+                                           'test_mismatched'), unlabeled=('test_matched', 'test_mismatched')),
     ('nyu-mll/glue', 'rte'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
-    ('nyu-mll/glue', 'mrpc'): dict(splits=('train', 'validation', 'test'), small={'validation': 0.25}),   # 408 validation rows on the hub: fewer than n_unlabeled
+    # 408 validation rows on the hub: fewer than n_unlabeled
+    ('nyu-mll/glue', 'mrpc'): dict(splits=('train', 'validation', 'test'), small={'validation': 0.25}),
     ('nyu-mll/glue', 'qqp'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
 }
 
@@ -36,12 +48,15 @@ def _label_names(task) -> list[str]:
     from calm_nb.data import VisionTask
     if isinstance(task, VisionTask):
         if task.classnames is not None: return list(task.classnames)
-        if task.name == 'SUN397': return ['/a/abbey', '/a/airplane_cabin', '/b/balcony/interior', '/c/church/outdoor', '/k/kitchen']
-        return ['AM General Hummer SUV 2000', 'Ram C/V Cargo Van Minivan 2012', 'Tesla Model S Sedan 2012', 'smart fortwo Convertible 2012']
+        if task.name == 'SUN397':
+            return ['/a/abbey', '/a/airplane_cabin', '/b/balcony/interior', '/c/church/outdoor', '/k/kitchen']
+        return ['AM General Hummer SUV 2000', 'Ram C/V Cargo Van Minivan 2012', 'Tesla Model S Sedan 2012',
+                'smart fortwo Convertible 2012']
     return list(task.label_names)
 
 def fake_hub_dataset(task, rows: int = 24, seed: int = 0):
-    "A `datasets.DatasetDict` with the hub copy's schema for a registry task: its splits, columns, `ClassLabel` names and `-1` labels, random contents."
+    """A `datasets.DatasetDict` with the hub copy's schema for a registry task: its splits, columns, `ClassLabel` names
+    and `-1` labels, random contents."""
     import datasets as hfd
     from PIL import Image
     key = (task.hf_path, getattr(task, 'hf_config', None))
@@ -67,7 +82,8 @@ def fake_hub_dataset(task, rows: int = 24, seed: int = 0):
         else:
             cols = {k: [' '.join(rng.choice(words, int(rng.integers(3, 9)))) for _ in range(n)] for k in task.text_keys}
             feats |= {k: hfd.Value('string') for k in task.text_keys}
-        for c, k in spec.get('extra_columns', {}).items(): cols[c] = rng.integers(0, k, n).tolist(); feats[c] = hfd.ClassLabel(num_classes=k)
+        for c, k in spec.get('extra_columns', {}).items():
+            cols[c] = rng.integers(0, k, n).tolist(); feats[c] = hfd.ClassLabel(num_classes=k)
         cols[label_key] = labels.tolist()
         out[split] = hfd.Dataset.from_dict(cols, features=hfd.Features(feats))
     return hfd.DatasetDict(out)
@@ -78,12 +94,17 @@ TINY_OPEN_CLIP = {   # same names, tiny widths; image and patch sizes as the rea
                      text_cfg=dict(context_length=77, vocab_size=49408, width=16, heads=2, layers=1)),
     'ViT-L-14': dict(embed_dim=16, vision_cfg=dict(image_size=224, layers=2, width=32, patch_size=14, head_width=16),
                      text_cfg=dict(context_length=77, vocab_size=49408, width=16, heads=2, layers=1))}
-ROBERTA_WORDS = ('<s> <pad> </s> <unk> good bad movie the a is not great terrible film it was fine awful plot yes no who what where when '
-                 '<mask> It This Yes No Maybe subjective objective Expression Entity Description Human Location Number . ? , :').split()   # with every prompt's words
+ROBERTA_WORDS = (
+    '<s> <pad> </s> <unk> good bad movie the a is not great terrible film it was fine awful plot yes no who what '
+    'where when '
+                 # with every prompt's words
+                 '<mask> It This Yes No Maybe subjective objective Expression Entity Description Human Location '
+                 'Number . ? , :').split()
 
 # %% ../nbs/11_rehearsal.ipynb #b6f47d53
 def _tiny_roberta(root: Path) -> Path:
-    "A `save_pretrained` folder with a tiny `RobertaForMaskedLM` (what the hub's `roberta-base` is) and a word-level tokenizer with a `<mask>`, under the name `roberta-base`."
+    """A `save_pretrained` folder with a tiny `RobertaForMaskedLM` (what the hub's `roberta-base` is) and a word-level
+    tokenizer with a `<mask>`, under the name `roberta-base`."""
     d = root / 'hub' / 'roberta-base'
     if (d / 'config.json').exists(): return d
     from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
@@ -91,16 +112,19 @@ def _tiny_roberta(root: Path) -> Path:
     from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
     vocab = {w: i for i, w in enumerate(ROBERTA_WORDS)}
     wl = Tokenizer(tk_models.WordLevel(vocab, unk_token='<unk>')); wl.pre_tokenizer = pre_tokenizers.Whitespace()
-    wl.post_processor = TemplateProcessing(single='<s> $A </s>', pair='<s> $A </s> </s> $B </s>', special_tokens=[('<s>', 0), ('</s>', 2)])
-    tok = PreTrainedTokenizerFast(tokenizer_object=wl, bos_token='<s>', eos_token='</s>', unk_token='<unk>', pad_token='<pad>', mask_token='<mask>')
-    cfg = RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        max_position_embeddings=160, pad_token_id=1)
+    wl.post_processor = TemplateProcessing(single='<s> $A </s>', pair='<s> $A </s> </s> $B </s>',
+                                           special_tokens=[('<s>', 0), ('</s>', 2)])
+    tok = PreTrainedTokenizerFast(tokenizer_object=wl, bos_token='<s>', eos_token='</s>', unk_token='<unk>',
+                                  pad_token='<pad>', mask_token='<mask>')
+    cfg = RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=160, pad_token_id=1)
     torch.manual_seed(0)
     RobertaForMaskedLM(cfg).save_pretrained(d); tok.save_pretrained(d)
     return d
 
 def roberta_finetuned(root, tasks, seed: int = 0) -> dict[str, Path]:
-    "One `RobertaForSequenceClassification` folder per task, fine-tuned (a little noise) from the simulated `roberta-base`: what a user's `save_pretrained` gives."
+    """One `RobertaForSequenceClassification` folder per task, fine-tuned (a little noise) from the simulated
+    `roberta-base`: what a user's `save_pretrained` gives."""
     from transformers import RobertaForSequenceClassification, RobertaModel
     from calm_nb.data import get_task
     root = Path(root); base = _tiny_roberta(root)
@@ -124,12 +148,14 @@ def _open_clip_weights(root: Path, name: str, tag: str, model) -> Path:
     p = root / 'hub' / 'open_clip' / f'{name}-{tag}.safetensors'
     if not p.exists():
         torch.manual_seed(1234)
-        sd = {k: (torch.randn_like(v) * 0.05 if v.is_floating_point() and v.ndim > 1 else v) for k, v in model.state_dict().items()}
+        sd = {k: (torch.randn_like(v) * 0.05 if v.is_floating_point() and v.ndim > 1 else v)
+              for k, v in model.state_dict().items()}
         save_state_dict(sd, p)
     return p
 
 def _hf_clip_tower(root: Path, repo: str) -> Path:
-    "A `save_pretrained` HF CLIPVisionModel under the hub id `repo`: the simulated `openai` ViT-B-32 image tower plus the task's noise."
+    """A `save_pretrained` HF CLIPVisionModel under the hub id `repo`: the simulated `openai` ViT-B-32 image tower plus
+    the task's noise."""
     d = root / 'hub' / repo.replace('/', '--')
     if (d / 'config.json').exists(): return d
     import open_clip
@@ -140,14 +166,17 @@ def _hf_clip_tower(root: Path, repo: str) -> Path:
     model = open_clip.create_model('ViT-B-32', pretrained=None, force_quick_gelu=True)
     model.load_state_dict(load_state_dict(_open_clip_weights(root, 'ViT-B-32', 'openai', model)))
     g = torch.Generator().manual_seed(int.from_bytes(repo.encode()[-4:], 'little'))
-    hf = CLIPVisionModel(CLIPVisionConfig(hidden_size=c['width'], intermediate_size=4 * c['width'], num_hidden_layers=c['layers'],
+    hf = CLIPVisionModel(CLIPVisionConfig(hidden_size=c['width'], intermediate_size=4 * c['width'],
+                                          num_hidden_layers=c['layers'],
                                           num_attention_heads=c['width'] // c['head_width'], image_size=c['image_size'],
                                           patch_size=c['patch_size'], hidden_act='quick_gelu'))
-    prefix = 'vision_model.' if any(k.startswith('vision_model.') for k in hf.state_dict()) else ''   # the layout of this transformers version
+    # the layout of this transformers version
+    prefix = 'vision_model.' if any(k.startswith('vision_model.') for k in hf.state_dict()) else ''
     sd = open_clip_to_hf_clip_vision({k: v for k, v in model.visual.state_dict().items() if k != 'proj'}, prefix=prefix)
     sd = {k: v + 0.01 * torch.randn(v.shape, generator=g) if v.is_floating_point() else v for k, v in sd.items()}
     missing, unexpected = hf.load_state_dict(sd, strict=False)
-    if unexpected or [k for k in missing if 'position_ids' not in k]: raise RuntimeError(f'simulated tower {repo}: missing {missing}, unexpected {unexpected}')
+    if unexpected or [k for k in missing if 'position_ids' not in k]:
+        raise RuntimeError(f'simulated tower {repo}: missing {missing}, unexpected {unexpected}')
     hf.save_pretrained(d)
     return d
 
@@ -166,9 +195,12 @@ def simulated_hubs(root, rows: int = 24, seed: int = 0):
     real_load = hfd.load_dataset
     from calm_nb.data import LOCAL_LOADERS
     def load_dataset(path, name=None, split=None, revision=None, **kw):
-        if path in LOCAL_LOADERS: return real_load(path, name, split=split, revision=revision, **kw)   # packaged loaders read local files: no hub
+        # packaged loaders read local files: no hub
+        if path in LOCAL_LOADERS: return real_load(path, name, split=split, revision=revision, **kw)
         key = (path, name)
-        if key not in HUB_DATASETS: raise FileNotFoundError(f"Couldn't reach '{path}' on the Hub (simulated hubs: only the registry's datasets exist)")
+        if key not in HUB_DATASETS:
+            raise FileNotFoundError(
+                f"Couldn't reach '{path}' on the Hub (simulated hubs: only the registry's datasets exist)")
         spec = HUB_DATASETS[key]
         if spec.get('revision') and revision != spec['revision']:
             raise RuntimeError(f'Dataset scripts are no longer supported, but found {path.split("/")[-1]}.py')
@@ -187,18 +219,23 @@ def simulated_hubs(root, rows: int = 24, seed: int = 0):
         return model, pre_train, pre_val
 
     hub_dirs = {'roberta-base': lambda: _tiny_roberta(root)}
-    hub_dirs |= {t.hf_model: (lambda r=t.hf_model: _hf_clip_tower(root, r)) for t in VISION_TASKS.values() if t.hf_model}
+    hub_dirs |= {t.hf_model: (lambda r=t.hf_model: _hf_clip_tower(root, r)) for t in VISION_TASKS.values()
+                 if t.hf_model}
     def resolve(orig):
         def from_pretrained(cls, name, *a, **kw):
             if isinstance(name, str) and name in hub_dirs: name = str(hub_dirs[name]())
-            elif isinstance(name, str) and not Path(name).exists(): raise OSError(f"We couldn't connect to the Hub to load '{name}' (simulated hubs)")
+            elif isinstance(name, str) and not Path(name).exists():
+                raise OSError(f"We couldn't connect to the Hub to load '{name}' (simulated hubs)")
             return orig.__func__(cls, name, *a, **kw)
         return classmethod(from_pretrained)
 
     configs = {n: open_clip.factory._MODEL_CONFIGS.get(n) for n in TINY_OPEN_CLIP}
-    patches = [um.patch.object(hfd, 'load_dataset', load_dataset), um.patch.object(open_clip, 'create_model_and_transforms', create_model_and_transforms),
-               um.patch.object(transformers.PreTrainedModel, 'from_pretrained', resolve(transformers.PreTrainedModel.from_pretrained)),
-               um.patch.object(transformers.AutoTokenizer, 'from_pretrained', resolve(transformers.AutoTokenizer.from_pretrained)),
+    patches = [um.patch.object(hfd, 'load_dataset', load_dataset),
+               um.patch.object(open_clip, 'create_model_and_transforms', create_model_and_transforms),
+               um.patch.object(transformers.PreTrainedModel, 'from_pretrained',
+                               resolve(transformers.PreTrainedModel.from_pretrained)),
+               um.patch.object(transformers.AutoTokenizer, 'from_pretrained',
+                               resolve(transformers.AutoTokenizer.from_pretrained)),
                um.patch.dict(os.environ, {'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'})]
     with contextlib.ExitStack() as stack:
         for p in patches: stack.enter_context(p)
@@ -211,7 +248,8 @@ def simulated_hubs(root, rows: int = 24, seed: int = 0):
 
 # %% ../nbs/11_rehearsal.ipynb #357251d0
 def rehearse(notebook, root, env: dict | None = None, rows: int = 24) -> dict:
-    "Run `notebook`'s code cells top to bottom under `simulated_hubs(root)`; return `{'ran': [...], 'skipped': [...], 'namespace': ...}`."
+    """Run `notebook`'s code cells top to bottom under `simulated_hubs(root)`; return `{'ran': [...], 'skipped': [...],
+    'namespace': ...}`."""
     import unittest.mock as um
     nb = json.loads(Path(notebook).read_text())
     ns, ran, skipped = {'__name__': '__rehearsal__'}, [], []
@@ -221,6 +259,8 @@ def rehearse(notebook, root, env: dict | None = None, rows: int = 24) -> dict:
             src = ''.join(c['source'])
             if re.search(r'^\s*!', src, re.M): skipped.append(i); continue   # a shell command: needs the package index
             try: exec(compile(src, f'{Path(notebook).name} cell {i}', 'exec'), ns)
-            except Exception as e: raise RuntimeError(f'{Path(notebook).name}: cell {i} failed in the rehearsal: {type(e).__name__}: {e}\n{src}') from e
+            except Exception as e:
+                raise RuntimeError(
+                    f'{Path(notebook).name}: cell {i} failed in the rehearsal: {type(e).__name__}: {e}\n{src}') from e
             ran.append(i)
     return {'ran': ran, 'skipped': skipped, 'namespace': ns}

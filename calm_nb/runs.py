@@ -21,13 +21,15 @@ __all__ = ['BENCHMARKS', 'SOURCES', 'RUN_KEYS', 'MAX_CONFIG_VALUES', 'PATH_KEYS'
            'build_source', 'check_inputs_unchanged', 'run', 'evaluate_merged']
 
 # %% ../nbs/09b_runs.ipynb #952d173c
-def _toy_digits(quick: bool, progress: bool): return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
+def _toy_digits(quick: bool, progress: bool):
+    return zoo.toy_digits(**(dict(pretrain_epochs=3, finetune_epochs=5) if quick else {}))
 
 # %% ../nbs/09b_runs.ipynb #e7e87901
 def _zoo_vit(quick: bool, progress: bool): return zoo.zoo_vit(quick=quick, progress=progress)
 
 # %% ../nbs/09b_runs.ipynb #6ffd6443
-BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder(quick, progress); the first is the default
+# name -> builder(quick, progress); the first is the default
+BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}
 
 # The demo runs each method at the scaled settings of its registration (`register_method(demo={benchmark: {...}})`,
 # chosen for a 2-core CPU where the paper's settings would take too long; `quick=` for quick runs), recorded in
@@ -36,7 +38,8 @@ BENCHMARKS = {'zoo-vit': _zoo_vit, 'toy-digits': _toy_digits}  # name -> builder
 _YAML_WORDS = {'null': None, 'none': None, '~': None, 'true': True, 'false': False}
 
 def _parse_value(v: str):
-    "A --set value: a Python literal (1e3, 'x', [1, 2], None, True), YAML's null / true / false as in a config file, else the string."
+    """A --set value: a Python literal (1e3, 'x', [1, 2], None, True), YAML's null / true / false as in a config file,
+    else the string."""
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return _YAML_WORDS.get(v.strip().lower(), v)
 
@@ -54,7 +57,8 @@ def parse_hparams(pairs: list[str]) -> dict:
 # %% ../nbs/09b_runs.ipynb #39d7b9a8
 def demo_hparams(methods: list[str], benchmark: str, seed: int = 0, quick: bool = False, overrides: dict | None = None,
                  paper_settings: bool = False) -> tuple[dict, dict]:
-    "Each method's hyper-parameters in the demo, and the scaled settings among them: its registration's `demo[benchmark]` (unless `paper_settings`), its `quick` settings, then `overrides` (`'*'` for all)."
+    """Each method's hyper-parameters in the demo, and the scaled settings among them: its registration's
+    `demo[benchmark]` (unless `paper_settings`), its `quick` settings, then `overrides` (`'*'` for all)."""
     overrides, specs = overrides or {}, {m: get_method(m) for m in methods}
     scaled = {} if paper_settings else {m: s.demo[benchmark] for m, s in specs.items() if s.demo.get(benchmark)}
     hp = {m: method_kwargs(m, seed=seed) | scaled.get(m, {}) | (s.quick if quick else {})
@@ -65,8 +69,11 @@ def demo_hparams(methods: list[str], benchmark: str, seed: int = 0, quick: bool 
 def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
          quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False,
          resume: bool = False) -> dict:
-    "Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to `out`; each method's result is kept in `out/methods` as it finishes, and `resume` reuses those of an interrupted run."
-    if benchmark not in BENCHMARKS: raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
+    """Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to
+    `out`; each method's result is kept in `out/methods` as it finishes, and `resume` reuses those of an interrupted
+    run."""
+    if benchmark not in BENCHMARKS:
+        raise SystemExit(f'unknown benchmark {benchmark!r}; available: {", ".join(BENCHMARKS)}')
     methods = methods or list_methods()
     for m in methods: get_method(m)   # unknown names fail before the build
     t = time.perf_counter()
@@ -75,25 +82,33 @@ def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int
     build_s = time.perf_counter() - t
     overrides = overrides or {}
     hp, scaled = demo_hparams(methods, benchmark, seed, quick, overrides, paper_settings)
-    if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))  # run card, masks, history for the analyses
-    results, merged = run_methods(bench, methods, hp, progress=progress, records=Path(out) / 'methods', resume=resume, save_merged=True)
-    doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s, 'overrides': overrides,
-                                                                         'scaled_settings': {} if paper_settings else scaled})
+    # run card, masks, history for the analyses
+    if 'calm' in hp: hp['calm'].setdefault('out_dir', str(Path(out) / 'calm'))
+    results, merged = run_methods(bench, methods, hp, progress=progress, records=Path(out) / 'methods', resume=resume,
+                                  save_merged=True)
+    doc = write_results(out, bench, results, merged, seed, config={'quick': quick, 'build_seconds': build_s,
+                                                                   'overrides': overrides, 'scaled_settings': {}
+                                                                   if paper_settings else scaled})
     print(f'\n{bench.name} — test accuracy (%), seed {seed}\n')
     print(results_table(results, bench.task_names))
-    print(f'\nwrote {Path(out) / "results.json"}, results.md, accuracy.png and merged_{doc.get("best_method")}.safetensors'
+    print(f'\nwrote {Path(out) / "results.json"}, results.md, accuracy.png and '
+          f'merged_{doc.get("best_method")}.safetensors'
           + (f'; CALM\'s run card, masks and history in {Path(out) / "calm"}' if 'calm' in hp else ''))
     return doc
 
 # %% ../nbs/09b_runs.ipynb #d6f71f39
 SOURCES = ('benchmark', 'checkpoints', 'vision', 'nlp')
-RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', 'exclude', 'chunk_size', 'evaluate', 'max_memory')
-from .schema import ConfigError, check_device, _dump, _add_model_config, validate_run_config, validate_source, check_task_keys, short_repr   # the schema: types, ranges, unknown keys at every level
+RUN_KEYS = ('method', 'hparams', 'source', 'seed', 'device', 'out', 'include', 'exclude', 'chunk_size', 'evaluate',
+            'max_memory')
+from .schema import (ConfigError, check_device, _dump, _add_model_config, validate_run_config, validate_source,
+                            check_task_keys, short_repr)   # the schema: types, ranges, unknown keys at every level
 
 # %% ../nbs/09b_runs.ipynb #ab33edc3
 MAX_CONFIG_VALUES = 1_000_000
-PATH_KEYS = ('pretrained', 'checkpoints', 'finetuned', 'model_config', 'data_dir', 'data_files', 'head', 'path', 'datasets', 'data')
-_PATH_MAPS = ('finetuned', 'datasets', 'data_files')   # mappings whose values are paths ({task: path}, {split: path}); other mappings are read key by key
+PATH_KEYS = ('pretrained', 'checkpoints', 'finetuned', 'model_config', 'data_dir', 'data_files', 'head', 'path',
+             'datasets', 'data')
+# mappings whose values are paths ({task: path}, {split: path}); other mappings are read key by key
+_PATH_MAPS = ('finetuned', 'datasets', 'data_files')
 
 def _yaml_loader():
     "A safe YAML loader that refuses duplicate keys."
@@ -103,13 +118,15 @@ def _yaml_loader():
             seen = set()
             for k, _ in node.value:
                 key = self.construct_object(k, deep=True)
-                if key in seen: raise ConfigError(f'line {k.start_mark.line + 1}: key {key!r} appears twice in one mapping')
+                if key in seen:
+                    raise ConfigError(f'line {k.start_mark.line + 1}: key {key!r} appears twice in one mapping')
                 seen.add(key)
             return super().construct_mapping(node, deep)
     return Loader
 
 def _expanded_size(node) -> int:
-    "How many values `node` holds once YAML aliases are expanded (shared objects counted once per use, each computed once)."
+    """How many values `node` holds once YAML aliases are expanded (shared objects counted once per use, each computed
+    once)."""
     memo = {}
     def size(n):
         if not isinstance(n, (dict, list)): return 1
@@ -118,9 +135,11 @@ def _expanded_size(node) -> int:
     return size(node)
 
 def _resolve_paths(node, base: Path, pathlike: bool = False):
-    "Expand `~` and `$VAR` in the path-like values of a configuration, and resolve relative ones against `base` (the file's folder) where that names something that exists."
+    """Expand `~` and `$VAR` in the path-like values of a configuration, and resolve relative ones against `base` (the
+    file's folder) where that names something that exists."""
     if isinstance(node, dict):
-        return {k: _resolve_paths(v, base, k in _PATH_MAPS if isinstance(v, dict) else pathlike or k in PATH_KEYS) for k, v in node.items()}
+        return {k: _resolve_paths(v, base, k in _PATH_MAPS if isinstance(v, dict) else pathlike or k in PATH_KEYS)
+                for k, v in node.items()}
     if isinstance(node, list): return [_resolve_paths(v, base, pathlike) for v in node]
     if isinstance(node, str) and pathlike:
         p = os.path.expandvars(os.path.expanduser(node))
@@ -129,16 +148,23 @@ def _resolve_paths(node, base: Path, pathlike: bool = False):
     return node
 
 def load_config(path) -> dict:
-    "Read a run configuration from a YAML or JSON file; input paths in it resolve relative to the file, with `~` and `$VAR` expanded."
+    """Read a run configuration from a YAML or JSON file; input paths in it resolve relative to the file, with `~` and
+    `$VAR` expanded."""
     import yaml
     path = check_input_path(path, 'config file')
     try: text = path.read_text()
-    except UnicodeDecodeError as e: raise ConfigError(f'{path} is not a text file ({e.reason} at byte {e.start})') from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f'{path} is not a text file ({e.reason} at byte {e.start})') from None
     try: cfg = json.loads(text) if path.suffix == '.json' else yaml.load(text, Loader=_yaml_loader())
     except ConfigError as e: raise ConfigError(f'{path}: {e}') from None
-    except Exception as e: raise ConfigError(f'{path} is not valid {"JSON" if path.suffix == ".json" else "YAML"}: {str(e).splitlines()[0][:200]}') from None
-    if not isinstance(cfg, dict): raise ConfigError(f'{path}: expected a mapping of settings at the top level, got {type(cfg).__name__}')
-    if _expanded_size(cfg) > MAX_CONFIG_VALUES: raise ConfigError(f'{path} expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases nested in aliases: an alias bomb?)')
+    except Exception as e: raise ConfigError(
+        f'{path} is not valid {"JSON" if path.suffix == ".json" else "YAML"}: {str(e).splitlines()[0][:200]}') from None
+    if not isinstance(cfg, dict):
+        raise ConfigError(f'{path}: expected a mapping of settings at the top level, got {type(cfg).__name__}')
+    if _expanded_size(cfg) > MAX_CONFIG_VALUES:
+        raise ConfigError(
+            f'{path} expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases nested in aliases: an alias '
+            'bomb?)')
     if isinstance(cfg.get('source'), dict): cfg['source'] = _resolve_paths(cfg['source'], path.resolve().parent)
     return cfg
 
@@ -163,14 +189,17 @@ def _parse_bytes(v) -> int:
 
 # %% ../nbs/09b_runs.ipynb #7c741601
 def _hparam_types(spec, hp: dict):
-    "Each hyper-parameter of the type of its default (a number for a number, a string for a string, true/false for a flag)."
+    """Each hyper-parameter of the type of its default (a number for a number, a string for a string, true/false for a
+    flag)."""
     import numbers
     for k, v in hp.items():
         d = spec.defaults.get(k)
         if d is None or v is None: continue
-        ok = (isinstance(v, bool) if isinstance(d, bool) else isinstance(v, numbers.Real) and not isinstance(v, bool) if isinstance(d, numbers.Real)
-              else isinstance(v, str) if isinstance(d, str) else True)
-        if not ok: raise ConfigError(f'hparams.{k}: {spec.name} expects {type(d).__name__} (default {d!r}), got {v!r} ({type(v).__name__})')
+        ok = (isinstance(v, bool) if isinstance(d, bool) else isinstance(v, numbers.Real) and not isinstance(v, bool)
+              if isinstance(d, numbers.Real) else isinstance(v, str) if isinstance(d, str) else True)
+        if not ok:
+            raise ConfigError(
+                f'hparams.{k}: {spec.name} expects {type(d).__name__} (default {d!r}), got {v!r} ({type(v).__name__})')
 
 def _n_tasks(kind, body) -> int | None:
     if kind in ('vision', 'nlp'):
@@ -181,7 +210,8 @@ def _n_tasks(kind, body) -> int | None:
     return 8 if kind == 'benchmark' and body.get('name', 'zoo-vit') == 'zoo-vit' else None
 
 def check_config(cfg: dict) -> dict:
-    "Validate a run configuration against the schema and the registry, and return it completed with defaults; nothing is loaded."
+    """Validate a run configuration against the schema and the registry, and return it completed with defaults; nothing
+    is loaded."""
     from calm_nb.registry import check_hparams, HyperParameterError, DATA_KINDS
     rc = validate_run_config(cfg)
     spec = get_method(rc.method)
@@ -198,25 +228,33 @@ def check_config(cfg: dict) -> dict:
     try: check_hparams(spec.name, hp, n_tasks=_n_tasks(kind, body))
     except HyperParameterError as e: raise ConfigError(f'hparams: {e}') from None
     if kind == 'benchmark':
-        if body['name'] not in BENCHMARKS: raise ConfigError(f'unknown benchmark {body["name"]!r}; built in: {list(BENCHMARKS)}')
+        if body['name'] not in BENCHMARKS:
+            raise ConfigError(f'unknown benchmark {body["name"]!r}; built in: {list(BENCHMARKS)}')
     elif kind == 'checkpoints':
-        if spec.needs_data: raise ConfigError(f'{spec.name} needs task data, and bare checkpoints bring none: use a `benchmark`, `vision` or `nlp` source, '
-                                              f'or a data-free method ({", ".join(list_methods(needs_data=False))})')
+        if spec.needs_data:
+            raise ConfigError(
+                f'{spec.name} needs task data, and bare checkpoints bring none: use a `benchmark`, `vision` or `nlp` '
+                f'source, or a data-free method ({", ".join(list_methods(needs_data=False))})')
     else:
         from calm_nb.data import declare_task
-        for t in body.get('tasks') or []:   # typos in task names and bad declarations fail here, before anything is loaded
+        # typos in task names and bad declarations fail here, before anything is loaded
+        for t in body.get('tasks') or []:
             try: declare_task({k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t, kind)
-            except KeyError as e: raise ConfigError(f'source.{kind}.tasks: {e.args[0]}; for a task of your own, declare it: {{name: ..., classes: [...], data: {{loader: ..., ...}}}}') from None
+            except KeyError as e:
+                raise ConfigError(f'source.{kind}.tasks: {e.args[0]}; for a task of your own, declare it: '
+                                  f'{{name: ..., classes: [...], data: {{loader: ..., ...}}}}') from None
         check_task_keys(kind, body)
         n_train = body.get('n_train', 256)
         if n_train == 0 and spec.data == 'labelled':
-            raise ConfigError(f'{spec.name} needs labelled training examples ({spec.data_note or DATA_KINDS[spec.data]}), '
-                              f'but source.{kind}.n_train is 0; set n_train (e.g. 256)')
+            raise ConfigError(
+                f'{spec.name} needs labelled training examples ({spec.data_note or DATA_KINDS[spec.data]}), but '
+                f'source.{kind}.n_train is 0; set n_train (e.g. 256)')
         if n_train == 0 and spec.data == 'inputs' and hp.get('split', 'train') == 'train':
             hp['split'] = 'unlabeled'   # the inputs are all they read; recorded in config.yaml
     parse_bytes(rc.max_memory)
-    return {'method': spec.name, 'hparams': hp, 'source': {kind: body}, 'seed': rc.seed, 'device': rc.device, 'out': str(rc.out),
-            'include': rc.include, 'exclude': rc.exclude, 'chunk_size': rc.chunk_size, 'evaluate': rc.evaluate, 'max_memory': rc.max_memory}
+    return {'method': spec.name, 'hparams': hp, 'source': {kind: body}, 'seed': rc.seed, 'device': rc.device,
+            'out': str(rc.out), 'include': rc.include, 'exclude': rc.exclude, 'chunk_size': rc.chunk_size,
+            'evaluate': rc.evaluate, 'max_memory': rc.max_memory}
 
 # %% ../nbs/09b_runs.ipynb #67548cb1
 def _split_task_checkpoints(body: dict) -> tuple[list | None, dict]:
@@ -224,7 +262,8 @@ def _split_task_checkpoints(body: dict) -> tuple[list | None, dict]:
     ft, tasks = dict(body.get('finetuned') or {}), body.get('tasks')
     for t in tasks or []:
         if isinstance(t, dict) and t.get('finetuned'): ft[t['name']] = t['finetuned']
-    return (None if tasks is None else [{k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t for t in tasks]), ft
+    return (None if tasks is None
+            else [{k: v for k, v in t.items() if k != 'finetuned'} if isinstance(t, dict) else t for t in tasks]), ft
 
 def _task_folder_names(paths) -> list[str]:
     "Task names of fine-tuned files: the folder for the task-vector layout `<Task>/finetuned.pt`, else the file stem."
@@ -233,16 +272,19 @@ def _task_folder_names(paths) -> list[str]:
     return names if len(set(names)) == len(names) else [f'{n}_{i}' for i, n in enumerate(names)]
 
 def checkpoint_layout(body: dict) -> tuple[str, list[str], list[str]]:
-    "(pretrained path, task names, fine-tuned paths) of a `checkpoints` source: explicit files, or a task-vector folder (`zeroshot.pt`, `<Task>/finetuned.pt`)."
+    """(pretrained path, task names, fine-tuned paths) of a `checkpoints` source: explicit files, or a task-vector
+    folder (`zeroshot.pt`, `<Task>/finetuned.pt`)."""
     if body.get('checkpoints'):
         root = Path(body['checkpoints'])
         if not root.is_dir(): raise FileNotFoundError(f'source.checkpoints.checkpoints: folder {root} does not exist')
         pre = layout_file(root, 'zeroshot')
-        if not pre.exists(): raise FileNotFoundError(f'{root} has no zeroshot.pt (the pretrained model of the task-vector layout)')
+        if not pre.exists():
+            raise FileNotFoundError(f'{root} has no zeroshot.pt (the pretrained model of the task-vector layout)')
         found = sorted({q.parent.name for q in [*root.glob('*/finetuned.pt'), *root.glob('*/finetuned.safetensors')]})
         tasks = body.get('tasks') or found
         missing = [t for t in tasks if t not in found]
-        if missing: raise FileNotFoundError(f'{root} has no {", ".join(f"{t}/finetuned.pt" for t in missing)} (it has {found})')
+        if missing:
+            raise FileNotFoundError(f'{root} has no {", ".join(f"{t}/finetuned.pt" for t in missing)} (it has {found})')
         if not tasks: raise FileNotFoundError(f'{root} holds no <Task>/finetuned.pt')
         return str(pre), list(tasks), [str(layout_file(root / t, 'finetuned')) for t in tasks]
     ft = body['finetuned']
@@ -250,7 +292,8 @@ def checkpoint_layout(body: dict) -> tuple[str, list[str], list[str]]:
     return body['pretrained'], _task_folder_names(ft), list(ft)
 
 def checkpoint_files(source: dict) -> list[Path]:
-    "The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in benchmarks."
+    """The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in
+    benchmarks."""
     kind, body = next(iter(source.items()))
     if kind == 'benchmark': return []
     if kind == 'checkpoints':
@@ -259,7 +302,8 @@ def checkpoint_files(source: dict) -> list[Path]:
         ck = Path(body['checkpoints']) if body.get('checkpoints') else None
         from calm_nb.data import VISION_TASKS, NLP_TASKS
         tasks, ft = _split_task_checkpoints(body)
-        names = [t['name'] if isinstance(t, dict) else t for t in tasks or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)]
+        names = [t['name'] if isinstance(t, dict) else t for t in tasks
+                 or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)]
         paths = ([layout_file(ck, 'zeroshot')] if ck is not None and layout_file(ck, 'zeroshot').exists() else [])
         paths += [ft.get(t) or (layout_file(ck / t, 'finetuned') if ck is not None else None) for t in names]
         paths = [p for p in paths if p is not None and not isinstance(p, dict)]
@@ -267,14 +311,16 @@ def checkpoint_files(source: dict) -> list[Path]:
 
 # %% ../nbs/09b_runs.ipynb #3072967a
 def _visual_prefix(sd) -> str:
-    "The key prefix of open_clip's image tower in a whole-model state dict (`visual.`, or e.g. `model.visual.`), from the names alone."
+    """The key prefix of open_clip's image tower in a whole-model state dict (`visual.`, or e.g. `model.visual.`), from
+    the names alone."""
     pre = [k[:k.index('visual.') + 7] for k in sd if 'visual.' in k]
     return max(set(pre), key=pre.count)
 
 def _is_open_clip_model(sd) -> bool:
     "A whole open_clip CLIP state dict (image and text towers), as the pickled task-vector checkpoints hold."
     keys = list(sd.keys())
-    return any(k.startswith('visual.') or '.visual.' in k for k in keys) and any(k.endswith('token_embedding.weight') for k in keys)
+    return any(k.startswith('visual.') or '.visual.' in k for k in keys) and any(k.endswith('token_embedding.weight')
+                                                                                 for k in keys)
 
 # %% ../nbs/09b_runs.ipynb #58f8c1bd
 def build_source(source: dict, device: str = 'cpu', progress: bool = True, stream_chunk: int | None = None):
@@ -288,10 +334,13 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
         pre_path, names, paths = checkpoint_layout(body)
         load = LazySafetensors if stream_chunk else load_checkpoint   # both name a missing file
         pre, fts = load(pre_path), [load(p) for p in paths]
-        if _is_open_clip_model(pre):   # task-vector files hold the whole CLIP: merge the image tower only, as the data paths do
-            cut = (lambda sd: sd.with_prefix(_visual_prefix(sd))) if stream_chunk else visual_state_dict   # streamed: still read lazily
+        # task-vector files hold the whole CLIP: merge the image tower only, as the data paths do
+        if _is_open_clip_model(pre):
+            # streamed: still read lazily
+            cut = (lambda sd: sd.with_prefix(_visual_prefix(sd))) if stream_chunk else visual_state_dict
             pre, fts = cut(pre), [cut(f) if _is_open_clip_model(f) else f for f in fts]
-        check_same_architecture(pre, fts, names, check_finite=not stream_chunk)   # streamed: values are read once, by the merge's own check
+        # streamed: values are read once, by the merge's own check
+        check_same_architecture(pre, fts, names, check_finite=not stream_chunk)
         return None, (pre, fts, names)
     if not progress:
         try: import datasets; datasets.disable_progress_bars()   # its "Generating … split" bars, quiet with the rest
@@ -311,14 +360,16 @@ def build_source(source: dict, device: str = 'cpu', progress: bool = True, strea
 # %% ../nbs/09b_runs.ipynb #15502810
 RUN_FILES = ('config.yaml', 'run.json', 'log.txt', 'merged.safetensors', 'results.json', 'calm')
 def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLock, dict | None]:
-    "(run folder, its lock, the unfinished run's `run.json` when resuming one), read under the lock; refuse what would be lost."
+    """(run folder, its lock, the unfinished run's `run.json` when resuming one), read under the lock; refuse what would
+    be lost."""
     import yaml
     out = Path(cfg['out'])
     if out.exists() and not out.is_dir(): raise ConfigError(f'output folder {out} is a file')
     fresh = not out.exists()
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise OSError(e.errno, f'cannot create the output folder {out}: {e.strerror}') from None
-    if not os.access(out, os.W_OK): raise PermissionError(errno.EACCES, f'cannot write to the output folder {out}: permission denied')
+    if not os.access(out, os.W_OK):
+        raise PermissionError(errno.EACCES, f'cannot write to the output folder {out}: permission denied')
     lock = RunLock(out).acquire()   # before anything is read or deleted: a live run's files are never touched
     try:
         previous = json.loads((out / 'run.json').read_text()) if (out / 'run.json').is_file() else None
@@ -329,15 +380,19 @@ def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLoc
                 if p.is_dir(): shutil.rmtree(p)
                 elif p.exists(): p.unlink()
         elif status == 'finished':
-            raise OutputExistsError(f'{out} holds a finished run; pass --overwrite to replace it, or choose another --out')
+            raise OutputExistsError(
+                f'{out} holds a finished run; pass --overwrite to replace it, or choose another --out')
         elif status is not None and not resume:
-            raise OutputExistsError(f'{out} holds an unfinished run ({status}); pass --resume to continue it or --overwrite to start over')
+            raise OutputExistsError(
+                f'{out} holds an unfinished run ({status}); pass --resume to continue it or --overwrite to start over')
         elif status is None and not fresh and any(p.name != LOCK_FILE for p in out.iterdir()):
             raise OutputExistsError(f'{out} is not empty and holds no calm_nb run; choose another --out')
         elif status is not None:
             old = yaml.safe_load((out / 'config.yaml').read_text())
             diff = sorted(k for k in set(old) | set(cfg) if old.get(k) != cfg.get(k))
-            if diff: raise ConfigError(f'--resume with a different configuration ({", ".join(diff)} changed); resume with {out / "config.yaml"} or start a new run')
+            if diff:
+                raise ConfigError(f'--resume with a different configuration ({", ".join(diff)} changed); resume with '
+                                  f'{out / "config.yaml"} or start a new run')
         write_text(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
     except BaseException:
         lock.release(); raise
@@ -346,29 +401,34 @@ def _prepare_out(cfg: dict, overwrite: bool, resume: bool) -> tuple[Path, RunLoc
 # %% ../nbs/09b_runs.ipynb #569aabb5
 def _inputs(files) -> list[dict]:
     "Path, size and SHA-256 of each input checkpoint (a folder: of its files)."
-    return [{'path': str(p), 'bytes': sum(q.stat().st_size for q in Path(p).rglob('*') if q.is_file()) if Path(p).is_dir() else Path(p).stat().st_size,
-             'sha256': file_sha256(p)} for p in files]
+    return [{'path': str(p), 'bytes': sum(q.stat().st_size for q in Path(p).rglob('*') if q.is_file())
+             if Path(p).is_dir() else Path(p).stat().st_size, 'sha256': file_sha256(p)} for p in files]
 
 def check_inputs_unchanged(recorded: list[dict], now: list[dict], out):
     "Refuse to resume when an input file's SHA-256 differs from the one its run recorded."
     before = {r['path']: r['sha256'] for r in recorded}
     for r in now:
         if r['path'] in before and before[r['path']] != r['sha256']:
-            raise ConfigError(f'--resume: input {r["path"]} changed since the run in {out} started (SHA-256 {before[r["path"]][:12]}… → {r["sha256"][:12]}…); '
-                              'restore it, or start over with --overwrite')
+            raise ConfigError(f'--resume: input {r["path"]} changed since the run in {out} started (SHA-256 '
+                              f'{before[r["path"]][:12]}… → {r["sha256"][:12]}…); restore it, or start over with '
+                              '--overwrite')
 
 def _warn_duplicate_inputs(inputs: list[dict]):
     "A `SanityWarning` for input files with the same content (the same checkpoint given twice)."
     import warnings
     seen = {}
     for r in inputs:
-        if r['sha256'] in seen: warnings.warn(f'{r["path"]} and {seen[r["sha256"]]} are the same file (identical SHA-256): the same model given twice?', SanityWarning)
+        if r['sha256'] in seen:
+            warnings.warn(
+                f'{r["path"]} and {seen[r["sha256"]]} are the same file (identical SHA-256): the same model given '
+                'twice?', SanityWarning)
         else: seen[r['sha256']] = r['path']
 
 def _splits(bench) -> dict:
     "The splits each task used: evaluated, unlabeled (merge input), labelled (merge input), and where they came from."
     s = (bench.config or {}).get('splits') if isinstance(getattr(bench, 'config', None), dict) else None
-    return s or {t: {'eval': 'test', 'unlabeled': 'unlabeled', 'train': 'train', 'data': bench.name} for t in bench.task_names}
+    return s or {t: {'eval': 'test', 'unlabeled': 'unlabeled', 'train': 'train', 'data': bench.name}
+                 for t in bench.task_names}
 
 def run(
     config: dict,                   # a run configuration (as `calm_nb merge --config` reads; checked by the schema)
@@ -378,11 +438,13 @@ def run(
     say=print,                      # where progress lines go
     quiet_warnings: bool = False,   # sanity warnings to the log only
 ) -> dict:  # the finished run record (run.json)
-    "Run one merge from a run configuration into its output folder; return the finished `run.json`. Sanity warnings go to the log, and to `say` unless `quiet_warnings`."
+    """Run one merge from a run configuration into its output folder; return the finished `run.json`. Sanity warnings go
+    to the log, and to `say` unless `quiet_warnings`."""
     import warnings
     from calm_nb.evaluate import evaluate, versions
     cfg = check_config(config)
-    check_device(cfg['device'])   # here, not in check_config: a configuration written for a GPU machine is still valid elsewhere
+    # here, not in check_config: a configuration written for a GPU machine is still valid elsewhere
+    check_device(cfg['device'])
     out, lock, previous = _prepare_out(cfg, overwrite, resume)
     log = open(out / 'log.txt', 'a')
     def note(msg):
@@ -392,8 +454,8 @@ def run(
         log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {text}\n'); log.flush()
         if not (quiet_warnings and issubclass(category, SanityWarning)): say(text)
     spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
-    doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'resumed': resume, 'seed': cfg['seed'],
-           'device': cfg['device'], 'versions': versions()}
+    doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'resumed': resume,
+           'seed': cfg['seed'], 'device': cfg['device'], 'versions': versions()}
     if previous and previous.get('inputs'): doc['inputs'] = previous['inputs']   # kept if this resume is refused
     try:
         with warnings.catch_warnings():
@@ -408,45 +470,55 @@ def run(
                 if previous: check_inputs_unchanged(previous.get('inputs') or [], inputs, out)
                 doc['inputs'] = inputs; write_json(out / 'run.json', doc)
                 _warn_duplicate_inputs(inputs)
-                why_not = ('a method with data keeps every model in memory' if spec.needs_data else f'{spec.name} works on the whole task-vector matrix'
-                           if not spec.streams else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
+                why_not = ('a method with data keeps every model in memory' if spec.needs_data
+                           else f'{spec.name} works on the whole task-vector matrix' if not spec.streams
+                           else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
                 plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
-                note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} available ({plan["mode"]})')
+                note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} '
+                     f'available ({plan["mode"]})')
             t = time.perf_counter()
-            if plan and plan['mode'] == 'stream': return_freed_memory()   # otherwise the heap keeps freed chunks and the peak drifts past the budget
-            bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])
+            # otherwise the heap keeps freed chunks and the peak drifts past the budget
+            if plan and plan['mode'] == 'stream': return_freed_memory()
+            bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan
+                                        and plan['chunk_size'])
             seconds['load'] = time.perf_counter() - t
             pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
             names = bench.task_names if bench is not None else files[2]
             doc['tasks'] = list(names)
             if bench is not None: doc['splits'] = _splits(bench)
             note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
-            hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name), progress=progress, record={},
-                               chunk_size=cfg['chunk_size'] or (plan and plan['chunk_size'])) | cfg['hparams']
+            hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name),
+                               progress=progress, record={}, chunk_size=cfg['chunk_size']
+                               or (plan and plan['chunk_size'])) | cfg['hparams']
             record = hp.get('record')
             t = time.perf_counter()
             merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], names=list(names), **hp)
             seconds['merge'] = time.perf_counter() - t
             note(f'merged in {seconds["merge"]:.1f} s')
-            meta = {'method': spec.name, 'config': json.dumps({k: v for k, v in cfg.items() if k != 'out'}, sort_keys=True, default=str)}   # no run-folder path: equal runs, equal files
+            # no run-folder path: equal runs, equal files
+            meta = {'method': spec.name,
+                    'config': json.dumps({k: v for k, v in cfg.items() if k != 'out'}, sort_keys=True, default=str)}
             save_state_dict(merged, out / 'merged.safetensors', metadata=meta)
             if bench is not None and cfg['evaluate']:
                 t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
-                write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'], 'per_task': ev['per_task'],
-                                                   'avg': ev['avg'], 'hparams': spec.defaults | cfg['hparams'], 'record': record, 'splits': doc['splits'],
-                                                   'config': bench.config})
+                write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'],
+                                                  'per_task': ev['per_task'], 'avg': ev['avg'],
+                                                  'hparams': spec.defaults | cfg['hparams'], 'record': record,
+                                                  'splits': doc['splits'], 'config': bench.config})
                 note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
                      + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
             seconds['total'] = time.perf_counter() - t0
-            doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds, 'memory_plan': plan,
-                    'files': sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)}
+            doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds,
+                    'memory_plan': plan, 'files': sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)}
             write_json(out / 'run.json', doc)
             note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
             return doc
     except BaseException as e:
         log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} FAILED: {type(e).__name__}: {e}\n')
         import traceback; traceback.print_exc(file=log); log.flush()
-        try: write_json(out / 'run.json', doc | {'status': 'failed', 'failed': time.strftime('%Y-%m-%dT%H:%M:%S'), 'error': f'{type(e).__name__}: {e}', 'seconds': seconds})
+        try:
+            write_json(out / 'run.json', doc | {'status': 'failed', 'failed': time.strftime('%Y-%m-%dT%H:%M:%S'),
+                                                'error': f'{type(e).__name__}: {e}', 'seconds': seconds})
         except OSError: pass
         raise
     finally:
@@ -458,8 +530,11 @@ def evaluate_merged(merged_path, source: dict, device: str = 'cpu', progress: bo
     from calm_nb.evaluate import evaluate
     check_device(device)
     merged = load_state_dict(merged_path)
-    if next(iter(source)) == 'checkpoints': raise ConfigError('evaluation needs task data: use a `benchmark`, `vision` or `nlp` source')
+    if next(iter(source)) == 'checkpoints':
+        raise ConfigError('evaluation needs task data: use a `benchmark`, `vision` or `nlp` source')
     bench, _ = build_source(source, device, progress)
     try: validate_state_dicts(bench.pretrained, [merged])   # keys, shapes, NaN/inf: the checks every merge runs
     except MergeInputError as e: raise type(e)(f'{merged_path} does not fit {bench.name}: {e}') from None
-    return {'benchmark': bench.name, 'merged': str(merged_path)} | evaluate(bench, {k: v.to(device) for k, v in merged.items()})
+    return {'benchmark': bench.name, 'merged': str(merged_path)} | evaluate(bench,
+                                                                            {k: v.to(device)
+                                                                             for k, v in merged.items()})

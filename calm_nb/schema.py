@@ -30,7 +30,8 @@ class DataSource(_Strict):
     loader: Literal['csv', 'json', 'parquet', 'text', 'arrow', 'imagefolder', 'audiofolder', 'save_to_disk', 'hub']
     path: str | None = None                                              # save_to_disk folder or hub id
     data_files: str | list[str] | dict[str, str | list[str]] | None = None  # file loaders: files per split
-    data_dir: str | None = None                                          # file loaders: a folder with <split>/ subfolders
+    # file loaders: a folder with <split>/ subfolders
+    data_dir: str | None = None
     name: str | None = None                                              # hub: the dataset's configuration
     revision: str | None = None                                          # hub: a branch, tag or commit
 
@@ -38,7 +39,8 @@ class Splits(_Strict):
     "Which split plays which role."
     eval: str | None = None        # evaluated (never fed to the merge)
     unlabeled: str | None = None   # the unlabeled data come from here
-    train: str | None = None       # labelled examples (n_train), drawn apart from the unlabeled ones when the same split
+    # labelled examples (n_train), drawn apart from the unlabeled ones when the same split
+    train: str | None = None
 
 def _source_before(v):
     return {'loader': 'save_to_disk', 'path': v} if isinstance(v, str) else v
@@ -60,16 +62,21 @@ class TaskDecl(_Strict):
     @classmethod
     def _one_slot(cls, v):
         for t in v or []:
-            if t.count('{}') != 1: raise ValueError(f"every template needs exactly one '{{}}' for the class name, got {t!r}")
+            if t.count('{}') != 1:
+                raise ValueError(f"every template needs exactly one '{{}}' for the class name, got {t!r}")
         return v
 
 # %% ../nbs/09c_schema.ipynb #4e2ed568
 def _task_list(v):
-    if isinstance(v, (str, dict)): raise ValueError(f'expected a list of task names or declarations, got {"one name" if isinstance(v, str) else "one mapping"} ({v!r}); write [{v!r}]' if isinstance(v, str) else 'expected a list of task names or declarations, got one mapping; put it in a list')
+    if isinstance(v, str):
+        raise ValueError(f'expected a list of task names or declarations, got one name ({v!r}); write [{v!r}]')
+    if isinstance(v, dict):
+        raise ValueError('expected a list of task names or declarations, got one mapping; put it in a list')
     return [{'name': t} if isinstance(t, str) else t for t in v] if isinstance(v, list) else v
 
 def _path_map(v, what='finetuned'):
-    if isinstance(v, str): raise ValueError(f'expected a mapping {{task: path}} (or a list of paths), got one string {v!r}')
+    if isinstance(v, str):
+        raise ValueError(f'expected a mapping {{task: path}} (or a list of paths), got one string {v!r}')
     return v
 
 class _DataSourceBase(_Strict):
@@ -96,36 +103,44 @@ class _DataSourceBase(_Strict):
         return self
 
 def check_task_keys(kind: str, body: dict):
-    "Every task named in `finetuned` and `datasets` is one of the source's tasks (a typo would otherwise send that task to the hub)."
+    """Every task named in `finetuned` and `datasets` is one of the source's tasks (a typo would otherwise send that
+    task to the hub)."""
     from calm_nb.data import VISION_TASKS, NLP_TASKS
-    names = [t['name'] if isinstance(t, dict) else t for t in body.get('tasks') or []] or list(VISION_TASKS if kind == 'vision' else NLP_TASKS)
+    names = [t['name'] if isinstance(t, dict) else t for t in body.get('tasks') or []] or list(VISION_TASKS
+                                                                                               if kind == 'vision'
+                                                                                               else NLP_TASKS)
     low = {n.lower() for n in names}
     for what in ('finetuned', 'datasets'):
         for k in body.get(what) or {}:
             if k.lower() not in low:
                 close = difflib.get_close_matches(k, names, n=1)
-                raise ConfigError(f'source.{kind}.{what}: names a task {k!r} that is not among the tasks {names}' + (f'; did you mean {close[0]!r}?' if close else ''))
+                raise ConfigError(f'source.{kind}.{what}: names a task {k!r} that is not among the tasks {names}'
+                                  + (f'; did you mean {close[0]!r}?' if close else ''))
 
 class VisionSource(_DataSourceBase):
     "open_clip CLIP image tower, task-vector checkpoints, zero-shot (or checkpoint) heads."
     model: str = 'ViT-B-32'
     pretrained: str | None = 'openai'
-    model_config_file: str | None = Field(default=None, alias='model_config')   # an open_clip model config JSON (its file stem is the model name)
+    # an open_clip model config JSON (its file stem is the model name)
+    model_config_file: str | None = Field(default=None, alias='model_config')
     checkpoints: str | None = None    # a folder: zeroshot.pt and <Task>/finetuned.pt
     model_config = ConfigDict(extra='forbid', strict=True, populate_by_name=True)
 
 class NlpSource(_DataSourceBase):
     "A shared RoBERTa-style encoder and each task's own classifier."
     model: str = 'roberta-base'
-    max_length: int | None = Field(default=None, ge=8)   # None: 128 (prompt heads: the task's prompt length), or fewer if the model has fewer positions
-    heads: Literal['classifier', 'prompt'] = 'classifier'   # each checkpoint's classifier, or the masked-LM head at the prompt's <mask> (calm_nb finetune's)
+    # None: 128 (prompt heads: the task's prompt length), or fewer if the model has fewer positions
+    max_length: int | None = Field(default=None, ge=8)
+    # each checkpoint's classifier, or the masked-LM head at the prompt's <mask> (calm_nb finetune's)
+    heads: Literal['classifier', 'prompt'] = 'classifier'
     checkpoints: str | None = None    # a `calm_nb finetune` output folder: <Task>/finetuned.safetensors
 
 class CheckpointsSource(_Strict):
     "Bare checkpoint files: data-free methods only."
     pretrained: str | None = None
     finetuned: dict[str, str] | list[str] | None = None
-    checkpoints: str | None = None    # instead: a task-vector folder, zeroshot.pt and <Task>/finetuned.pt (task names from the folders)
+    # instead: a task-vector folder, zeroshot.pt and <Task>/finetuned.pt (task names from the folders)
+    checkpoints: str | None = None
     tasks: list[str] | None = None    # with `checkpoints`: which task folders (default: every one)
     _f = field_validator('finetuned', mode='before')(classmethod(lambda cls, v: _path_map(v)))
     @field_validator('tasks', mode='before')
@@ -136,9 +151,13 @@ class CheckpointsSource(_Strict):
     @model_validator(mode='after')
     def _one_way(self):
         if self.checkpoints is None and (self.pretrained is None or not self.finetuned):
-            raise ValueError('give `pretrained: PATH` and `finetuned: {task: PATH}` (or a list of paths), or `checkpoints: FOLDER` (zeroshot.pt and <Task>/finetuned.pt)')
-        if self.checkpoints is not None and self.finetuned: raise ValueError('give either `checkpoints: FOLDER` or `finetuned`, not both')
-        if self.tasks and self.checkpoints is None: raise ValueError('`tasks` selects task folders of `checkpoints: FOLDER`')
+            raise ValueError(
+                'give `pretrained: PATH` and `finetuned: {task: PATH}` (or a list of paths), or `checkpoints: '
+                'FOLDER` (zeroshot.pt and <Task>/finetuned.pt)')
+        if self.checkpoints is not None and self.finetuned:
+            raise ValueError('give either `checkpoints: FOLDER` or `finetuned`, not both')
+        if self.tasks and self.checkpoints is None:
+            raise ValueError('`tasks` selects task folders of `checkpoints: FOLDER`')
         return self
 
 class BenchmarkSource(_Strict):
@@ -174,21 +193,26 @@ class RunConfig(_Strict):
         if not DEVICE_RE.match(v): raise ValueError(f"expected cpu, cuda, cuda:N or mps, got {v!r}")
         return v
 
-SOURCE_MODELS = {'benchmark': BenchmarkSource, 'checkpoints': CheckpointsSource, 'vision': VisionSource, 'nlp': NlpSource}
+SOURCE_MODELS = {'benchmark': BenchmarkSource, 'checkpoints': CheckpointsSource, 'vision': VisionSource,
+                 'nlp': NlpSource}
 
 class FinetuneConfig(_Strict):
     "A `calm_nb finetune` run: one model per task fine-tuned from the pretrained one with its head frozen."
     source: dict[str, Any]              # {vision: {model, pretrained, …}} or {nlp: {model, tasks, datasets, …}}
-    out: str = Field(min_length=1)      # the folder: zeroshot.safetensors, <Task>/finetuned.safetensors and card.json, finetune.json
+    # the folder: zeroshot.safetensors, <Task>/finetuned.safetensors and card.json, finetune.json
+    out: str = Field(min_length=1)
     seed: int = Field(default=0, ge=0, lt=2**63)
     device: str = 'cpu'
     recipe: dict[str, Any] = {}         # `FinetuneRecipe` fields (default: the task-vectors recipe)
-    epochs: dict[str, float] = {}       # epochs per task (default: the task-vectors epochs for the paper's tasks, else recipe.epochs)
-    k_shot: int | None = Field(default=None, ge=1)   # labelled examples per class (nlp: default 16, LM-BFF's K; vision: every one)
+    # epochs per task (default: the task-vectors epochs for the paper's tasks, else recipe.epochs)
+    epochs: dict[str, float] = {}
+    # labelled examples per class (nlp: default 16, LM-BFF's K; vision: every one)
+    k_shot: int | None = Field(default=None, ge=1)
     _d = field_validator('device')(classmethod(lambda cls, v: RunConfig._device(v)))
 
 # %% ../nbs/09c_schema.ipynb #771413b7
-_UNION_TAG = re.compile(r'^(str|int|float|bool|list|dict|function-\w+|list\[.*\]|dict\[.*\]|Literal\[.*\]|\w+Source|DataSource|TaskDecl|Splits)$')   # pydantic's union-branch names in error paths
+_UNION_TAG = re.compile(r'^(str|int|float|bool|list|dict|function-\w+|list\[.*\]|dict\[.*\]|Literal\[.*\]'
+                        r'|\w+Source|DataSource|TaskDecl|Splits)$')   # pydantic's union-branch names in error paths
 
 def short_repr(v, n: int = 80) -> str:
     "`repr(v)` cut to `n` characters (an error line stays one short line whatever a file holds)."
@@ -204,10 +228,12 @@ def _one_line(e: ValidationError, prefix: str = '') -> str:
         parent = loc.rsplit('.', 1)[0] if '.' in loc else 'the configuration'
         return f'{loc}: unknown key (check its spelling; see `calm_nb config --keys` for what {parent} takes)'
     if kind == 'missing': return f'{loc}: missing (required)'
-    msg = msg.removeprefix('Value error, ').replace('Input should be', 'expected').replace('Input should have', 'expected').replace('List should have', 'expected').replace(' after validation', '')
+    msg = msg.removeprefix('Value error, ').replace(' after validation', '')
+    for said in ('Input should be', 'Input should have', 'List should have'): msg = msg.replace(said, 'expected')
     if kind == 'value_error': return f'{loc}: {msg}'   # our own validators' messages are whole
     shown = f'{short_repr(got)} ({type(got).__name__})' if not isinstance(got, dict) else 'a mapping'
-    if isinstance(got, bool) and kind == 'string_type':   # YAML reads no, yes, on, off, true, false unquoted as booleans
+    # YAML reads no, yes, on, off, true, false unquoted as booleans
+    if isinstance(got, bool) and kind == 'string_type':
         return f"{loc}: {msg}, got {shown}; YAML reads unquoted no/yes/on/off/true/false as booleans: quote the value"
     return f'{loc}: {msg}, got {shown}' if 'got' not in msg else f'{loc}: {msg}'
 
@@ -215,19 +241,24 @@ def validate_source(src) -> tuple[str, BaseModel]:
     "The source's kind and its checked body."
     if isinstance(src, str): src = {'benchmark': src}
     if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in SOURCE_MODELS:
-        raise ConfigError(f'source: expected a mapping with exactly one of {list(SOURCE_MODELS)}, got {short_repr(src)}')
+        raise ConfigError(
+            f'source: expected a mapping with exactly one of {list(SOURCE_MODELS)}, got {short_repr(src)}')
     kind, body = next(iter(src.items()))
     if kind == 'benchmark' and isinstance(body, str): body = {'name': body}
     if body is None: body = {}
-    if not isinstance(body, dict): raise ConfigError(f'source.{kind}: expected a mapping, got {short_repr(body)} ({type(body).__name__})')
+    if not isinstance(body, dict):
+        raise ConfigError(f'source.{kind}: expected a mapping, got {short_repr(body)} ({type(body).__name__})')
     try: return kind, SOURCE_MODELS[kind].model_validate(body)
     except ValidationError as e: raise ConfigError(_one_line(e, f'source.{kind}')) from None
 
 def validate_run_config(cfg) -> RunConfig:
     "A checked `RunConfig`, or a one-line `ConfigError` naming the key."
-    if not isinstance(cfg, dict): raise ConfigError(f'a run configuration is a mapping of settings, got {type(cfg).__name__}')
-    if 'method' not in cfg or not cfg.get('method'): raise ConfigError('method: missing (set `method`; `calm_nb methods` lists them)')
-    if 'out' not in cfg or cfg.get('out') in (None, ''): raise ConfigError('out: missing (set `out` or pass --out: the run folder)')
+    if not isinstance(cfg, dict):
+        raise ConfigError(f'a run configuration is a mapping of settings, got {type(cfg).__name__}')
+    if 'method' not in cfg or not cfg.get('method'):
+        raise ConfigError('method: missing (set `method`; `calm_nb methods` lists them)')
+    if 'out' not in cfg or cfg.get('out') in (None, ''):
+        raise ConfigError('out: missing (set `out` or pass --out: the run folder)')
     try: rc = RunConfig.model_validate(dict(cfg, source=cfg.get('source', {'benchmark': {}}) or {'benchmark': {}}))
     except ValidationError as e: raise ConfigError(_one_line(e)) from None
     validate_source(rc.source)
@@ -236,10 +267,13 @@ def validate_run_config(cfg) -> RunConfig:
 def config_keys() -> str:
     "Every key a run configuration takes, by level, with its type (what `calm_nb config --keys` prints)."
     def fields(m):
-        ann = lambda a: re.sub(r'calm_nb\.schema\.|typing\.', '', getattr(a, '__name__', None) if getattr(a, '__name__', None) not in (None, 'Literal') else str(a))
+        name = lambda a: getattr(a, '__name__', None) if getattr(a, '__name__', None) not in (None,
+                                                                                              'Literal') else str(a)
+        ann = lambda a: re.sub(r'calm_nb\.schema\.|typing\.', '', name(a))
         return ', '.join(f'{f.alias or n}: {ann(f.annotation)}' for n, f in m.model_fields.items())
-    rows = [('(top level)', RunConfig), *((f'source.{k}', m) for k, m in SOURCE_MODELS.items()), ('source.vision|nlp.tasks[]', TaskDecl),
-            ('…tasks[].splits', Splits), ('…data, datasets.<task>', DataSource)]
+    rows = [('(top level)', RunConfig), *((f'source.{k}', m) for k, m in SOURCE_MODELS.items()),
+            ('source.vision|nlp.tasks[]', TaskDecl), ('…tasks[].splits', Splits),
+            ('…data, datasets.<task>', DataSource)]
     return '\n'.join(f'{where}\n    {fields(m)}' for where, m in rows)
 
 # %% ../nbs/09c_schema.ipynb #998be650
@@ -248,9 +282,14 @@ def check_device(device: str) -> str:
     import torch
     if device.startswith('cuda'):
         if not torch.cuda.is_available():
-            raise ConfigError(f"device: {device!r} is not available here (torch {torch.__version__}, {'no CUDA build' if torch.version.cuda is None else 'no GPU visible'}); use device: cpu")
+            raise ConfigError(f"device: {device!r} is not available here (torch {torch.__version__}, "
+                              f"{'no CUDA build' if torch.version.cuda is None else 'no GPU visible'}); use device: "
+                              "cpu")
         n = torch.cuda.device_count(); k = int(device.split(':')[1]) if ':' in device else 0
-        if k >= n: raise ConfigError(f'device: {device!r} is not available here ({n} GPU{"s" if n != 1 else ""} visible: cuda:0 … cuda:{n - 1})')
+        if k >= n:
+            raise ConfigError(
+                f'device: {device!r} is not available here ({n} GPU{"s" if n != 1 else ""} visible: cuda:0 … '
+                f'cuda:{n - 1})')
     if device == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
         raise ConfigError("device: 'mps' is not available here; use device: cpu")
     return device
@@ -268,5 +307,8 @@ def _add_model_config(path, model: str):
     if not path.is_file(): raise FileNotFoundError(f'source.vision.model_config: {path} does not exist')
     try: json.loads(path.read_text())
     except ValueError as e: raise ConfigError(f'source.vision.model_config: {path} is not valid JSON ({e})') from None
-    if path.stem != model: raise ConfigError(f'source.vision.model is {model!r}, but model_config {path} defines {path.stem!r} (open_clip names a config by its file stem); set model: {path.stem}')
+    if path.stem != model:
+        raise ConfigError(
+            f'source.vision.model is {model!r}, but model_config {path} defines {path.stem!r} (open_clip names a '
+            f'config by its file stem); set model: {path.stem}')
     open_clip.add_model_config(str(path))

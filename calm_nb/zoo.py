@@ -54,7 +54,8 @@ def _train(encoder: nn.Module, head: nn.Module, x, y, epochs: int, lr: float, se
     return encoder, head
 
 # %% ../nbs/04_zoo.ipynb #ea7a16c7
-def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finetune_epochs: int = 15, lr: float = 1e-3) -> MergeBenchmark:
+def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finetune_epochs: int = 15,
+               lr: float = 1e-3) -> MergeBenchmark:
     "Build the toy-digits benchmark (seconds on CPU); every random choice follows `seed`."
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -81,7 +82,8 @@ def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finet
         finetuned.append({k: v.detach().clone() for k, v in enc.state_dict().items()})
         heads.append(head.eval().requires_grad_(False)); tasks.append(td)
     model = MLPEncoder(64, width).eval().requires_grad_(False)
-    cfg = dict(benchmark='toy-digits', seed=seed, width=width, pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, lr=lr)
+    cfg = dict(benchmark='toy-digits', seed=seed, width=width, pretrain_epochs=pretrain_epochs,
+               finetune_epochs=finetune_epochs, lr=lr)
     return MergeBenchmark('toy-digits', model, pretrained, finetuned, heads, tasks, config=cfg)
 
 # %% ../nbs/04_zoo.ipynb #4496099b
@@ -94,12 +96,14 @@ def _font_dir() -> str:
 
 # %% ../nbs/04_zoo.ipynb #3610c5c8
 FONTS = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSerif.ttf', 'DejaVuSerif-Bold.ttf', 'DejaVuSansMono.ttf',
-         'DejaVuSans-Oblique.ttf', 'DejaVuSerif-Italic.ttf', 'STIXGeneral.ttf', 'STIXGeneralBol.ttf', 'DejaVuSansMono-Bold.ttf']
+         'DejaVuSans-Oblique.ttf', 'DejaVuSerif-Italic.ttf', 'STIXGeneral.ttf', 'STIXGeneralBol.ttf',
+         'DejaVuSansMono-Bold.ttf']
 _FONT_CACHE = {}
 
 def _font(i: int, size: int):
     from PIL import ImageFont
-    if (i, size) not in _FONT_CACHE: _FONT_CACHE[i, size] = ImageFont.truetype(os.path.join(_font_dir(), FONTS[i]), size)
+    if (i, size) not in _FONT_CACHE:
+        _FONT_CACHE[i, size] = ImageFont.truetype(os.path.join(_font_dir(), FONTS[i]), size)
     return _FONT_CACHE[i, size]
 
 # %% ../nbs/04_zoo.ipynb #1c447f48
@@ -115,7 +119,8 @@ def _contrast_pair(rng, min_diff: int = 120):
 # %% ../nbs/04_zoo.ipynb #619453df
 def _finish(im, rng, noise: float = 8.0) -> np.ndarray:
     from PIL import Image
-    a = np.asarray(im.resize((32, 32), Image.LANCZOS), dtype=np.int16) + rng.normal(0, noise, (32, 32, 3)).round().astype(np.int16)
+    a = np.asarray(im.resize((32, 32), Image.LANCZOS), dtype=np.int16)
+    a = a + rng.normal(0, noise, (32, 32, 3)).round().astype(np.int16)
     return np.clip(a, 0, 255).astype(np.uint8)
 
 # %% ../nbs/04_zoo.ipynb #48f9e1c6
@@ -124,8 +129,10 @@ def _glyph(rng, ch: str, size=(34, 50), rot: float = 20, jitter: int = 8, contra
     fg, bg = _contrast_pair(rng, contrast)
     im, layer = Image.new('RGB', (_S, _S), bg), Image.new('L', (_S, _S), 0)
     f = _font(int(rng.integers(len(FONTS))), int(rng.integers(*size)))
-    ImageDraw.Draw(layer).text((_S / 2 + rng.integers(-jitter, jitter + 1), _S / 2 + rng.integers(-jitter, jitter + 1)), ch, fill=255, font=f, anchor='mm')
-    im.paste(Image.new('RGB', (_S, _S), fg), (0, 0), layer.rotate(float(rng.uniform(-rot, rot)), resample=Image.BILINEAR))
+    ImageDraw.Draw(layer).text((_S / 2 + rng.integers(-jitter, jitter + 1), _S / 2 + rng.integers(-jitter, jitter + 1)),
+                               ch, fill=255, font=f, anchor='mm')
+    im.paste(Image.new('RGB', (_S, _S), fg), (0, 0),
+             layer.rotate(float(rng.uniform(-rot, rot)), resample=Image.BILINEAR))
     return _finish(im, rng)
 
 # %% ../nbs/04_zoo.ipynb #83db9930
@@ -157,7 +164,8 @@ def _house_digit(rng, y: int) -> np.ndarray:
 def _polygon(cx, cy, r, n, rot, inner=None):
     k = n * (2 if inner else 1)
     return [(cx + (r if not inner or i % 2 == 0 else r * inner) * math.cos(rot + 2 * math.pi * i / k),
-             cy + (r if not inner or i % 2 == 0 else r * inner) * math.sin(rot + 2 * math.pi * i / k)) for i in range(k)]
+             cy + (r if not inner or i % 2 == 0 else r * inner)
+             * math.sin(rot + 2 * math.pi * i / k)) for i in range(k)]
 
 # %% ../nbs/04_zoo.ipynb #faf02d24
 def _shape(rng, y: int) -> np.ndarray:
@@ -174,19 +182,22 @@ def _shape(rng, y: int) -> np.ndarray:
     elif name == 'hexagon': d.polygon(_polygon(cx, cy, r * 1.1, 6, rot), fill=fg)
     elif name == 'diamond':
         p = _polygon(cx, cy, r * 1.25, 4, rot)
-        d.polygon([(cx + (x - cx) * (0.55 if i % 2 else 1), cy + (yy - cy) * (0.55 if i % 2 else 1)) for i, (x, yy) in enumerate(p)], fill=fg)
+        s = lambda i: 0.55 if i % 2 else 1
+        d.polygon([(cx + (x - cx) * s(i), cy + (yy - cy) * s(i)) for i, (x, yy) in enumerate(p)], fill=fg)
     else:  # cross
         w = r * 0.38
         for a in (rot, rot + math.pi / 2):
             dx, dy = math.cos(a), math.sin(a)
             d.polygon([(cx - r * dx - w * dy, cy - r * dy + w * dx), (cx + r * dx - w * dy, cy + r * dy + w * dx),
-                       (cx + r * dx + w * dy, cy + r * dy - w * dx), (cx - r * dx + w * dy, cy - r * dy - w * dx)], fill=fg)
+                       (cx + r * dx + w * dy, cy + r * dy - w * dx),
+                       (cx - r * dx + w * dy, cy - r * dy - w * dx)], fill=fg)
     return _finish(im, rng)
 
 # %% ../nbs/04_zoo.ipynb #2f3d4fa6
 def _smooth_noise(rng, cells: int) -> np.ndarray:
     from PIL import Image
-    return np.asarray(Image.fromarray(rng.normal(0, 1, (cells, cells)).astype(np.float32)).resize((32, 32), Image.BICUBIC))
+    return np.asarray(
+        Image.fromarray(rng.normal(0, 1, (cells, cells)).astype(np.float32)).resize((32, 32), Image.BICUBIC))
 
 # %% ../nbs/04_zoo.ipynb #cb2baf31
 def _texture(rng, y: int) -> np.ndarray:
@@ -241,11 +252,16 @@ def _proxy(rng, y: int) -> np.ndarray:
     name = _PATTERNS[y - (len(PROXY_CLASSES) - len(_PATTERNS))]
     c1, c2 = _color(rng), _color(rng)
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32); f, ph = rng.uniform(0.2, 0.7), rng.uniform(0, 6.3)
-    v = {'plain': lambda: np.full((32, 32), rng.uniform(-1, 1)), 'stripes': lambda: np.sin(f * (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1)) * 2 + ph),
+    v = {'plain': lambda: np.full((32, 32), rng.uniform(-1, 1)), 'stripes': lambda: np.sin(f * (xx * rng.uniform(-1, 1)
+                                                                                                + yy
+                                                                                                * rng.uniform(-1, 1))
+                                                                                           * 2 + ph),
          'checks': lambda: np.sign(np.sin(f * xx + ph) * np.sin(f * yy + ph)), 'blobs': lambda: _smooth_noise(rng, 5),
-         'rings': lambda: np.sin(f * np.hypot(xx - rng.uniform(0, 32), yy - rng.uniform(0, 32)) + ph), 'speckle': lambda: rng.normal(0, 1, (32, 32))}[name]()
+         'rings': lambda: np.sin(f * np.hypot(xx - rng.uniform(0, 32), yy - rng.uniform(0, 32)) + ph),
+         'speckle': lambda: rng.normal(0, 1, (32, 32))}[name]()
     t = ((v + 1) / 2).clip(0, 1)[..., None]
-    return np.clip(np.asarray(c1) * t + np.asarray(c2) * (1 - t) + rng.normal(0, 8, (32, 32, 3)), 0, 255).astype(np.uint8)
+    return np.clip(np.asarray(c1) * t + np.asarray(c2) * (1 - t) + rng.normal(0, 8, (32, 32, 3)), 0,
+                   255).astype(np.uint8)
 
 # %% ../nbs/04_zoo.ipynb #d49c2a89
 _DIGIT_SPLITS = {'train': (0, 1000), 'unlabeled': (1000, 1300), 'test': (1300, 1797)}
@@ -260,7 +276,8 @@ def _sk_digits(rng, index: int, seed: int) -> tuple[np.ndarray, int]:
     canvas = np.zeros((32, 32), np.float32); ox, oy = rng.integers(2, 7, 2)
     canvas[oy:oy + 24, ox:ox + 24] = np.asarray(g, np.float32) / 255
     fg, bg = _contrast_pair(rng)
-    a = np.asarray(fg, np.float32) * canvas[..., None] + np.asarray(bg, np.float32) * (1 - canvas[..., None]) + rng.normal(0, 8, (32, 32, 3))
+    c = canvas[..., None]
+    a = np.asarray(fg, np.float32) * c + np.asarray(bg, np.float32) * (1 - c) + rng.normal(0, 8, (32, 32, 3))
     return np.clip(a, 0, 255).astype(np.uint8), int(d.target[i])
 
 # %% ../nbs/04_zoo.ipynb #8926b89f
@@ -283,7 +300,8 @@ def render_split(task: str, split: str, n: int, seed: int = 0) -> tuple[np.ndarr
     elif task in ZOO_TASKS: (draw, classes), tid = ZOO_TASKS[task], list(ZOO_TASKS).index(task)
     else:
         import difflib
-        raise KeyError(f'unknown zoo task {task!r}; did you mean {difflib.get_close_matches(task, list(ZOO_TASKS), 1) or list(ZOO_TASKS)}?')
+        raise KeyError(f'unknown zoo task {task!r}; did you mean '
+                       f'{difflib.get_close_matches(task, list(ZOO_TASKS), 1) or list(ZOO_TASKS)}?')
     rng = np.random.default_rng([seed, tid, _SPLIT_ID[split]])
     if task == 'digits':
         lo, hi = _DIGIT_SPLITS.get(split, (0, 0))
@@ -324,24 +342,28 @@ _MEAN, _STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27
 def prepare_images(x: torch.Tensor) -> torch.Tensor:
     "uint8 `[N, 32, 32, 3]` → normalised float `[N, 3, 32, 32]` (CLIP mean/std)."
     x = x.permute(0, 3, 1, 2).float().div_(255)
-    mean, std = torch.tensor(_MEAN, device=x.device).view(1, 3, 1, 1), torch.tensor(_STD, device=x.device).view(1, 3, 1, 1)
+    mean, std = torch.tensor(_MEAN, device=x.device).view(1, 3, 1, 1), torch.tensor(_STD, device=x.device).view(1, 3, 1,
+                                                                                                                1)
     return (x - mean) / std
 
 # %% ../nbs/04_zoo.ipynb #cb886cdd
-def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor, torch.Tensor]], epochs: float, lr: float,
-        batch_size: int = 128, weight_decay: float = 0.05, train_encoder: bool = True, train_heads: bool = True,
-        label_smoothing: float = 0.0, warmup: float = 0.05, seed: int = 0, device='cpu', progress: bool = True, desc: str = 'training') -> list[float]:
+def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor, torch.Tensor]], epochs: float,
+        lr: float, batch_size: int = 128, weight_decay: float = 0.05, train_encoder: bool = True,
+        train_heads: bool = True, label_smoothing: float = 0.0, warmup: float = 0.05, seed: int = 0, device='cpu',
+        progress: bool = True, desc: str = 'training') -> list[float]:
     "Train `visual` (+ `heads`) on labelled uint8 image sets; return the loss per step."
     from tqdm.auto import tqdm
     dev = torch.device(device)
     visual.to(dev).train(); [h.to(dev).train() for h in heads]
-    params = (list(visual.parameters()) if train_encoder else []) + ([p for h in heads for p in h.parameters()] if train_heads else [])
+    params = (list(visual.parameters()) if train_encoder else []) + ([p for h in heads for p in h.parameters()]
+                                                                     if train_heads else [])
     for p in visual.parameters(): p.requires_grad_(train_encoder)
     for h in heads:
         for p in h.parameters(): p.requires_grad_(train_heads)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     steps = max(1, int(epochs * max(len(x) for x, _ in sets) / batch_size))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup * steps)) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, warmup * steps)) * 0.5
+                                              * (1 + math.cos(math.pi * min(s, steps) / steps)))
     g = torch.Generator().manual_seed(seed)
     sets = [(x.to(dev), y.to(dev)) for x, y in sets]
     losses, amp = [], autocast_mode(dev) == 'bf16'   # bf16 only where the GPU has it natively
@@ -350,7 +372,8 @@ def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor
         for (x, y), h in zip(sets, heads):
             idx = torch.randint(len(x), (batch_size,), generator=g).to(dev)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                loss = loss + F.cross_entropy(h(visual(prepare_images(x[idx]))).float(), y[idx], label_smoothing=label_smoothing)
+                loss = loss + F.cross_entropy(h(visual(prepare_images(x[idx]))).float(), y[idx],
+                                              label_smoothing=label_smoothing)
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step(); sched.step()
         losses.append(float(loss.detach()))
@@ -369,7 +392,8 @@ def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device=
     return torch.cat(out)
 
 # %% ../nbs/04_zoo.ipynb #707f6527
-def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int = 300, lr: float = 1e-2, seed: int = 0) -> nn.Linear:
+def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int = 300, lr: float = 1e-2,
+                 seed: int = 0) -> nn.Linear:
     "A linear head fitted to frozen features by full-batch AdamW (softmax regression)."
     torch.manual_seed(seed)
     head = nn.Linear(feats.shape[1], n_classes).to(feats.device)
@@ -379,10 +403,11 @@ def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: in
     return head.eval()
 
 # %% ../nbs/04_zoo.ipynb #79bc43e2
-def prototype_head(visual: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int, shots: int = 16, scale: float = 20.0,
-                   seed: int = 0, device='cpu') -> nn.Module:
+def prototype_head(visual: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int, shots: int = 16,
+                   scale: float = 20.0, seed: int = 0, device='cpu') -> nn.Module:
     """The zoo's stand-in for a CLIP zero-shot head, fixed before fine-tuning: for each class the normalised mean of the
-    normalised features of `shots` training images through `visual`, times a fixed logit `scale` (a `models.ZeroShotHead`)."""
+    normalised features of `shots` training images through `visual`, times a fixed logit `scale` (a
+    `models.ZeroShotHead`)."""
     from calm_nb.models import ZeroShotHead
     g = torch.Generator().manual_seed(seed)
     picks = []
@@ -397,16 +422,16 @@ def prototype_head(visual: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classe
 
 # %% ../nbs/04_zoo.ipynb #84a7e152
 ZOO_SIZES = {'train': 4000, 'unlabeled': 1000, 'test': 1000}
-ZOO_RECIPE = dict(proxy_n=80_000, pretrain_epochs=40, pretrain_lr=1e-3, pretrain_batch=512,
-                  head_shots=16, head_scale=20.0,
-                  finetune_lr=1e-4, finetune_epochs=5, finetune_warmup=32, finetune_batch=128, finetune_weight_decay=0.1,
-                  mtl_epochs=5, mtl_lr=1e-4, mtl_batch=32)
+ZOO_RECIPE = dict(proxy_n=80_000, pretrain_epochs=40, pretrain_lr=1e-3, pretrain_batch=512, head_shots=16,
+                  head_scale=20.0, finetune_lr=1e-4, finetune_epochs=5, finetune_warmup=32, finetune_batch=128,
+                  finetune_weight_decay=0.1, mtl_epochs=5, mtl_lr=1e-4, mtl_batch=32)
 
 def _split_size(task: str, split: str, sizes: dict) -> int:
     return min(sizes[split], _DIGIT_SPLITS[split][1] - _DIGIT_SPLITS[split][0]) if task == 'digits' else sizes[split]
 
 # %% ../nbs/04_zoo.ipynb #af86a343
-def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1, progress: bool = False) -> dict:
+def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1,
+                    progress: bool = False) -> dict:
     "Render every zoo task's splits: `{task: {split: (uint8 images, int64 labels)}}`."
     from tqdm.auto import tqdm
     sizes = ZOO_SIZES | (sizes or {})
@@ -463,10 +488,11 @@ def _scores(visual, state, heads, data, tasks, device, entropy: bool = False) ->
         else: out[t] = acc
     return out
 
-def regime_report(visual: nn.Module, pretrained: dict, finetuned: dict, heads: dict, data: dict, mtl: dict | None = None,
-                  lambdas=REGIME_LAMBDAS, device='cpu') -> dict:
+def regime_report(visual: nn.Module, pretrained: dict, finetuned: dict, heads: dict, data: dict, mtl: dict
+                  | None = None, lambdas=REGIME_LAMBDAS, device='cpu') -> dict:
     """Where a benchmark stands against the paper's CLIP setting, measured without any data-driven merge: zero-shot,
-    individual, MTL, weight averaging, the task-arithmetic line θ₀ + λ·Στ (accuracy and unlabeled-split entropy per task),
+    individual, MTL, weight averaging, the task-arithmetic line θ₀ + λ·Στ (accuracy and unlabeled-split entropy per
+    task),
     its best λ, per task the Spearman correlation of entropy with accuracy along the line, and the issue's targets.
     `finetuned`/`heads`/`data` are keyed by task; `data[task]` holds `'test'` and `'unlabeled'` `(x, y)` pairs."""
     tasks = list(finetuned)
@@ -477,36 +503,44 @@ def regime_report(visual: nn.Module, pretrained: dict, finetuned: dict, heads: d
     ev = lambda sd, ts=tasks, **kw: _scores(visual, sd, heads, data, ts, device, **kw)
     rep = {'tasks': tasks, 'zero_shot': ev(pretrained), 'individual': {t: ev(finetuned[t], [t])[t] for t in tasks}}
     if mtl is not None: rep['mtl'] = ev(mtl)
-    rep['weight_averaging'] = ev({k: sum(finetuned[t][k].float() for t in tasks) / len(tasks) if k in tau else pretrained[k] for k in pretrained})
+    rep['weight_averaging'] = ev({k: sum(finetuned[t][k].float() for t in tasks) / len(tasks) if k in tau
+                                  else pretrained[k] for k in pretrained})
     line_scores = {lam: ev(line(lam), entropy=True) for lam in lambdas}
     rep['task_arithmetic'] = {str(lam): {t: a for t, (a, _) in s.items()} for lam, s in line_scores.items()}
     rep['entropy'] = {str(lam): {t: h for t, (_, h) in s.items()} for lam, s in line_scores.items()}
     rep['best_lambda'] = max(lambdas, key=lambda lam: mean(rep['task_arithmetic'][str(lam)]))
-    rep['spearman'] = {t: spearman([rep['entropy'][str(l)][t] for l in lambdas], [rep['task_arithmetic'][str(l)][t] for l in lambdas]) for t in tasks}
-    # the others' pull: task t's accuracy when only the other tasks' vectors are added (λ 0.3), i.e. the interference it suffers
-    rep['others_at_0.3'] = {t: ev({k: pretrained[k] + 0.3 * (tau[k] - (finetuned[t][k].float() - pretrained[k].float())) if k in tau else pretrained[k]
-                                   for k in pretrained}, [t])[t] for t in tasks}
-    rep['means'] = {k: mean(rep[k]) for k in ('zero_shot', 'individual', 'weight_averaging', 'others_at_0.3') + (('mtl',) if mtl is not None else ())}
+    rep['spearman'] = {t: spearman([rep['entropy'][str(l)][t] for l in lambdas], [rep['task_arithmetic'][str(l)][t]
+                                                                                  for l in lambdas]) for t in tasks}
+    # the others' pull: task t's accuracy when only the other tasks' vectors are added (λ 0.3), i.e. the
+    # interference it suffers
+    rep['others_at_0.3'] = {t: ev({k: pretrained[k] + 0.3 * (tau[k] - (
+        finetuned[t][k].float() - pretrained[k].float())) if k in tau else pretrained[k] for k in pretrained}, [t])[t]
+                            for t in tasks}
+    rep['means'] = {k: mean(rep[k]) for k in ('zero_shot', 'individual', 'weight_averaging', 'others_at_0.3')
+                    + (('mtl',) if mtl is not None else ())}
     rep['means']['task_arithmetic'] = {str(lam): mean(rep['task_arithmetic'][str(lam)]) for lam in lambdas}
     rep['targets'] = regime_targets(rep)
     return rep
 
 # %% ../nbs/04_zoo.ipynb #23fe0b58
 def _pretrain(seed: int, r: dict, device, workers: int, progress: bool) -> tuple[dict, dict]:
-    "Render the proxy set in 16 fixed parts (independent of `workers`) and pretrain a fresh tower on it; (state dict, report)."
+    """Render the proxy set in 16 fixed parts (independent of `workers`) and pretrain a fresh tower on it; (state dict,
+    report)."""
     n_parts = 16
-    args = (['proxy'] * n_parts, ['pretrain'] * n_parts, [r['proxy_n'] // n_parts] * n_parts, [seed * 1000 + i for i in range(n_parts)])
+    args = (['proxy'] * n_parts, ['pretrain'] * n_parts, [r['proxy_n'] // n_parts] * n_parts,
+            [seed * 1000 + i for i in range(n_parts)])
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
         from calm_nb.zoo import render_split as _render
         with ProcessPoolExecutor(workers) as ex: parts = list(ex.map(_render, *args))
     else: parts = [render_split(*a) for a in zip(*args)]
-    px, py = torch.from_numpy(np.concatenate([p[0] for p in parts])), torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    px, py = torch.from_numpy(np.concatenate([p[0] for p in parts])), torch.from_numpy(np.concatenate([p[1]
+                                                                                                       for p in parts]))
     visual = zoo_visual(seed)
     torch.manual_seed(seed); proxy_head = nn.Linear(ZOO_MODEL_CONFIG['embed_dim'], len(PROXY_CLASSES))
     t = time.perf_counter()
-    losses = fit(visual, [proxy_head], [(px, py)], r['pretrain_epochs'], r['pretrain_lr'], r['pretrain_batch'], label_smoothing=0.1,
-                 seed=seed, device=device, progress=progress, desc='pretraining')
+    losses = fit(visual, [proxy_head], [(px, py)], r['pretrain_epochs'], r['pretrain_lr'], r['pretrain_batch'],
+                 label_smoothing=0.1, seed=seed, device=device, progress=progress, desc='pretraining')
     return ({k: v.detach().cpu().clone() for k, v in visual.state_dict().items()},
             {'seconds': time.perf_counter() - t, 'final_loss': float(np.mean(losses[-50:]))})
 
@@ -529,17 +563,20 @@ def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: di
         t = time.perf_counter()
         (x, y), (xt, yt) = data[name]['train'], data[name]['test']
         visual.load_state_dict(pretrained)
-        heads[name] = prototype_head(visual, x, y, len(classes), r['head_shots'], r['head_scale'], seed=seed + i, device=device).cpu()
+        heads[name] = prototype_head(visual, x, y, len(classes), r['head_shots'], r['head_scale'], seed=seed + i,
+                                     device=device).cpu()
         res = finetune(visual, heads[name], x, y, ft, seed=seed + i, prepare=prepare_images, x_eval=xt, y_eval=yt,
                        device=device, progress=progress, task=name)
         heads[name] = heads[name].cpu()
         finetuned[name] = res.state_dict
         report[name] = {'zero_shot_acc': res.card['accuracy_before'], 'finetuned_acc': res.card['accuracy_after'],
-                        'loss_first': res.card['loss_first'], 'loss_last': res.card['loss_last'], 'seconds': time.perf_counter() - t}
+                        'loss_first': res.card['loss_first'], 'loss_last': res.card['loss_last'],
+                        'seconds': time.perf_counter() - t}
     t = time.perf_counter()
     visual.load_state_dict(pretrained)
-    fit(visual, [heads[n].to(device) for n in ZOO_TASKS], [data[n]['train'] for n in ZOO_TASKS], r['mtl_epochs'], r['mtl_lr'],
-        r['mtl_batch'], weight_decay=r['finetune_weight_decay'], train_heads=False, seed=seed, device=device, progress=progress, desc='multi-task')
+    fit(visual, [heads[n].to(device) for n in ZOO_TASKS], [data[n]['train'] for n in ZOO_TASKS], r['mtl_epochs'],
+        r['mtl_lr'], r['mtl_batch'], weight_decay=r['finetune_weight_decay'], train_heads=False, seed=seed,
+        device=device, progress=progress, desc='multi-task')
     mtl = {k: v.detach().cpu().clone() for k, v in visual.state_dict().items()}
     heads = {n: h.cpu() for n, h in heads.items()}
     report['mtl'] = {'seconds': time.perf_counter() - t}
@@ -553,13 +590,16 @@ def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: di
 
 # %% ../nbs/04_zoo.ipynb #c4e4cfea
 def save_zoo(zoo: dict, out_dir) -> list[Path]:
-    "Write a built zoo as `zoo_vit_base.safetensors` (fp32 pretrained tower + heads) and `zoo_vit_deltas.safetensors` (fp16 task vectors)."
+    """Write a built zoo as `zoo_vit_base.safetensors` (fp32 pretrained tower + heads) and `zoo_vit_deltas.safetensors`
+    (fp16 task vectors)."""
     out = Path(out_dir); pre = zoo['pretrained']
     base = {f'pretrained/{k}': v for k, v in pre.items()}
     for n, h in zoo['heads'].items(): base.update({f'heads/{n}/{k}': v for k, v in h.state_dict().items()})
-    deltas = {f'{n}/{k}': (v - pre[k]).half() if v.is_floating_point() else v for n, sd in list(zoo['finetuned'].items()) + [('mtl', zoo['mtl'])] for k, v in sd.items()}
+    deltas = {f'{n}/{k}': (v - pre[k]).half() if v.is_floating_point() else v
+              for n, sd in list(zoo['finetuned'].items()) + [('mtl', zoo['mtl'])] for k, v in sd.items()}
     meta = {'config': json.dumps(zoo['config']), 'report': json.dumps(zoo['report'])}
-    return [save_state_dict(base, out / 'zoo_vit_base.safetensors', meta), save_state_dict(deltas, out / 'zoo_vit_deltas.safetensors', meta)]
+    return [save_state_dict(base, out / 'zoo_vit_base.safetensors', meta),
+            save_state_dict(deltas, out / 'zoo_vit_deltas.safetensors', meta)]
 
 # %% ../nbs/04_zoo.ipynb #3b55f547
 import calm_nb
@@ -569,42 +609,53 @@ _DATA_VERSION = 1
 
 # %% ../nbs/04_zoo.ipynb #f0a3dfe7
 def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    "The arrays cached for `config` under `name` (built once by `build()`), read into memory from the one array cache, `io.array_cache`."
+    """The arrays cached for `config` under `name` (built once by `build()`), read into memory from the one array cache,
+    `io.array_cache`."""
     return {k: np.array(v) for k, v in array_cache(name, config, build).items()}
 
 # %% ../nbs/04_zoo.ipynb #a0c1c49f
 def load_zoo_pretrained(assets=None) -> dict:
-    "Only the pretrained tower of a zoo folder, with its build config and report (what `zoo-build --reuse-pretrained` starts from)."
+    """Only the pretrained tower of a zoo folder, with its build config and report (what `zoo-build --reuse-pretrained`
+    starts from)."""
     from safetensors import safe_open
     f = Path(assets or ASSETS) / 'zoo_vit_base.safetensors'
-    if not f.exists(): raise FileNotFoundError(f'{f} is missing; give the folder a zoo was written to (zoo_vit_base.safetensors)')
+    if not f.exists():
+        raise FileNotFoundError(f'{f} is missing; give the folder a zoo was written to (zoo_vit_base.safetensors)')
     base = load_state_dict(f)
     with safe_open(str(f), 'pt') as fh: meta = fh.metadata() or {}
     pre = {k[len('pretrained/'):]: v for k, v in base.items() if k.startswith('pretrained/')}
     if not pre: raise MergeInputError(f'{f} has no pretrained/ tensors; is it a zoo file?')
-    return {'pretrained': pre, 'config': json.loads(meta.get('config', '{}')), 'report': json.loads(meta.get('report', '{}'))}
+    return {'pretrained': pre, 'config': json.loads(meta.get('config', '{}')),
+            'report': json.loads(meta.get('report', '{}'))}
 
 # %% ../nbs/04_zoo.ipynb #ac087608
 def load_zoo_weights(assets=None) -> dict:
-    "The shipped zoo: pretrained and fine-tuned image towers, MTL tower, frozen prototype heads, and the config and report of its build."
+    """The shipped zoo: pretrained and fine-tuned image towers, MTL tower, frozen prototype heads, and the config and
+    report of its build."""
     from safetensors import safe_open
     assets = Path(assets or ASSETS)
     files = [assets / 'zoo_vit_base.safetensors', assets / 'zoo_vit_deltas.safetensors']
     for f in files:
-        if not f.exists(): raise FileNotFoundError(f'{f} is missing; rebuild the zoo with `calm_nb zoo-build --out {assets}` (GPU recommended)')
+        if not f.exists():
+            raise FileNotFoundError(
+                f'{f} is missing; rebuild the zoo with `calm_nb zoo-build --out {assets}` (GPU recommended)')
     base, deltas = load_state_dict(files[0]), load_state_dict(files[1])
     with safe_open(str(files[0]), 'pt') as f: meta = f.metadata()
     if any(k.startswith('heads/') and k.endswith('/bias') for k in base):
-        raise MergeInputError(f'{files[0]} holds linear-probe heads trained with the encoder (the zoo protocol before 0.1.0); '
-                              f'rebuild it with `calm_nb zoo-build --reuse-pretrained {assets} --out DIR`')
+        raise MergeInputError(
+            f'{files[0]} holds linear-probe heads trained with the encoder (the zoo protocol before 0.1.0); rebuild '
+            f'it with `calm_nb zoo-build --reuse-pretrained {assets} --out DIR`')
     pre = {k[len('pretrained/'):]: v for k, v in base.items() if k.startswith('pretrained/')}
-    tower = lambda n: {k: (pre[k] + deltas[f'{n}/{k}'].float()) if pre[k].is_floating_point() else deltas[f'{n}/{k}'] for k in pre}
+    tower = lambda n: {k: (pre[k] + deltas[f'{n}/{k}'].float()) if pre[k].is_floating_point() else deltas[f'{n}/{k}']
+                       for k in pre}
     from calm_nb.models import ZeroShotHead
     heads = {}
     for n, (_, classes) in ZOO_TASKS.items():
         w = base.get(f'heads/{n}/weight')
         if w is None or w.shape != (len(classes), ZOO_MODEL_CONFIG['embed_dim']):
-            raise MergeInputError(f"{files[0]}: head of {n!r} is {'missing' if w is None else tuple(w.shape)}, expected {(len(classes), ZOO_MODEL_CONFIG['embed_dim'])}; rebuild with `calm_nb zoo-build`")
+            raise MergeInputError(
+                f"{files[0]}: head of {n!r} is {'missing' if w is None else tuple(w.shape)}, expected "
+                f"{(len(classes), ZOO_MODEL_CONFIG['embed_dim'])}; rebuild with `calm_nb zoo-build`")
         heads[n] = ZeroShotHead(w).eval()
     return {'pretrained': pre, 'finetuned': {n: tower(n) for n in ZOO_TASKS}, 'mtl': tower('mtl'), 'heads': heads,
             'config': json.loads(meta['config']), 'report': json.loads(meta['report'])}
@@ -619,27 +670,36 @@ def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, pr
     def build():
         if progress: print(f'rendering the zoo-vit splits {sizes} (once; cached in {cache_dir()}) …', flush=True)
         data = render_zoo_data(data_seed, sizes, workers=workers, progress=progress)
-        return {f'{t}/{s}/{xy}': a.numpy() for t, d in data.items() for s, pair in d.items() for xy, a in zip('xy', pair)}
+        return {f'{t}/{s}/{xy}': a.numpy() for t, d in data.items() for s, pair in d.items()
+                for xy, a in zip('xy', pair)}
     arr = cached_arrays('zoo-vit-data', cfg, build)
     T = lambda t, s: (torch.from_numpy(arr[f'{t}/{s}/x']), torch.from_numpy(arr[f'{t}/{s}/y']))
-    tasks = [TaskData(t, classes, *T(t, 'train'), *T(t, 'unlabeled'), *T(t, 'test')) for t, (_, classes) in ZOO_TASKS.items()]
+    tasks = [TaskData(t, classes, *T(t, 'train'), *T(t, 'unlabeled'), *T(t, 'test'))
+             for t, (_, classes) in ZOO_TASKS.items()]
     model = zoo_visual().eval().requires_grad_(False)
-    return MergeBenchmark('zoo-vit', model, z['pretrained'], [z['finetuned'][t] for t in ZOO_TASKS], [z['heads'][t] for t in ZOO_TASKS],
-                          tasks, mtl=z['mtl'], prepare=prepare_images, config={'benchmark': 'zoo-vit', 'data': cfg, 'zoo': z['config']})
+    return MergeBenchmark('zoo-vit', model, z['pretrained'], [z['finetuned'][t] for t in ZOO_TASKS],
+                          [z['heads'][t] for t in ZOO_TASKS], tasks, mtl=z['mtl'], prepare=prepare_images,
+                          config={'benchmark': 'zoo-vit', 'data': cfg, 'zoo': z['config']})
 
 # %% ../nbs/04_zoo.ipynb #8cd9e94a
-PAPER_VIT_B32 = {'zero_shot': 48.0, 'weight_averaging': 65.8, 'task_arithmetic 0.3': 69.1, 'individual': 90.5, 'mtl': 88.9}
+PAPER_VIT_B32 = {'zero_shot': 48.0, 'weight_averaging': 65.8, 'task_arithmetic 0.3': 69.1, 'individual': 90.5,
+                 'mtl': 88.9}
 
 def print_regime(rep: dict, say=print):
-    "Print a regime report (`regime_report`'s dict): the headline numbers beside the paper's, the line, per task, the targets."
+    """Print a regime report (`regime_report`'s dict): the headline numbers beside the paper's, the line, per task, the
+    targets."""
     m = rep['means']; ta = m['task_arithmetic']
-    rows = [('zero-shot / pretrained', m['zero_shot'], PAPER_VIT_B32['zero_shot']), ('weight averaging', m['weight_averaging'], PAPER_VIT_B32['weight_averaging']),
-            ('task arithmetic, λ 0.3', ta['0.3'], PAPER_VIT_B32['task_arithmetic 0.3']), ('individual', m['individual'], PAPER_VIT_B32['individual'])]
+    rows = [('zero-shot / pretrained', m['zero_shot'], PAPER_VIT_B32['zero_shot']),
+            ('weight averaging', m['weight_averaging'], PAPER_VIT_B32['weight_averaging']),
+            ('task arithmetic, λ 0.3', ta['0.3'], PAPER_VIT_B32['task_arithmetic 0.3']),
+            ('individual', m['individual'], PAPER_VIT_B32['individual'])]
     if 'mtl' in m: rows.append(('multi-task (MTL)', m['mtl'], PAPER_VIT_B32['mtl']))
     say(f"{'':<26}{'zoo':>7}{'paper ViT-B/32':>16}")
     for name, v, ref in rows: say(f'{name:<26}{v:>7.1f}{ref:>16.1f}')
-    say('task-arithmetic line: ' + ', '.join(f'λ {l}: {v:.1f}' for l, v in ta.items()) + f"; best λ {rep['best_lambda']}")
+    say('task-arithmetic line: ' + ', '.join(f'λ {l}: {v:.1f}' for l, v in ta.items())
+        + f"; best λ {rep['best_lambda']}")
     say(f"{'task':<14}{'zero-shot':>10}{'individual':>11}{'λ 0.3':>7}{'others 0.3':>11}{'Spearman':>9}")
     for t in rep['tasks']:
-        say(f"{t:<14}{rep['zero_shot'][t]:>10.1f}{rep['individual'][t]:>11.1f}{rep['task_arithmetic']['0.3'][t]:>7.1f}{rep['others_at_0.3'][t]:>11.1f}{rep['spearman'][t]:>9.2f}")
+        say(f"{t:<14}{rep['zero_shot'][t]:>10.1f}{rep['individual'][t]:>11.1f}{rep['task_arithmetic']['0.3'][t]:>7.1f}"
+            f"{rep['others_at_0.3'][t]:>11.1f}{rep['spearman'][t]:>9.2f}")
     for k, ok in rep['targets'].items(): say(f"{'met    ' if ok else 'NOT met'}  {k}")

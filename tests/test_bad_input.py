@@ -14,7 +14,8 @@ from calm_nb import cli
 
 from calm_nb.fixtures import run_cli
 from calm_nb.io import save_state_dict
-from calm_nb.runs import run, RunLock
+from calm_nb.runs import run
+from calm_nb.io import RunLock
 
 
 _main = run_cli   # calm_nb merge/eval/… in-process: (exit code, stdout, stderr)

@@ -19,17 +19,20 @@ __all__ = ['segment_blocks', 'expand_coefficients', 'merged_flat', 'coefficient_
 
 # %% ../../nbs/08_adamerging.ipynb #51d3cd5e
 def segment_blocks(index: FlatIndex, device=None) -> dict[int, torch.Tensor]:
-    "The tensor id of every coordinate, block by block (`{block start: int64 ids}` on `device`): built once, reused every iteration."
+    """The tensor id of every coordinate, block by block (`{block start: int64 ids}` on `device`): built once, reused
+    every iteration."""
     return {a: index.segment_ids(a, b).long().to(device) for a, b in blocks(0, index.size)}
 
-def expand_coefficients(lam: torch.Tensor, index: FlatIndex, start: int, end: int, segments: dict | None = None) -> torch.Tensor:
+def expand_coefficients(lam: torch.Tensor, index: FlatIndex, start: int, end: int, segments: dict
+                        | None = None) -> torch.Tensor:
     "Per-coordinate coefficients `[T, end-start]` from task-wise `[T, 1]` or layer-wise `[T, n_tensors]` coefficients."
     if lam.shape[1] == 1: return lam
-    ids = segments[start] if segments is not None and start in segments else index.segment_ids(start, end).long().to(lam.device)
+    if segments is not None and start in segments: ids = segments[start]
+    else: ids = index.segment_ids(start, end).long().to(lam.device)
     return lam[:, ids]
 
-def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index: FlatIndex, out: torch.Tensor | None = None,
-                segments: dict | None = None) -> torch.Tensor:
+def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index: FlatIndex, out: torch.Tensor
+                | None = None, segments: dict | None = None) -> torch.Tensor:
     "θ = θ_pre + Σ_t λ_t ⊙ τ_t (coefficients expanded per coordinate), block by block."
     out = torch.empty_like(pre) if out is None else out
     with torch.no_grad():
@@ -37,13 +40,15 @@ def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index:
             out[a:b] = pre[a:b] + (expand_coefficients(lam, index, a, b, segments) * taus[:, a:b].to(pre.dtype)).sum(0)
     return out
 
-def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIndex, layerwise: bool, segments: dict | None = None) -> torch.Tensor:
+def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIndex, layerwise: bool, segments: dict
+                     | None = None) -> torch.Tensor:
     "∂L/∂λ from ∂L/∂θ: `[T, 1]` dot products or `[T, n_tensors]` segment sums."
     T = taus.shape[0]
     g = torch.zeros(T, len(index) if layerwise else 1, dtype=grad_theta.dtype, device=grad_theta.device)
     for a, b in blocks(0, grad_theta.numel()):
         prod = taus[:, a:b].to(grad_theta.dtype) * grad_theta[a:b]
-        if layerwise: g.index_add_(1, segments[a] if segments is not None else index.segment_ids(a, b).long().to(g.device), prod)
+        if layerwise:
+            g.index_add_(1, segments[a] if segments is not None else index.segment_ids(a, b).long().to(g.device), prod)
         else: g[:, 0] += prod.sum(1)
     return g
 
@@ -57,16 +62,18 @@ class AdaMergingResult:
     seconds: float
 
 # %% ../../nbs/08_adamerging.ipynb #aefb0045
-def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                   batch_size: int = 32, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled',
-                   allow_test_split: bool = False, progress: bool = False, micro_batch: int | str | None = 'auto',
-                   matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
+def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3,
+                   init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None,
+                   split: str = 'unlabeled', allow_test_split: bool = False, progress: bool = False, micro_batch: int
+                   | str | None = 'auto', matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
     "AdaMerging on a benchmark-like object: learn task-wise or layer-wise coefficients by entropy minimisation."
     from tqdm.auto import tqdm
     check_split(split, allow_test_split, 'adapt on it (the original AdaMerging setting)')
     t0 = time.perf_counter()
-    if iterations < 0 or batch_size < 1: raise ValueError(f'AdaMerging: iterations ≥ 0 and batch_size ≥ 1 are required, got {iterations}, {batch_size}')
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=None if matrix_dtype == torch.float32 else AUTO_CHUNK)
+    if iterations < 0 or batch_size < 1:
+        raise ValueError(f'AdaMerging: iterations ≥ 0 and batch_size ≥ 1 are required, got {iterations}, {batch_size}')
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=None
+                      if matrix_dtype == torch.float32 else AUTO_CHUNK)
     index, pre = tv.index, tv.pre
     if matrix_dtype == torch.float32: taus = tv.matrix
     else:   # [T, P] in bf16/fp16 (half the memory), filled chunk by chunk: no fp32 [T, P] on the way
@@ -77,9 +84,11 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
     extra = carried(index, bench.pretrained)
     rank, n_proc = world()
     from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (with the [T, P] matrix on the device)
-    micro_batch = choose_micro_batch(bench, 'adamerging_lw' if layerwise else 'adamerging_tw', batch_size, micro_batch, progress and rank == 0,
-                                     include=include, exclude=exclude, matrix_bytes=taus.element_size())
-    lam = torch.full((tv.n_tasks, len(index) if layerwise else 1), init, dtype=pre.dtype, device=pre.device, requires_grad=True)
+    micro_batch = choose_micro_batch(bench, 'adamerging_lw' if layerwise else 'adamerging_tw', batch_size, micro_batch,
+                                     progress and rank == 0, include=include, exclude=exclude,
+                                     matrix_bytes=taus.element_size())
+    lam = torch.full((tv.n_tasks, len(index) if layerwise else 1), init, dtype=pre.dtype, device=pre.device,
+                     requires_grad=True)
     opt = torch.optim.Adam([lam], lr=lr)
     leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
     g = torch.Generator().manual_seed(seed)
@@ -98,7 +107,9 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
             total += batch_backward(bench, params, t, x[idx], mean_entropy, micro_batch=micro_batch)
         del params
         if n_proc > 1:   # torchrun: sum the shares' gradients and losses
-            tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(leaf.grad, tot); total = float(tot)
+            tot = torch.tensor([total], dtype=torch.float64, device=theta.device)
+            all_reduce_(leaf.grad, tot)
+            total = float(tot)
         opt.zero_grad(set_to_none=False)
         lam.grad = coefficient_grad(taus, leaf.grad, index, layerwise, segments)
         opt.step()
@@ -112,7 +123,8 @@ def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: i
 def _recorded(res: AdaMergingResult, record: dict | None) -> dict:
     "Fill `record` (when given) with the learned coefficients and the entropy curve; return the merged state dict."
     if record is not None:
-        record.update(coefficients=res.coefficients.tolist(), tensor_names=res.tensor_names, entropy=res.history, seconds=res.seconds)
+        record.update(coefficients=res.coefficients.tolist(), tensor_names=res.tensor_names, entropy=res.history,
+                      seconds=res.seconds)
     return res.state_dict
 
 # %% ../../nbs/08_adamerging.ipynb #1ed23a28
@@ -131,10 +143,12 @@ _FAITHFULNESS_ADAMERGING_TW = {'code': 'EnnengYang/AdaMerging: src/main_task_wis
     memory=MemoryModel(3, 1, matrix=True),
     demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
     quick={'iterations': 3})
-def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
+def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
+                  init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int
+                  | str | None = 'auto', record: dict | None = None):
     "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
-    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)
+    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size,
+                                    seed, include, exclude, micro_batch=micro_batch), record)
 
 # %% ../../nbs/08_adamerging.ipynb #4636aab8
 _FAITHFULNESS_ADAMERGING_LW = {'code': 'EnnengYang/AdaMerging: src/main_layer_wise_adamerging.py',
@@ -152,7 +166,9 @@ _FAITHFULNESS_ADAMERGING_LW = {'code': 'EnnengYang/AdaMerging: src/main_layer_wi
     memory=MemoryModel(3, 1, matrix=True),
     demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
     quick={'iterations': 3})
-def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, init: float = 0.3,
-                  batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int | str | None = 'auto', record: dict | None = None):
+def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
+                  init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int
+                  | str | None = 'auto', record: dict | None = None):
     "Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation."
-    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size, seed, include, exclude, micro_batch=micro_batch), record)
+    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size,
+                                    seed, include, exclude, micro_batch=micro_batch), record)

@@ -23,7 +23,8 @@ __all__ = ['STRATEGIES', 'split_tasks', 'merge_direction', 'masked_merge', 'Calm
 # %% ../../nbs/07_calm.ipynb #a244e216
 def split_tasks(
     task_names: list[str],   # every task's name, in benchmark order
-    n_seq: int = 2,          # |S̄|: how many tasks are merged sequentially (drawn with `seed` unless `seq_tasks` names them)
+    # |S̄|: how many tasks are merged sequentially (drawn with `seed` unless `seq_tasks` names them)
+    n_seq: int = 2,
     seq_tasks=None,          # the sequential tasks themselves, in order, by name or index (overrides `n_seq`)
     seed: int = 0,           # seeds the random draw of S̄
 ) -> tuple[list[int], list[int]]:
@@ -45,7 +46,9 @@ STRATEGIES = ('calm', 'm_only', 'one_minus_m_only')
 def merge_direction(
     tau_prev: torch.Tensor,   # τ⁽ʲ⁻¹⁾, the merged task vector so far (flat)
     tau_j: torch.Tensor,      # τⱼ, the task vector of the sequential task (flat)
-    strategy: str = 'calm',   # the Table 3 strategy: 'calm' ((1−M)⊙τ⁽ʲ⁻¹⁾ + M⊙τⱼ), 'm_only' (τ⁽ʲ⁻¹⁾ + M⊙τⱼ) or 'one_minus_m_only' ((1−M)⊙τ⁽ʲ⁻¹⁾ + τⱼ)
+    # the Table 3 strategy: 'calm' ((1−M)⊙τ⁽ʲ⁻¹⁾ + M⊙τⱼ), 'm_only' (τ⁽ʲ⁻¹⁾ + M⊙τⱼ) or 'one_minus_m_only'
+    # ((1−M)⊙τ⁽ʲ⁻¹⁾ + τⱼ)
+    strategy: str = 'calm',
 ) -> tuple[torch.Tensor, torch.Tensor]:
     "(b, d) with τ⁽ʲ⁾ = b + M ⊙ d for the merging `strategy`."
     if strategy == 'calm': return tau_prev, tau_j - tau_prev
@@ -57,7 +60,9 @@ def masked_merge(
     tau_prev: torch.Tensor,   # τ⁽ʲ⁻¹⁾, the merged task vector so far (flat)
     tau_j: torch.Tensor,      # τⱼ, the task vector of the sequential task (flat)
     mask: torch.Tensor,       # M in [0, 1] (or the binary M*), one entry per coordinate
-    strategy: str = 'calm',   # the Table 3 strategy: 'calm' ((1−M)⊙τ⁽ʲ⁻¹⁾ + M⊙τⱼ), 'm_only' (τ⁽ʲ⁻¹⁾ + M⊙τⱼ) or 'one_minus_m_only' ((1−M)⊙τ⁽ʲ⁻¹⁾ + τⱼ)
+    # the Table 3 strategy: 'calm' ((1−M)⊙τ⁽ʲ⁻¹⁾ + M⊙τⱼ), 'm_only' (τ⁽ʲ⁻¹⁾ + M⊙τⱼ) or 'one_minus_m_only'
+    # ((1−M)⊙τ⁽ʲ⁻¹⁾ + τⱼ)
+    strategy: str = 'calm',
 ) -> torch.Tensor:
     "τ⁽ʲ⁾ for a (binary or soft) mask, Eq. 6/8 or an ablation strategy."
     b, d = merge_direction(tau_prev, tau_j, strategy)
@@ -72,34 +77,48 @@ class CalmConfig:
     lam: float = 0.3                 # task-arithmetic coefficient for S
     ratio: float = 0.9               # CB-EMS fraction (0.9 vision, 0.8 NLP)
     sampling: str = 'cb_ems'         # 'cb_ems' | 'ems' | 'supervised' (Fig. 5 ablation)
-    credible_count: str = 'floor'    # per predicted class floor(ratio·n_c), as the authors' code; 'ceil_min1': max(1, ceil(ratio·n_c))
+    # per predicted class floor(ratio·n_c), as the authors' code; 'ceil_min1': max(1, ceil(ratio·n_c))
+    credible_count: str = 'floor'
     iterations: int = 100
     batch_size: int = 128
     batches_per_task: int = 2
-    micro_batch: int | str | None = 'auto'   # rows per forward/backward pass: 'auto' (on a GPU the memory planner's choice, else the whole batch), an int, or None (the whole batch); gradients accumulate, so the result is the batch's up to float rounding
+    # rows per forward/backward pass: 'auto' (on a GPU the memory planner's choice, else the whole batch), an int,
+    # or None (the whole batch); gradients accumulate, so the result is the batch's up to float rounding
+    micro_batch: int | str | None = 'auto'
     lr: float = 1e7
     alpha: float = 1.0
     init_active: float = 1e-5
     init_logit: float = 5.0
-    init_count: str = 'reference'    # mask initialisation: |τⱼ| above the int(init_active·P)-th largest, as the authors' code; 'round': round(init_active·P) coordinates
+    # mask initialisation: |τⱼ| above the int(init_active·P)-th largest, as the authors' code; 'round':
+    # round(init_active·P) coordinates
+    init_count: str = 'reference'
     update: str = 'paper'            # 'paper' (size-normalised, the default) | 'reference' (see above)
     ref_size: int | None = VIT_B32_COORDINATES  # paper mode: η = lr · P / ref_size (None: η = lr)
     strategy: str = 'calm'           # 'calm' | 'm_only' | 'one_minus_m_only' (Table 3 ablation)
     seed: int = 0
     eval_every: int = 0              # evaluate on the test splits every k iterations (0: never; for Fig. 11)
     checkpoint_every: int = 10
-    amp: bool = False                # opt-in bf16 autocast for the forward passes where the GPU has native bf16 (the authors run fp32; recorded in the run card)
+    # opt-in bf16 autocast for the forward passes where the GPU has native bf16 (the authors run fp32; recorded in
+    # the run card)
+    amp: bool = False
 
     def __post_init__(self):
         if self.update not in UPDATES: raise ValueError(f'update must be one of {UPDATES}, got {self.update!r}')
-        if self.strategy not in STRATEGIES: raise ValueError(f'strategy must be one of {STRATEGIES}, got {self.strategy!r}')
-        if self.credible_count not in ('floor', 'ceil_min1'): raise ValueError(f"CALM: credible_count must be 'floor' or 'ceil_min1', got {self.credible_count!r}")
-        if self.init_count not in ('reference', 'round'): raise ValueError(f"CALM: init_count must be 'reference' or 'round', got {self.init_count!r}")
-        if self.iterations < 0 or self.batch_size < 1 or self.batches_per_task < 1: raise ValueError('iterations ≥ 0, batch_size ≥ 1 and batches_per_task ≥ 1 are required')
-        if not (self.micro_batch in (None, 'auto') or (isinstance(self.micro_batch, int) and self.micro_batch >= 1)): raise ValueError(f"CALM: micro_batch must be a positive integer, 'auto' or None, got {self.micro_batch!r}")
-        if self.checkpoint_every < 1: raise ValueError(f'CALM: checkpoint_every must be a positive integer, got {self.checkpoint_every!r}')
-        checks = {'ratio': (0 < self.ratio <= 1, '(0, 1]'), 'lam': (0 <= self.lam <= 1, '[0, 1]'), 'lr': (self.lr > 0, '(0, ∞)'),
-                  'alpha': (self.alpha >= 0, '[0, ∞)'), 'init_active': (0 <= self.init_active <= 1, '[0, 1]'), 'n_seq': (self.n_seq >= 0, '[0, T]'),
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f'strategy must be one of {STRATEGIES}, got {self.strategy!r}')
+        if self.credible_count not in ('floor', 'ceil_min1'):
+            raise ValueError(f"CALM: credible_count must be 'floor' or 'ceil_min1', got {self.credible_count!r}")
+        if self.init_count not in ('reference', 'round'):
+            raise ValueError(f"CALM: init_count must be 'reference' or 'round', got {self.init_count!r}")
+        if self.iterations < 0 or self.batch_size < 1 or self.batches_per_task < 1:
+            raise ValueError('iterations ≥ 0, batch_size ≥ 1 and batches_per_task ≥ 1 are required')
+        if not (self.micro_batch in (None, 'auto') or (isinstance(self.micro_batch, int) and self.micro_batch >= 1)):
+            raise ValueError(f"CALM: micro_batch must be a positive integer, 'auto' or None, got {self.micro_batch!r}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f'CALM: checkpoint_every must be a positive integer, got {self.checkpoint_every!r}')
+        checks = {'ratio': (0 < self.ratio <= 1, '(0, 1]'), 'lam': (0 <= self.lam <= 1, '[0, 1]'),
+                  'lr': (self.lr > 0, '(0, ∞)'), 'alpha': (self.alpha >= 0, '[0, ∞)'),
+                  'init_active': (0 <= self.init_active <= 1, '[0, 1]'), 'n_seq': (self.n_seq >= 0, '[0, T]'),
                   'ref_size': (self.ref_size is None or self.ref_size > 0, 'a positive parameter count or None')}
         for k, (ok, rng) in checks.items():
             if not ok: raise ValueError(f'CALM: {k} must lie in {rng}, got {getattr(self, k)!r}')
@@ -120,9 +139,11 @@ def _views(index: FlatIndex, flat: torch.Tensor, extra: dict) -> dict:
 
 # %% ../../nbs/07_calm.ipynb #c4b9c41c
 def _eval_flat(bench, index, flat, extra, tasks=None) -> dict:
-    from calm_nb.evaluate import accuracy   # the function evaluate() uses, so a history entry equals the saved merge's score
+    # the function evaluate() uses, so a history entry equals the saved merge's score
+    from calm_nb.evaluate import accuracy
     state = _views(index, flat, extra)
-    return {bench.tasks[t].name: accuracy(bench, state, t) for t in (range(len(bench.tasks)) if tasks is None else tasks)}
+    return {bench.tasks[t].name: accuracy(bench, state, t)
+            for t in (range(len(bench.tasks)) if tasks is None else tasks)}
 
 # %% ../../nbs/07_calm.ipynb #c3a41c83
 class CalmInterrupted(RuntimeError):
@@ -130,11 +151,12 @@ class CalmInterrupted(RuntimeError):
 
 # %% ../../nbs/07_calm.ipynb #a93b046e
 def _save_calm_state(path, state: dict):
-    "Write CALM's resume state as safetensors (tensors) with its counters, history and timings as JSON metadata, atomically."
+    """Write CALM's resume state as safetensors (tensors) with its counters, history and timings as JSON metadata,
+    atomically."""
     tensors = {'tau': state['tau'], 'rng': state['rng']} | ({'R': state['R']} if state['R'] is not None else {})
     tensors |= {f'mask.{n}': m for n, m in state['masks'].items()}
-    meta = {'calm_state': json.dumps({'k': state['k'], 'it': state['it'], 'history': state['history'], 'timings': state['timings'],
-                                      'masks': list(state['masks'])})}
+    meta = {'calm_state': json.dumps({'k': state['k'], 'it': state['it'], 'history': state['history'],
+                                      'timings': state['timings'], 'masks': list(state['masks'])})}
     save_state_dict(tensors, path, metadata=meta)
 
 def _load_calm_state(path, device) -> dict:
@@ -147,7 +169,8 @@ def _load_calm_state(path, device) -> dict:
             'masks': {n: sd[f'mask.{n}'].to(device) for n in meta['masks']}}
 
 def _weights_digest(bench, keys) -> str:
-    "A digest of the merged tensors' contents in the pretrained and every fine-tuned model (what a resumed run must find unchanged)."
+    """A digest of the merged tensors' contents in the pretrained and every fine-tuned model (what a resumed run must
+    find unchanged)."""
     return tensors_digest((k, sd[k]) for sd in (bench.pretrained, *bench.finetuned) for k in keys)
 
 # %% ../../nbs/07_calm.ipynb #fe832373
@@ -173,20 +196,26 @@ def run_calm(
     S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
     if not S and len(names) > 1:
         import warnings
-        warnings.warn(f'calm: n_seq={len(Sbar)} of T={len(names)} tasks leaves the task-arithmetic set S empty, so τ⁽⁰⁾ = 0 and every task is merged '
-                      f'through masks alone; with few tasks use n_seq={max(1, len(names) // 2)} or fewer', SanityWarning)
+        warnings.warn(
+            f'calm: n_seq={len(Sbar)} of T={len(names)} tasks leaves the task-arithmetic set S empty, so τ⁽⁰⁾ = 0 '
+            f'and every task is merged through masks alone; with few tasks use n_seq={max(1, len(names) // 2)} or '
+            'fewer', SanityWarning)
     amp = autocast_mode(pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
     # CB-EMS: each fine-tuned model picks its task's credible samples (Section 4.1)
     t = time.perf_counter()
     creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed, count=cfg.credible_count) if Sbar else []
     timings['credible_sets'] = time.perf_counter() - t
     ckpt, state = None, None
-    if out_dir:   # the key covers the configuration and the input weights: a resume never mixes old state with changed models
-        key = hashlib.sha1(json.dumps([asdict(cfg), names, index.size, str(include), str(exclude), _weights_digest(bench, [s.name for s in index.specs])],
-                                      sort_keys=True, default=str).encode()).hexdigest()[:12]
+    # the key covers the configuration and the input weights: a resume never mixes old state with changed models
+    if out_dir:
+        key = hashlib.sha1(json.dumps([asdict(cfg), names, index.size, str(include), str(exclude),
+                                       _weights_digest(bench, [s.name for s in index.specs])], sort_keys=True,
+                                      default=str).encode()).hexdigest()[:12]
         ckpt = Path(out_dir) / f'calm_checkpoint_{key}.safetensors'
         stale = [p.name for p in Path(out_dir).glob('calm_checkpoint_*') if p != ckpt]
-        if stale: print(f'calm_nb: {", ".join(stale)} in {out_dir} belong(s) to another configuration or other input weights; not resumed from')
+        if stale:
+            print(f'calm_nb: {", ".join(stale)} in {out_dir} belong(s) to another configuration or other input '
+                  'weights; not resumed from')
     if ckpt is not None and ckpt.exists():
         try: state = _load_calm_state(ckpt, pre.device)
         except Exception as e: print(f'calm_nb: checkpoint {ckpt} is unreadable ({type(e).__name__}); starting over')
@@ -197,13 +226,16 @@ def run_calm(
     rng = torch.Generator(); rng.set_state(state['rng'])  # on the CPU: the same batches on every device
     steps_done = 0
     rank, n_proc = world()
-    from calm_nb.device import choose_micro_batch   # prints the memory plan on a GPU; refuses before the loop if nothing fits
-    micro = choose_micro_batch(bench, 'calm', cfg.batch_size, cfg.micro_batch, verbose=progress and rank == 0, include=include, exclude=exclude, amp=amp) if Sbar else None
+    # prints the memory plan on a GPU; refuses before the loop if nothing fits
+    from calm_nb.device import choose_micro_batch
+    micro = choose_micro_batch(bench, 'calm', cfg.batch_size, cfg.micro_batch, verbose=progress and rank == 0,
+                               include=include, exclude=exclude, amp=amp) if Sbar else None
     while state['k'] < len(Sbar):
         k = state['k']; j = Sbar[k]; jname = names[j]
         visible = S + Sbar[:k + 1]
         tau_prev = state['tau']
-        # θ(M) = θ_pre + b + M ⊙ d with b, d from merge_direction, held in place (no P-sized b: θ_pre + b is formed block by block)
+        # θ(M) = θ_pre + b + M ⊙ d with b, d from merge_direction, held in place (no P-sized b: θ_pre + b is
+        # formed block by block)
         tau_j = tv.row(j)
         if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit, cfg.init_count)
         if cfg.strategy == 'calm': base, d = tau_prev, tau_j.sub_(tau_prev)
@@ -211,10 +243,13 @@ def run_calm(
         else: base, d = tau_j.add_(tau_prev), -tau_prev          # one_minus_m_only
         del tau_j
         R = state['R']
-        hist = state['history'].setdefault(jname, {'loss': [], 'density': [int(torch.count_nonzero(binarize(R))) / R.numel()], 'grad_l1': [], 'eval': []})
+        hist = state['history'].setdefault(jname,
+                                           {'loss': [], 'density': [int(torch.count_nonzero(binarize(R))) / R.numel()],
+                                            'grad_l1': [], 'eval': []})
         t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
         leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
-        bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress or rank > 0, mininterval=2)
+        bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress
+                   or rank > 0, mininterval=2)
         for it in bar:
             build_theta(theta, (pre, base), R, d)
             leaf.zero_grad()
@@ -225,40 +260,55 @@ def run_calm(
                 order = torch.randperm(len(cs), generator=rng)[:cfg.batch_size * cfg.batches_per_task]
                 for bi in range(0, len(order), cfg.batch_size):
                     sel = order[bi:bi + cfg.batch_size]
-                    total += batch_backward(bench, params, v, bench.tasks[v].x_unlabeled[cs.indices[sel]], F.cross_entropy,
-                                            cs.labels[sel], micro, amp)
+                    total += batch_backward(bench, params, v, bench.tasks[v].x_unlabeled[cs.indices[sel]],
+                                            F.cross_entropy, cs.labels[sel], micro, amp)
             del params
             if n_proc > 1:   # torchrun: every process took its share of each batch; sum the gradients and the loss
-                tot = torch.tensor([total], dtype=torch.float64, device=theta.device); all_reduce_(leaf.grad, tot); total = float(tot)
+                tot = torch.tensor([total], dtype=torch.float64, device=theta.device)
+                all_reduce_(leaf.grad, tot)
+                total = float(tot)
             stats = {}
-            with torch.no_grad(): blocked_mask_update(R, leaf.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
-            hist['loss'].append(total); hist['grad_l1'].append(stats['grad_l1']); hist['density'].append(int(torch.count_nonzero(binarize(R))) / R.numel())
+            with torch.no_grad():
+                blocked_mask_update(R, leaf.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
+            hist['loss'].append(total)
+            hist['grad_l1'].append(stats['grad_l1'])
+            hist['density'].append(int(torch.count_nonzero(binarize(R))) / R.numel())
             if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
                 with torch.no_grad():   # the binarised merge, written into θ's storage (rebuilt at the next iteration)
                     flat = build_merge(theta.detach(), (pre, base), binarize(R), d)
                     hist['eval'].append({'iteration': it + 1} | _eval_flat(bench, index, flat, extra))
             state['it'] = it + 1; steps_done += 1
-            if ckpt is not None and rank == 0 and (state['it'] % cfg.checkpoint_every == 0 or state['it'] == cfg.iterations):
+            if ckpt is not None and rank == 0 and (state['it'] % cfg.checkpoint_every == 0
+                                                   or state['it'] == cfg.iterations):
                 state['rng'] = rng.get_state(); state['timings'][jname] = time.perf_counter() - t0
                 _save_calm_state(ckpt, state)
-            if _stop_after is not None and steps_done >= _stop_after: raise CalmInterrupted(f'stopped after {steps_done} iterations')
+            if _stop_after is not None and steps_done >= _stop_after:
+                raise CalmInterrupted(f'stopped after {steps_done} iterations')
         del leaf, theta
-        if cfg.iterations > 0 and rank == 0 and len(set(hist['density'])) == 1:   # a starved mask: the step never flipped a coordinate
+        # a starved mask: the step never flipped a coordinate
+        if cfg.iterations > 0 and rank == 0 and len(set(hist['density'])) == 1:
             import warnings
-            eta = f', step η = lr·P/ref_size = {cfg.lr * R.numel() / cfg.ref_size:.3g}' if cfg.update == 'paper' and cfg.ref_size else ''
-            warnings.warn(f'calm: the mask of {jname} kept its initial density {hist["density"][0]:.3g} through {cfg.iterations} iterations: no coordinate was '
-                          f'switched on or off (lr={cfg.lr:g}, update={cfg.update!r}{eta}, P={R.numel():,}); the learning rate is probably too small for this model', SanityWarning)
+            paper = cfg.update == 'paper' and cfg.ref_size
+            eta = f', step η = lr·P/ref_size = {cfg.lr * R.numel() / cfg.ref_size:.3g}' if paper else ''
+            warnings.warn(f'calm: the mask of {jname} kept its initial density {hist["density"][0]:.3g} through '
+                          f'{cfg.iterations} iterations: no coordinate was switched on or off (lr={cfg.lr:g}, '
+                          f'update={cfg.update!r}{eta}, P={R.numel():,}); the learning rate is probably too small '
+                          'for this ' 'model', SanityWarning)
         mask = binarize(R)                                                  # M* = round(σ(R))
         state['masks'][jname] = mask
-        state['tau'] = build_merge(base, base, mask, d)                     # Eq. 8 (or its ablation), in place: τ⁽ʲ⁾ = b + M* ⊙ d
+        # Eq. 8 (or its ablation), in place: τ⁽ʲ⁾ = b + M* ⊙ d
+        state['tau'] = build_merge(base, base, mask, d)
         del base, d, tau_prev
         state['timings'][jname] = time.perf_counter() - t0
         state.update(k=k + 1, it=0, R=None)
         if ckpt is not None and rank == 0:
             state['rng'] = rng.get_state(); _save_calm_state(ckpt, state)
-    merged = tv.to_state_dict(state['tau'].add_(pre))                   # Eq. 9: θ_pre + τ⁽ᵏ⁾ (in place; the run is over)
-    timings.update({f'seq_{n}': s for n, s in state['timings'].items()}); timings['total'] = time.perf_counter() - t_start
-    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude) | {'amp': amp, 'micro_batch': micro, 'processes': n_proc}
+    # Eq. 9: θ_pre + τ⁽ᵏ⁾ (in place; the run is over)
+    merged = tv.to_state_dict(state['tau'].add_(pre))
+    timings.update({f'seq_{n}': s for n, s in state['timings'].items()})
+    timings['total'] = time.perf_counter() - t_start
+    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude)
+    card |= {'amp': amp, 'micro_batch': micro, 'processes': n_proc}
     res = CalmResult(merged, state['masks'], state['history'], card, index)
     if out_dir is not None and rank == 0:
         save_calm_outputs(res, out_dir)
@@ -274,22 +324,25 @@ def tensor_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
 def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclude) -> dict:
     from calm_nb.evaluate import versions
     names = bench.task_names
-    return {'method': 'calm', 'benchmark': bench.name, 'config': asdict(cfg), 'seed': cfg.seed, 'include': include, 'exclude': exclude,
-            'efficient_tasks': [names[t] for t in S], 'sequential_tasks': [names[t] for t in Sbar],
+    return {'method': 'calm', 'benchmark': bench.name, 'config': asdict(cfg), 'seed': cfg.seed, 'include': include,
+            'exclude': exclude, 'efficient_tasks': [names[t] for t in S], 'sequential_tasks': [names[t] for t in Sbar],
             'sampling': [c.summary() for c in creds], 'n_merged_parameters': index.size,
             'mask_density': {n: float(m.float().mean()) for n, m in masks.items()},
             'mask_density_per_tensor': {n: tensor_density(index, m) for n, m in masks.items()},
-            'splits': getattr(bench, 'config', {}).get('splits') if isinstance(getattr(bench, 'config', None), dict) else None,
-            'seconds': timings, 'versions': versions()}
+            'splits': getattr(bench, 'config', {}).get('splits') if isinstance(getattr(bench, 'config', None), dict)
+            else None, 'seconds': timings, 'versions': versions()}
 
 # %% ../../nbs/07_calm.ipynb #e3125107
 def save_calm_outputs(res: CalmResult, out_dir) -> Path:
     "Write merged weights, bit-packed masks, the run card and the history to `out_dir` (atomically)."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    save_state_dict(res.state_dict, out / 'merged.safetensors', metadata={'method': 'calm', 'config': json.dumps(res.card['config'])})
+    save_state_dict(res.state_dict, out / 'merged.safetensors',
+                    metadata={'method': 'calm', 'config': json.dumps(res.card['config'])})
     packed = {n: np.packbits(m.cpu().numpy().astype(np.uint8)) for n, m in res.masks.items()}
-    atomic_write(out / 'masks.npz', lambda tmp: np.savez(open(tmp, 'wb'), n_coordinates=np.int64(res.index.size), **packed))
-    write_json(out / 'parameter_index.json', [[s.name, s.offset, s.numel, list(s.shape)] for s in res.index.specs], indent=None)
+    atomic_write(out / 'masks.npz',
+                 lambda tmp: np.savez(open(tmp, 'wb'), n_coordinates=np.int64(res.index.size), **packed))
+    write_json(out / 'parameter_index.json', [[s.name, s.offset, s.numel, list(s.shape)] for s in res.index.specs],
+               indent=None)
     write_json(out / 'run_card.json', res.card)
     write_json(out / 'history.json', res.history, indent=None)
     return out
@@ -333,8 +386,8 @@ _FAITHFULNESS_CALM = {'code': 'yankd22/CALM: src/mask_merging.py (mask initialis
     demo={'zoo-vit': {'iterations': 20}, 'toy-digits': {'iterations': 20, 'batch_size': 64}},
     quick={'iterations': 3, 'batch_size': 32},
     config=CalmConfig)
-def calm(pretrained, finetuned, *, bench: MergeBenchmark, out_dir=None, include=None, exclude=None, progress: bool = False,
-         record: dict | None = None, **config):
+def calm(pretrained, finetuned, *, bench: MergeBenchmark, out_dir=None, include=None, exclude=None,
+         progress: bool = False, record: dict | None = None, **config):
     "CALM: CB-EMS credible samples, efficient-aware split, consensus-aware mask optimisation."
     bench = bench.with_models(pretrained, finetuned)
     cfg = CalmConfig(**config)   # the hyper-parameters and their defaults are CalmConfig's, written there once

@@ -28,8 +28,11 @@ def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.
 MASK_ORDERS = ('after_merge', 'before_merge')
 
 def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_lam: float = 0.4, lam: float = 0.3,
-                      ties_k: float = 0.2, merge_func: str = 'sum', mask_order: str = 'after_merge', *, include=None, exclude=None, chunk_size='auto'):
-    "Consensus TA / TIES: TALL masks against the base method's merged vector, whose coordinates fewer than k masks keep are zeroed (`mask_order='after_merge'`, the authors' order); or masks from Σ τ applied to each τ before the base merge (`'before_merge'`)."
+                      ties_k: float = 0.2, merge_func: str = 'sum', mask_order: str = 'after_merge', *, include=None,
+                      exclude=None, chunk_size='auto'):
+    """Consensus TA / TIES: TALL masks against the base method's merged vector, whose coordinates fewer than k masks
+    keep are zeroed (`mask_order='after_merge'`, the authors' order); or masks from Σ τ applied to each τ before the
+    base merge (`'before_merge'`)."""
     if mask_order not in MASK_ORDERS: raise ValueError(f'mask_order must be one of {MASK_ORDERS}, got {mask_order!r}')
     if k < 0 or int(k) != k: raise ValueError(f'k must be a non-negative integer (tasks that must agree), got {k}')
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
@@ -40,7 +43,8 @@ def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_
         return assemble(tv, base_delta(tv, base, base_hp | {'lam': lam}))
     merged_of = base_delta(tv, base, base_hp | {'lam': 1.0})   # the unscaled merged vector of the base method
     def delta(tau, a, b):
-        merged = merged_of(tau.clone(), a, b)                  # TIES trims its block in place; the masks need the original τ
+        # TIES trims its block in place; the masks need the original τ
+        merged = merged_of(tau.clone(), a, b)
         count = torch.zeros(b - a, dtype=torch.int32, device=tau.device)
         for row in tau: count += row.abs() >= (merged - row).abs_().mul_(tall_lam)
         return merged.mul_(count >= k).mul_(lam)
@@ -68,10 +72,12 @@ def consensus_ta(
     *,
     include=None,            # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,            # glob patterns of tensors to leave at their pretrained values (e.g. heads)
-    chunk_size='auto',       # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    chunk_size='auto',
 ):
     "Consensus task arithmetic (`consensus_merging` with base='ta')."
-    return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, include=include, exclude=exclude, chunk_size=chunk_size)
+    return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, include=include, exclude=exclude,
+                             chunk_size=chunk_size)
 
 # %% ../../nbs/01d_consensus.ipynb #79f896a4
 _FAITHFULNESS_CONSENSUS_TIES = {'code': 'nik-dim/tall_masks: src/utils/tallmask_utils.py and '
@@ -97,12 +103,16 @@ def consensus_ties(
     lam: float = 0.3,                  # TIES scaling λ
     ties_k: float = 0.2,               # TIES's kept fraction
     merge_func: str = 'sum',           # TIES's disjoint merge ('sum', 'mean', 'max')
-    mask_order: str = 'after_merge',   # 'after_merge': the consensus mask on the TIES-merged vector (the authors' order); 'before_merge': on each τ_t
+    # 'after_merge': the consensus mask on the TIES-merged vector (the authors' order); 'before_merge': on each
+    # τ_t
+    mask_order: str = 'after_merge',
     *,
     include=None,                      # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,                      # glob patterns of tensors to leave at their pretrained values (e.g. heads)
-    chunk_size='auto',                 # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    chunk_size='auto',
 ):
-    "Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction): the consensus mask applied to the TIES-merged vector, as the authors' code does."
+    """Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction): the consensus mask
+    applied to the TIES-merged vector, as the authors' code does."""
     return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func, mask_order,
                              include=include, exclude=exclude, chunk_size=chunk_size)

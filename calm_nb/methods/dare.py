@@ -46,5 +46,6 @@ _FAITHFULNESS_DARE = {'code': 'Yu et al. (DARE): drop with probability p, rescal
 def dare(pretrained, finetuned, p: float = 0.9, base: str = 'ta', seed: int = 0, *, include=None, exclude=None,
          chunk_size='auto', **base_hparams):
     "DARE: drop each task-vector entry with probability p, rescale by 1/(1−p), then task arithmetic or TIES."
-    tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size).add_transform(dare_transform(p, seed))
+    tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude,
+                      chunk_size=chunk_size).add_transform(dare_transform(p, seed))
     return assemble(tv, base_delta(tv, base, base_hparams))

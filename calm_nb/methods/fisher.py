@@ -14,12 +14,14 @@ from ..masks import FlatLeaf
 __all__ = ['diagonal_fisher', 'fisher_weighted_average', 'fisher_merging']
 
 # %% ../../nbs/08b_fisher.ipynb #d7371147
-def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, index: FlatIndex, n_examples: int = 256,
-                    labels: str = 'sample', split: str = 'train', seed: int = 0, allow_test_split: bool = False,
-                    progress: bool = False) -> torch.Tensor:
-    "Diagonal Fisher `[P]` (flat, in `index` order) of `state` with task `task`'s head, from `n_examples` inputs of `split`."
+def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, index: FlatIndex,
+                    n_examples: int = 256, labels: str = 'sample', split: str = 'train', seed: int = 0,
+                    allow_test_split: bool = False, progress: bool = False) -> torch.Tensor:
+    """Diagonal Fisher `[P]` (flat, in `index` order) of `state` with task `task`'s head, from `n_examples` inputs of
+    `split`."""
     from tqdm.auto import tqdm
-    if labels not in ('sample', 'predicted'): raise ValueError(f"labels must be 'sample' or 'predicted', got {labels!r}")
+    if labels not in ('sample', 'predicted'):
+        raise ValueError(f"labels must be 'sample' or 'predicted', got {labels!r}")
     x, _ = task_split(bench, task, split, allow_test_split, 'estimate Fishers on it')
     state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its Fisher
     g = torch.Generator().manual_seed(seed * 1000 + task)
@@ -29,7 +31,9 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
     fisher = torch.zeros_like(theta, requires_grad=False)
     for i in tqdm(pick.tolist(), desc=f'Fisher {bench.tasks[task].name}', disable=not progress, mininterval=2):
         logp = torch.log_softmax(bench.logits(params, task, x[i:i + 1]).float(), -1)[0]
-        y = int(torch.multinomial(logp.detach().exp().cpu(), 1, generator=g)[0]) if labels == 'sample' else int(logp.argmax())   # sampled on the CPU, where the generator is
+        # sampled on the CPU, where the generator is
+        y = int(torch.multinomial(logp.detach().exp().cpu(), 1,
+                                  generator=g)[0]) if labels == 'sample' else int(logp.argmax())
         (gr,) = torch.autograd.grad(logp[y], theta)
         fisher.addcmul_(gr, gr)
     return fisher.div_(len(pick))
@@ -38,10 +42,12 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
 def fisher_weighted_average(thetas: torch.Tensor, fishers: torch.Tensor, weights: torch.Tensor | None = None,
                             floor: float = 1e-6, normalize: bool = True) -> torch.Tensor:
     "θ* = Σ_t (w_t F_t + floor) ⊙ θ_t / Σ_t (w_t F_t + floor) for `thetas`, `fishers` of shape `[T, P]`."
-    if thetas.shape != fishers.shape: raise ShapeMismatchError(f'thetas {tuple(thetas.shape)} and fishers {tuple(fishers.shape)} differ')
+    if thetas.shape != fishers.shape:
+        raise ShapeMismatchError(f'thetas {tuple(thetas.shape)} and fishers {tuple(fishers.shape)} differ')
     if not torch.isfinite(fishers).all(): raise NonFiniteError('a Fisher has non-finite entries')
     T = thetas.shape[0]
-    w = torch.ones(T, dtype=thetas.dtype, device=thetas.device) if weights is None else torch.as_tensor(weights, dtype=thetas.dtype, device=thetas.device)
+    w = torch.ones(T) if weights is None else torch.as_tensor(weights)
+    w = w.to(dtype=thetas.dtype, device=thetas.device)
     if normalize: w = w / fishers.norm(dim=1).clamp_min(1e-30)
     out = torch.empty_like(thetas[0])
     for a, b in blocks(0, thetas.shape[1]):
@@ -64,14 +70,17 @@ _FAITHFULNESS_FISHER_MERGING = {'code': 'Matena & Raffel: per-example squared gr
     faithfulness=_FAITHFULNESS_FISHER_MERGING,
     memory=MemoryModel(4, 2),
     quick={'n_examples': 16})
-def fisher_merging(pretrained, finetuned, *, bench: MergeBenchmark, n_examples: int = 256, labels: str = 'sample', split: str = 'train',
-                   normalize: bool = True, floor: float = 1e-6, weights=None, seed: int = 0, include=None, exclude=None, progress: bool = False):
-    "Fisher-weighted average of the fine-tuned models, diagonal Fishers from `n_examples` inputs of each task's `split`."
+def fisher_merging(pretrained, finetuned, *, bench: MergeBenchmark, n_examples: int = 256, labels: str = 'sample',
+                   split: str = 'train', normalize: bool = True, floor: float = 1e-6, weights=None, seed: int = 0,
+                   include=None, exclude=None, progress: bool = False):
+    """Fisher-weighted average of the fine-tuned models, diagonal Fishers from `n_examples` inputs of each task's
+    `split`."""
     bench = bench.with_models(pretrained, finetuned)
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index = tv.index
     T, dev = len(bench.finetuned), tv.pre.device
-    thetas, fishers = torch.empty(T, index.size, device=dev), torch.empty(T, index.size, device=dev)   # preallocated: no list plus a stacked copy
+    # preallocated: no list plus a stacked copy
+    thetas, fishers = torch.empty(T, index.size, device=dev), torch.empty(T, index.size, device=dev)
     for t, f in enumerate(bench.finetuned):
         index.flatten(f, out=thetas[t])
         fishers[t] = diagonal_fisher(bench, f, t, index, n_examples, labels, split, seed, progress=progress)

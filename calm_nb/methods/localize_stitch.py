@@ -18,7 +18,8 @@ __all__ = ['BINARIZE', 'stitch', 'magnitude_masks', 'few_shot', 'localize', 'bin
 # %% ../../nbs/08d_localize_stitch.ipynb #8fcdbe97
 def stitch(pre: torch.Tensor, taus: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     "θ* = θ_pre + Σ_t γ_t ⊙ τ_t / max(1, Σ_k γ_k) for binary `masks` `[T, P]`, block by block."
-    if masks.shape != taus.shape: raise ShapeMismatchError(f'masks {tuple(masks.shape)} and task vectors {tuple(taus.shape)} differ')
+    if masks.shape != taus.shape:
+        raise ShapeMismatchError(f'masks {tuple(masks.shape)} and task vectors {tuple(taus.shape)} differ')
     out = torch.empty_like(pre)
     for a, b in blocks(0, pre.numel()):
         m = masks[:, a:b].to(taus.dtype)
@@ -33,18 +34,21 @@ def magnitude_masks(taus: torch.Tensor, sparsity: float = 0.01) -> torch.Tensor:
 def few_shot(y: torch.Tensor, shots_per_class: int, seed: int = 0) -> torch.Tensor:
     "Indices of up to `shots_per_class` examples of every class present in `y`, drawn with `seed`."
     g = torch.Generator().manual_seed(seed)
-    out = [idx[torch.randperm(len(idx), generator=g)[:shots_per_class]] for c in torch.unique(y) for idx in [(y == c).nonzero().flatten()]]
+    out = [idx[torch.randperm(len(idx), generator=g)[:shots_per_class]] for c in torch.unique(y)
+           for idx in [(y == c).nonzero().flatten()]]
     return torch.cat(out).sort().values
 
 # %% ../../nbs/08d_localize_stitch.ipynb #884dde16
-def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict, sparsity: float = 1e-5,
-             sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 10, batch_size: int | None = None,
-             shots_per_class: int = 64, split: str = 'train', seed: int = 0, binarize: str = 'round', progress: bool = False,
-             micro_batch: int | None = None, init_count: str = 'reference') -> tuple[torch.Tensor, dict]:
+def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict,
+             sparsity: float = 1e-5, sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 10,
+             batch_size: int | None = None, shots_per_class: int = 64, split: str = 'train', seed: int = 0,
+             binarize: str = 'round', progress: bool = False, micro_batch: int | None = None,
+             init_count: str = 'reference') -> tuple[torch.Tensor, dict]:
     "Learn task `task`'s binary mask (`binarize_mask` of the logits S) on labelled examples of its `split` split."
     if binarize not in BINARIZE: raise ValueError(f'binarize must be one of {BINARIZE}, got {binarize!r}')
     from tqdm.auto import tqdm
-    if split not in ('train', 'unlabeled'): raise ValueError(f"Localize-and-Stitch reads labelled training data; split must be 'train', got {split!r}")
+    if split not in ('train', 'unlabeled'):
+        raise ValueError(f"Localize-and-Stitch reads labelled training data; split must be 'train', got {split!r}")
     td = bench.tasks[task]
     x_all, y_all = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
     if len(x_all) == 0: raise ValueError(f'task {td.name!r} has an empty {split} split')
@@ -57,7 +61,8 @@ def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Ten
     for _ in tqdm(range(iterations), desc=f'L&S {td.name}', disable=not progress, mininterval=2):
         build_theta(theta, pre, R, tau)
         leaf.zero_grad()
-        if batch_size is None: xb, yb = x, y   # the official recipe: every update on the gradient of the whole few-shot set
+        # the official recipe: every update on the gradient of the whole few-shot set
+        if batch_size is None: xb, yb = x, y
         else: b = torch.randperm(len(x), generator=g)[:batch_size]; xb, yb = x[b], y[b]
         loss = batch_backward(bench, leaf.params(), task, xb, F.cross_entropy, yb, micro_batch, distributed=False)
         with torch.no_grad(): blocked_mask_update(R, leaf.grad, tau, lr, l1, 'reference')
@@ -72,7 +77,8 @@ def binarize_mask(R: torch.Tensor, how: str = 'topk', sparsity: float = 0.01) ->
     if how == 'round': return R > 0
     if how == 'topk':
         m = torch.zeros_like(R, dtype=torch.bool)
-        m[top_abs(R, max(1, round(sparsity * R.numel())), absolute=False)] = True   # block by block: no P-sized sort buffers
+        # block by block: no P-sized sort buffers
+        m[top_abs(R, max(1, round(sparsity * R.numel())), absolute=False)] = True
         return m
     raise ValueError(f'binarize must be one of {BINARIZE}, got {how!r}')
 
@@ -105,10 +111,12 @@ _FAITHFULNESS_LOCALIZE_STITCH_DATALESS = {'code': 'uiuctml/Localize-and-Stitch (
     memory=MemoryModel(5, 0.25),
     quick={'iterations': 2, 'shots_per_class': 4, 'batch_size': 32},
     data_note='shots_per_class labelled examples per class')
-def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 1e-5, sigmoid_bias: float = 5.0, lr: float = 1e7,
-                    l1: float = 1.0, iterations: int = 10, batch_size: int | None = None, shots_per_class: int = 64, binarize: str = 'round',
-                    init_count: str = 'reference', seed: int = 0, include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
-    "Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps averaged."
+def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 1e-5, sigmoid_bias: float = 5.0,
+                    lr: float = 1e7, l1: float = 1.0, iterations: int = 10, batch_size: int | None = None,
+                    shots_per_class: int = 64, binarize: str = 'round', init_count: str = 'reference', seed: int = 0,
+                    include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
+    """Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps
+    averaged."""
     bench = bench.with_models(pretrained, finetuned)
     # lean: no [T, P] matrix; each τ_t is built in its turn, and the stitch reads the task vectors chunk by chunk
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=AUTO_CHUNK)
@@ -116,13 +124,15 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
     extra = carried(index, bench.pretrained)
     from calm_nb.device import choose_micro_batch   # the memory plan on a GPU
     rows = batch_size or shots_per_class * max(td.n_classes for td in bench.tasks)   # the whole few-shot set by default
-    micro_batch = choose_micro_batch(bench, 'localize_stitch', rows, micro_batch, progress, include=include, exclude=exclude)
+    micro_batch = choose_micro_batch(bench, 'localize_stitch', rows, micro_batch, progress, include=include,
+                                     exclude=exclude)
     masks = torch.empty(tv.n_tasks, index.size, dtype=torch.bool, device=pre.device)
     for t in range(tv.n_tasks):
-        masks[t] = localize(bench, t, pre, tv.row(t), index, extra, sparsity, sigmoid_bias, lr, l1, iterations, batch_size,
-                            shots_per_class, 'train', seed, binarize, progress, micro_batch, init_count)[0]
+        masks[t] = localize(bench, t, pre, tv.row(t), index, extra, sparsity, sigmoid_bias, lr, l1, iterations,
+                            batch_size, shots_per_class, 'train', seed, binarize, progress, micro_batch, init_count)[0]
     out = torch.empty_like(pre)
-    for a, b, taus in tv.chunks(): out[a:b] = stitch(pre[a:b], taus, masks[:, a:b])   # chunks are whole blocks: the same sums as on [T, P]
+    # chunks are whole blocks: the same sums as on [T, P]
+    for a, b, taus in tv.chunks(): out[a:b] = stitch(pre[a:b], taus, masks[:, a:b])
     return tv.to_state_dict(out)
 
 @register_method(
@@ -130,6 +140,7 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
     order=130,
     faithfulness=_FAITHFULNESS_LOCALIZE_STITCH_DATALESS)
 def localize_stitch_dataless(pretrained, finetuned, sparsity: float = 0.01, *, include=None, exclude=None):
-    "Dataless Localize-and-Stitch: each task keeps the top-`sparsity` fraction of its |τ|; stitched with overlaps averaged."
+    """Dataless Localize-and-Stitch: each task keeps the top-`sparsity` fraction of its |τ|; stitched with overlaps
+    averaged."""
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude)
     return tv.to_state_dict(stitch(tv.pre, tv.matrix, magnitude_masks(tv.matrix, sparsity)))

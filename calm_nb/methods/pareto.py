@@ -31,7 +31,8 @@ class PreferenceMerge:
         "Flat merged parameters for `preference` (a length-T vector on the simplex; default uniform)."
         T = self.tv.n_tasks
         g = torch.full((T,), 1 / T) if preference is None else torch.as_tensor(preference, dtype=torch.float32)
-        if g.shape != (T,) or (g < 0).any() or abs(float(g.sum()) - 1) > 1e-4: raise ValueError(f'preference must be {T} non-negative numbers summing to 1, got {g.tolist()}')
+        if g.shape != (T,) or (g < 0).any() or abs(float(g.sum()) - 1) > 1e-4:
+            raise ValueError(f'preference must be {T} non-negative numbers summing to 1, got {g.tolist()}')
         out = merged_flat(self.tv.pre, self.tv.matrix, self.coefficients, self.tv.index)
         views = self.tv.index.views(out)
         with torch.no_grad():
@@ -48,9 +49,11 @@ def low_rank_delta(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, g: torch.T
     return (A * (C @ g)) @ B
 
 # %% ../../nbs/08e_pareto.ipynb #d79381cd
-def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3, batch_size: int = 16,
-               concentration: float = 1.0, seed: int = 0, include=None, exclude=None, split: str = 'unlabeled', progress: bool = False) -> PreferenceMerge:
-    "Learn a preference-aware merge (layer-wise coefficients + low-rank preference term) by preference-weighted entropy minimisation."
+def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3,
+               batch_size: int = 16, concentration: float = 1.0, seed: int = 0, include=None, exclude=None,
+               split: str = 'unlabeled', progress: bool = False) -> PreferenceMerge:
+    """Learn a preference-aware merge (layer-wise coefficients + low-rank preference term) by preference-weighted
+    entropy minimisation."""
     from tqdm.auto import tqdm
     check_split(split)
     t0 = time.perf_counter()
@@ -109,8 +112,11 @@ _FAITHFULNESS_PARETO_LOWRANK = {'code': 'none: after Chen & Kwok (Pareto Merging
     memory=MemoryModel(3, 1, matrix=True),
     demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
     quick={'iterations': 3})
-def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3,
-                   batch_size: int = 16, concentration: float = 1.0, seed: int = 0, preference=None, include=None, exclude=None):
-    "Preference-aware merge (layer-wise coefficients + low-rank preference term, entropy on unlabeled data), at `preference` (default uniform)."
-    res = run_pareto(bench.with_models(pretrained, finetuned), iterations, lr, rank, init, batch_size, concentration, seed, include, exclude)
+def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
+                   rank: int = 4, init: float = 0.3, batch_size: int = 16, concentration: float = 1.0, seed: int = 0,
+                   preference=None, include=None, exclude=None):
+    """Preference-aware merge (layer-wise coefficients + low-rank preference term, entropy on unlabeled data), at
+    `preference` (default uniform)."""
+    res = run_pareto(bench.with_models(pretrained, finetuned), iterations, lr, rank, init, batch_size, concentration,
+                     seed, include, exclude)
     return res.state_dict(preference)

@@ -23,15 +23,17 @@ def _mha_context(mod: nn.MultiheadAttention, q, k, v, kwargs) -> torch.Tensor:
     "The input of `mod.out_proj`: the attention with an identity output projection."
     if mod.batch_first: q, k, v = (t.transpose(0, 1) for t in (q, k, v))
     E = mod.embed_dim
-    ctx, _ = F.multi_head_attention_forward(
-        q, k, v, E, mod.num_heads, mod.in_proj_weight, mod.in_proj_bias, mod.bias_k, mod.bias_v, mod.add_zero_attn, 0.0,
-        torch.eye(E, dtype=q.dtype, device=q.device), None, training=False, key_padding_mask=kwargs.get('key_padding_mask'),
-        need_weights=False, attn_mask=kwargs.get('attn_mask'), is_causal=kwargs.get('is_causal', False))
+    ctx, _ = F.multi_head_attention_forward(q, k, v, E, mod.num_heads, mod.in_proj_weight, mod.in_proj_bias, mod.bias_k,
+                                            mod.bias_v, mod.add_zero_attn, 0.0,
+                                            torch.eye(E, dtype=q.dtype, device=q.device), None, training=False,
+                                            key_padding_mask=kwargs.get('key_padding_mask'), need_weights=False,
+                                            attn_mask=kwargs.get('attn_mask'), is_causal=kwargs.get('is_causal', False))
     return ctx
 
 # %% ../../nbs/08c_regmean.ipynb #90cee4d2
 class GramCollector:
-    "Forward hooks that accumulate Σ xᵀx (and the row count) of the inputs of every linear map of `model`, keyed by weight name."
+    """Forward hooks that accumulate Σ xᵀx (and the row count) of the inputs of every linear map of `model`, keyed by
+    weight name."""
     def __init__(self, model: nn.Module, keys=None):
         self.grams, self.counts, self.handles, self.keys = {}, {}, [], None if keys is None else set(keys)
         for name, mod in model.named_modules():
@@ -52,7 +54,8 @@ class GramCollector:
     def _mha(self, pre, mod, args, kwargs, out):
         names = ('query', 'key', 'value')
         q, k, v = [args[i] if len(args) > i else kwargs[n] for i, n in enumerate(names)]
-        if not (q is k and k is v) or mod.in_proj_weight is None: return  # cross-attention or separate q/k/v weights: averaged
+        # cross-attention or separate q/k/v weights: averaged
+        if not (q is k and k is v) or mod.in_proj_weight is None: return
         with torch.no_grad():
             self.add(pre + 'in_proj_weight', q)
             self.add(pre + 'out_proj.weight', _mha_context(mod, q, k, v, kwargs))
@@ -67,9 +70,11 @@ class GramCollector:
 
 # %% ../../nbs/08c_regmean.ipynb #06365fd1
 @torch.no_grad()
-def regmean_grams(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, keys=None, n_examples: int = 256, batch_size: int = 32,
-                  split: str = 'train', seed: int = 0, allow_test_split: bool = False) -> dict[str, torch.Tensor]:
-    "Row-normalised Gram matrices `{weight name: [in, in]}` of every linear map's inputs in `state` on `n_examples` of task `task`."
+def regmean_grams(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, keys=None, n_examples: int = 256,
+                  batch_size: int = 32, split: str = 'train', seed: int = 0,
+                  allow_test_split: bool = False) -> dict[str, torch.Tensor]:
+    """Row-normalised Gram matrices `{weight name: [in, in]}` of every linear map's inputs in `state` on `n_examples` of
+    task `task`."""
     x, _ = task_split(bench, task, split, allow_test_split, 'collect Gram matrices on it')
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + task))[:n_examples]
     state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its forward passes
@@ -107,14 +112,16 @@ _FAITHFULNESS_REGMEAN = {'code': 'Jin et al. (RegMean): Gram matrices per linear
     rules={'alpha': ('real', 0, 1, False, False)},
     memory=MemoryModel(3),
     quick={'n_examples': 16})
-def regmean(pretrained, finetuned, *, bench: MergeBenchmark, alpha: float = 0.9, n_examples: int = 256, batch_size: int = 32,
-            split: str = 'train', seed: int = 0, include=None, exclude=None):
-    "RegMean: closed-form merge of every linear layer from per-task Gram matrices of its inputs; other tensors averaged."
+def regmean(pretrained, finetuned, *, bench: MergeBenchmark, alpha: float = 0.9, n_examples: int = 256,
+            batch_size: int = 32, split: str = 'train', seed: int = 0, include=None, exclude=None):
+    """RegMean: closed-form merge of every linear layer from per-task Gram matrices of its inputs; other tensors
+    averaged."""
     bench = bench.with_models(pretrained, finetuned)
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
     index = tv.index
     thetas = [{k: v for k, v in f.items() if k in index.by_name} for f in bench.finetuned]
-    grams = [regmean_grams(bench, f, t, index.names, n_examples, batch_size, split, seed) for t, f in enumerate(bench.finetuned)]
+    grams = [regmean_grams(bench, f, t, index.names, n_examples, batch_size, split, seed)
+             for t, f in enumerate(bench.finetuned)]
     dev = tv.pre.device   # one tensor of the T models at a time on the device
     stacked = lambda k: torch.stack([th[k].to(dev).float() for th in thetas])
     merged = {k: stacked(k).mean(0) for k in index.names}

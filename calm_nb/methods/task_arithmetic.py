@@ -30,7 +30,8 @@ def weight_averaging(
     *,
     include=None,        # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,        # glob patterns of tensors to leave at their pretrained values (e.g. heads)
-    chunk_size='auto',   # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    chunk_size='auto',
 ):
     "Average of the fine-tuned models: θ_pre + mean_t τ_t."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
@@ -47,7 +48,8 @@ def task_arithmetic(
     *,
     include=None,        # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,        # glob patterns of tensors to leave at their pretrained values (e.g. heads)
-    chunk_size='auto',   # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    chunk_size='auto',
 ):
     "Task arithmetic: θ_pre + lam · Σ_t τ_t."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)

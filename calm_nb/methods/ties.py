@@ -39,14 +39,17 @@ def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Te
         r = tv.row(t)
         r = r.abs() if tv.chunk_size is None else r.abs_()  # in memory, row() is a view of the matrix
         if trim == 'global': rows.append(_kth_largest(r, round(k * r.numel())).reshape(1))
-        else: rows.append(torch.stack([_kth_largest(r[s.offset:s.offset + s.numel], round(k * s.numel)) for s in tv.index.specs]))
+        else:
+            rows.append(torch.stack([_kth_largest(r[s.offset:s.offset + s.numel], round(k * s.numel))
+                                     for s in tv.index.specs]))
         del r
     return torch.stack(rows)
 
 # %% ../../nbs/01b_ties.ipynb #c2e4f91a
 def disjoint_merge(tau: torch.Tensor, merge_func: str = 'mean') -> torch.Tensor:
     "TIES's elect + disjoint merge of a `[T, c]` block of trimmed task vectors (modified in place)."
-    if merge_func not in ('mean', 'sum', 'max'): raise ValueError(f"merge_func must be 'mean', 'sum' or 'max', got {merge_func!r}")
+    if merge_func not in ('mean', 'sum', 'max'):
+        raise ValueError(f"merge_func must be 'mean', 'sum' or 'max', got {merge_func!r}")
     gamma = torch.sign(tau.sum(0))
     gamma[gamma == 0] = 1
     count = torch.zeros(tau.shape[1], dtype=tau.dtype, device=tau.device)
@@ -64,10 +67,12 @@ def ties_delta(
     tv: TaskVectors,   # the task vectors, flat (`core.task_vectors`)
     k,                 # the fraction of each task vector's largest magnitudes kept (0.2: top 20 %)
     lam,               # λ, the scale of the merged vector
-    merge_func,        # how the entries that agree with the elected sign combine: 'sum' (the authors' code), 'mean' or 'max'
+    # how the entries that agree with the elected sign combine: 'sum' (the authors' code), 'mean' or 'max'
+    merge_func,
     trim,              # where the top-k is taken: 'global' (over all coordinates) or 'per_tensor'
 ):
-    "TIES as a block delta for `assemble`: trim each row below its threshold, elect signs, disjoint-merge, scale by `lam`."
+    """TIES as a block delta for `assemble`: trim each row below its threshold, elect signs, disjoint-merge, scale by
+    `lam`."""
     thr = ties_thresholds(tv, k, trim)
     def delta(tau, a, b):
         th = thr if trim == 'global' else thr[:, tv.index.segment_ids(a, b).long()]
@@ -91,12 +96,15 @@ def ties_merging(
     finetuned,                 # one fine-tuned state dict per task, with the same keys and shapes
     k: float = 0.2,            # fraction of each task vector kept by magnitude (top-k)
     lam: float = 0.3,          # scaling λ of the merged vector
-    merge_func: str = 'sum',   # disjoint merge of the sign-agreeing entries: 'sum' (the authors' TIES, dis-sum), 'mean' or 'max'
-    trim: str = 'global',      # 'global': top-k over all the task vector's coordinates; 'per_tensor': within each tensor
+    # disjoint merge of the sign-agreeing entries: 'sum' (the authors' TIES, dis-sum), 'mean' or 'max'
+    merge_func: str = 'sum',
+    # 'global': top-k over all the task vector's coordinates; 'per_tensor': within each tensor
+    trim: str = 'global',
     *,
     include=None,              # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,              # glob patterns of tensors to leave at their pretrained values (e.g. heads)
-    chunk_size='auto',         # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    # coordinates per chunk: 'auto' (chunks of 2²² when larger, else in memory), None (in memory) or a number
+    chunk_size='auto',
 ):
     "TIES: trim each τ_t to its top-k fraction, elect signs, disjoint merge, scale by lam."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
@@ -104,7 +112,8 @@ def ties_merging(
 
 # %% ../../nbs/01b_ties.ipynb #c01fffee
 def base_delta(tv: TaskVectors, base: str, base_hparams: dict):
-    "The block delta of a base method for DARE and Consensus: task arithmetic (`'ta'`, λ Σ τ) or TIES (`'ties'`, with TIES's defaults)."
+    """The block delta of a base method for DARE and Consensus: task arithmetic (`'ta'`, λ Σ τ) or TIES (`'ties'`, with
+    TIES's defaults)."""
     if base == 'ta': return lambda tau, a, b: tau.sum(0).mul_(base_hparams.get('lam', 0.3))
     if base == 'ties':
         hp = get_method('ties_merging').defaults | base_hparams
