@@ -72,14 +72,14 @@ def _saved_bytes(bench, leaf, task, x, fn, amp) -> int:
     own = {leaf.theta.untyped_storage().data_ptr(), leaf.grad.untyped_storage().data_ptr()}
     own |= {v.untyped_storage().data_ptr() for v in bench.pretrained.values() if torch.is_tensor(v)}
     own |= {v.untyped_storage().data_ptr() for m in [bench.model, *bench.heads] for v in m.state_dict().values()}
-    saved = {}
+    saved = {x.untyped_storage().data_ptr(): x.untyped_storage().nbytes()} if x.device == bench.device else {}
     def pack(t):
         s = t.untyped_storage()
         if s.data_ptr() not in own and t.device == bench.device: saved[s.data_ptr()] = s.nbytes()
         return t
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         batch_backward(bench, leaf.params(), task, x, fn, micro_batch=len(x), amp=amp, distributed=False)
-    return sum(saved.values()) + x.element_size() * x.numel()
+    return sum(saved.values())   # the batch counted once, also when the first layer saves it
 
 def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), split: str = 'unlabeled', amp: str
                     | None = None, loss: str = 'ce') -> dict:
@@ -105,7 +105,9 @@ def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), spl
             meter.start()
             batch_backward(bench, leaf.params(), task, xb, fn, micro_batch=n, amp=amp, distributed=False)
             peaks.append(meter.peak())
-        else: peaks.append(_saved_bytes(bench, leaf, task, xb, fn, amp) + 4 * max(s.numel for s in index.specs))
+        else:   # backward frees saved activations as it goes: the largest gradient meets few of them
+            grad = 4 * max(s.numel for s in index.specs)
+            peaks.append(max(_saved_bytes(bench, leaf, task, xb, fn, amp), grad + xb.element_size() * xb.numel()))
     _, p_lo, p_hi = peaks
     per = max(0.0, (p_hi - p_lo) / (hi - lo)) if hi > lo else p_lo / max(lo, 1)
     return {'per_sample': per, 'fixed': max(0.0, p_lo - per * lo), 'sizes': (lo, hi), 'device': str(bench.device),

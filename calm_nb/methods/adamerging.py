@@ -14,8 +14,8 @@ from ..masks import FlatLeaf, carried
 from ..cbems import entropy
 
 # %% auto #0
-__all__ = ['segment_blocks', 'expand_coefficients', 'merged_flat', 'coefficient_grad', 'AdaMergingResult', 'run_adamerging',
-           'adamerging_tw', 'adamerging_lw']
+__all__ = ['segment_blocks', 'expand_coefficients', 'merged_flat', 'coefficient_grad', 'AdaMergingResult', 'task_vector_matrix',
+           'adamerging_step', 'run_adamerging', 'adamerging_tw', 'adamerging_lw']
 
 # %% ../../nbs/08_adamerging.ipynb #51d3cd5e
 def segment_blocks(index: FlatIndex, device=None) -> dict[int, torch.Tensor]:
@@ -61,60 +61,76 @@ class AdaMergingResult:
     tensor_names: list
     seconds: float
 
+# %% ../../nbs/08_adamerging.ipynb #fd899f89
+def task_vector_matrix(bench: MergeBenchmark, include=None, exclude=None,
+                       matrix_dtype: torch.dtype = torch.float32) -> tuple[TaskVectors, torch.Tensor]:
+    """The benchmark's task vectors and their `[T, P]` matrix in `matrix_dtype` (bf16/fp16: half the memory, filled
+    chunk
+    by chunk, with no fp32 `[T, P]` on the way)."""
+    fp32 = matrix_dtype == torch.float32
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude,
+                      chunk_size=None if fp32 else AUTO_CHUNK)
+    if fp32: taus = tv.matrix
+    else:
+        taus = torch.empty(tv.n_tasks, tv.index.size, dtype=matrix_dtype, device=tv.pre.device)
+        for a, b, blk in tv.chunks(): taus[:, a:b] = blk
+    tv.release()
+    return tv, taus
+
+# %% ../../nbs/08_adamerging.ipynb #64b8bf8e
+def adamerging_step(bench: MergeBenchmark, pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor,
+                    opt: torch.optim.Optimizer, leaf: FlatLeaf, data: list[torch.Tensor], batch_size: int,
+                    g: torch.Generator, layerwise: bool, segments: dict | None = None, micro_batch: int
+                    | None = None) -> float:
+    """One AdaMerging iteration: θ from the coefficients, the mean entropy of a batch per task, an Adam step on λ in [0,
+    1]."""
+    index = leaf.index
+    merged_flat(pre, taus, lam.detach(), index, out=leaf.theta, segments=segments)
+    leaf.zero_grad()
+    params, total = leaf.params(), 0.0
+    for t, x in enumerate(data):
+        idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=g)
+        total += batch_backward(bench, params, t, x[idx], lambda lg: entropy(lg).mean(), micro_batch=micro_batch)
+    del params
+    if world()[1] > 1:   # torchrun: sum the shares' gradients and losses
+        tot = torch.tensor([total], dtype=torch.float64, device=leaf.theta.device)
+        all_reduce_(leaf.grad, tot)
+        total = float(tot)
+    opt.zero_grad(set_to_none=False)
+    lam.grad = coefficient_grad(taus, leaf.grad, index, layerwise, segments)
+    opt.step()
+    with torch.no_grad(): lam.clamp_(0, 1)
+    return total
+
 # %% ../../nbs/08_adamerging.ipynb #aefb0045
 def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3,
                    init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None,
-                   split: str = 'unlabeled', allow_test_split: bool = False, progress: bool = False, micro_batch: int
-                   | str | None = 'auto', matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
+                   split: str = 'unlabeled', allow_test_split: bool = False, progress: bool = False,
+                   micro_batch: int | str | None = 'auto',
+                   matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
     "AdaMerging on a benchmark-like object: learn task-wise or layer-wise coefficients by entropy minimisation."
     from tqdm.auto import tqdm
+    from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (with the [T, P] matrix on the device)
     check_split(split, allow_test_split, 'adapt on it (the original AdaMerging setting)')
     t0 = time.perf_counter()
     if iterations < 0 or batch_size < 1:
         raise ValueError(f'AdaMerging: iterations ≥ 0 and batch_size ≥ 1 are required, got {iterations}, {batch_size}')
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=None
-                      if matrix_dtype == torch.float32 else AUTO_CHUNK)
+    data = [getattr(t, f'x_{split}') for t in bench.tasks]
+    for t, x in zip(bench.tasks, data):
+        if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
+    tv, taus = task_vector_matrix(bench, include, exclude, matrix_dtype)
     index, pre = tv.index, tv.pre
-    if matrix_dtype == torch.float32: taus = tv.matrix
-    else:   # [T, P] in bf16/fp16 (half the memory), filled chunk by chunk: no fp32 [T, P] on the way
-        taus = torch.empty(tv.n_tasks, index.size, dtype=matrix_dtype, device=pre.device)
-        for a, b, blk in tv.chunks(): taus[:, a:b] = blk
-    tv.release()
     segments = segment_blocks(index, pre.device) if layerwise else None
-    extra = carried(index, bench.pretrained)
-    rank, n_proc = world()
-    from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (with the [T, P] matrix on the device)
+    rank = world()[0]
     micro_batch = choose_micro_batch(bench, 'adamerging_lw' if layerwise else 'adamerging_tw', batch_size, micro_batch,
                                      progress and rank == 0, include=include, exclude=exclude,
                                      matrix_bytes=taus.element_size())
     lam = torch.full((tv.n_tasks, len(index) if layerwise else 1), init, dtype=pre.dtype, device=pre.device,
                      requires_grad=True)
     opt = torch.optim.Adam([lam], lr=lr)
-    leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
-    g = torch.Generator().manual_seed(seed)
-    data = [getattr(t, f'x_{split}') for t in bench.tasks]
-    for t, x in zip(bench.tasks, data):
-        if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
-    hist = []
-    mean_entropy = lambda lg: entropy(lg).mean()
-    for _ in tqdm(range(iterations), desc='AdaMerging', disable=not progress or rank > 0, mininterval=2):
-        merged_flat(pre, taus, lam.detach(), index, out=theta, segments=segments)
-        leaf.zero_grad()
-        params = leaf.params()
-        total = 0.0
-        for t, x in enumerate(data):
-            idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=g)
-            total += batch_backward(bench, params, t, x[idx], mean_entropy, micro_batch=micro_batch)
-        del params
-        if n_proc > 1:   # torchrun: sum the shares' gradients and losses
-            tot = torch.tensor([total], dtype=torch.float64, device=theta.device)
-            all_reduce_(leaf.grad, tot)
-            total = float(tot)
-        opt.zero_grad(set_to_none=False)
-        lam.grad = coefficient_grad(taus, leaf.grad, index, layerwise, segments)
-        opt.step()
-        with torch.no_grad(): lam.clamp_(0, 1)
-        hist.append(total)
+    leaf, g = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)), torch.Generator().manual_seed(seed)
+    hist = [adamerging_step(bench, pre, taus, lam, opt, leaf, data, batch_size, g, layerwise, segments, micro_batch)
+            for _ in tqdm(range(iterations), desc='AdaMerging', disable=not progress or rank > 0, mininterval=2)]
     final = merged_flat(pre, taus, lam.detach(), index, out=leaf.theta, segments=segments)   # into θ's buffer
     del taus, leaf
     return AdaMergingResult(tv.to_state_dict(final), lam.detach().clone(), hist, index.names, time.perf_counter() - t0)

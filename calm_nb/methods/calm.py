@@ -5,7 +5,7 @@
 # %% ../../nbs/07_calm.ipynb #9568bdb2
 from __future__ import annotations
 import hashlib, json, time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np
 import torch, torch.nn.functional as F
@@ -18,7 +18,8 @@ from ..cbems import credible_sets
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'split_tasks', 'merge_direction', 'masked_merge', 'CalmConfig', 'CalmResult', 'CalmInterrupted',
-           'run_calm', 'tensor_density', 'save_calm_outputs', 'load_masks', 'calm']
+           'tensor_density', 'save_calm_outputs', 'load_masks', 'CalmRun', 'calm_run', 'calm_checkpoint', 'calm_state',
+           'start_task', 'mask_step', 'finish_task', 'calm_result', 'run_calm', 'calm']
 
 # %% ../../nbs/07_calm.ipynb #a244e216
 def split_tasks(
@@ -173,148 +174,6 @@ def _weights_digest(bench, keys) -> str:
     find unchanged)."""
     return tensors_digest((k, sd[k]) for sd in (bench.pretrained, *bench.finetuned) for k in keys)
 
-# %% ../../nbs/07_calm.ipynb #fe832373
-def run_calm(
-    bench: MergeBenchmark,              # the benchmark: pretrained and fine-tuned state dicts, heads, task data
-    config: CalmConfig | None = None,   # a `CalmConfig`; its fields can also be given as keywords (`overrides`)
-    out_dir=None,                       # folder for checkpoints, masks and the run card; a rerun resumes from it
-    include=None,                       # glob patterns of the tensors to merge
-    exclude=None,                       # glob patterns of tensors left at their pretrained values
-    progress: bool = True,              # show progress bars
-    _stop_after: int | None = None,
-    **overrides,                        # `CalmConfig` fields, e.g. `iterations=100, n_seq=2`
-) -> CalmResult:
-    "Run CALM on a benchmark-like object (pretrained, finetuned, heads, task data, `logits`)."
-    from tqdm.auto import tqdm
-    cfg = CalmConfig(**(asdict(config) if config else {}) | overrides)
-    t_start = time.perf_counter(); timings = {}
-    names = bench.task_names
-    # lean: no [T, P] matrix; τ⁽⁰⁾ is summed chunk by chunk and each sequential τ_j is built when its turn comes
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=AUTO_CHUNK)
-    index, pre = tv.index, tv.pre
-    extra = carried(index, bench.pretrained)   # buffers and unmerged tensors
-    S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
-    if not S and len(names) > 1:
-        import warnings
-        warnings.warn(
-            f'calm: n_seq={len(Sbar)} of T={len(names)} tasks leaves the task-arithmetic set S empty, so τ⁽⁰⁾ = 0 '
-            f'and every task is merged through masks alone; with few tasks use n_seq={max(1, len(names) // 2)} or '
-            'fewer', SanityWarning)
-    amp = autocast_mode(pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
-    # CB-EMS: each fine-tuned model picks its task's credible samples (Section 4.1)
-    t = time.perf_counter()
-    creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed, count=cfg.credible_count) if Sbar else []
-    timings['credible_sets'] = time.perf_counter() - t
-    ckpt, state = None, None
-    # the key covers the configuration and the input weights: a resume never mixes old state with changed models
-    if out_dir:
-        key = hashlib.sha1(json.dumps([asdict(cfg), names, index.size, str(include), str(exclude),
-                                       _weights_digest(bench, [s.name for s in index.specs])], sort_keys=True,
-                                      default=str).encode()).hexdigest()[:12]
-        ckpt = Path(out_dir) / f'calm_checkpoint_{key}.safetensors'
-        stale = [p.name for p in Path(out_dir).glob('calm_checkpoint_*') if p != ckpt]
-        if stale:
-            print(f'calm_nb: {", ".join(stale)} in {out_dir} belong(s) to another configuration or other input '
-                  'weights; not resumed from')
-    if ckpt is not None and ckpt.exists():
-        try: state = _load_calm_state(ckpt, pre.device)
-        except Exception as e: print(f'calm_nb: checkpoint {ckpt} is unreadable ({type(e).__name__}); starting over')
-    if state is None:
-        tau = tv.rows_sum(S).mul_(cfg.lam)   # τ⁽⁰⁾ = λ Σ_{t∈S} τ_t
-        state = {'k': 0, 'it': 0, 'tau': tau, 'R': None, 'rng': torch.Generator().manual_seed(cfg.seed).get_state(),
-                 'history': {}, 'masks': {}, 'timings': {}}
-    rng = torch.Generator(); rng.set_state(state['rng'])  # on the CPU: the same batches on every device
-    steps_done = 0
-    rank, n_proc = world()
-    # prints the memory plan on a GPU; refuses before the loop if nothing fits
-    from calm_nb.device import choose_micro_batch
-    micro = choose_micro_batch(bench, 'calm', cfg.batch_size, cfg.micro_batch, verbose=progress and rank == 0,
-                               include=include, exclude=exclude, amp=amp) if Sbar else None
-    while state['k'] < len(Sbar):
-        k = state['k']; j = Sbar[k]; jname = names[j]
-        visible = S + Sbar[:k + 1]
-        tau_prev = state['tau']
-        # θ(M) = θ_pre + b + M ⊙ d with b, d from merge_direction, held in place (no P-sized b: θ_pre + b is
-        # formed block by block)
-        tau_j = tv.row(j)
-        if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit, cfg.init_count)
-        if cfg.strategy == 'calm': base, d = tau_prev, tau_j.sub_(tau_prev)
-        elif cfg.strategy == 'm_only': base, d = tau_prev, tau_j
-        else: base, d = tau_j.add_(tau_prev), -tau_prev          # one_minus_m_only
-        del tau_j
-        R = state['R']
-        hist = state['history'].setdefault(jname,
-                                           {'loss': [], 'density': [int(torch.count_nonzero(binarize(R))) / R.numel()],
-                                            'grad_l1': [], 'eval': []})
-        t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
-        leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
-        bar = tqdm(range(state['it'], cfg.iterations), desc=f'CALM {jname} ({k + 1}/{len(Sbar)})', disable=not progress
-                   or rank > 0, mininterval=2)
-        for it in bar:
-            build_theta(theta, (pre, base), R, d)
-            leaf.zero_grad()
-            params = leaf.params()
-            total = 0.0
-            for v in visible:
-                cs = creds[v]
-                order = torch.randperm(len(cs), generator=rng)[:cfg.batch_size * cfg.batches_per_task]
-                for bi in range(0, len(order), cfg.batch_size):
-                    sel = order[bi:bi + cfg.batch_size]
-                    total += batch_backward(bench, params, v, bench.tasks[v].x_unlabeled[cs.indices[sel]],
-                                            F.cross_entropy, cs.labels[sel], micro, amp)
-            del params
-            if n_proc > 1:   # torchrun: every process took its share of each batch; sum the gradients and the loss
-                tot = torch.tensor([total], dtype=torch.float64, device=theta.device)
-                all_reduce_(leaf.grad, tot)
-                total = float(tot)
-            stats = {}
-            with torch.no_grad():
-                blocked_mask_update(R, leaf.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
-            hist['loss'].append(total)
-            hist['grad_l1'].append(stats['grad_l1'])
-            hist['density'].append(int(torch.count_nonzero(binarize(R))) / R.numel())
-            if cfg.eval_every and (it + 1) % cfg.eval_every == 0:
-                with torch.no_grad():   # the binarised merge, written into θ's storage (rebuilt at the next iteration)
-                    flat = build_merge(theta.detach(), (pre, base), binarize(R), d)
-                    hist['eval'].append({'iteration': it + 1} | _eval_flat(bench, index, flat, extra))
-            state['it'] = it + 1; steps_done += 1
-            if ckpt is not None and rank == 0 and (state['it'] % cfg.checkpoint_every == 0
-                                                   or state['it'] == cfg.iterations):
-                state['rng'] = rng.get_state(); state['timings'][jname] = time.perf_counter() - t0
-                _save_calm_state(ckpt, state)
-            if _stop_after is not None and steps_done >= _stop_after:
-                raise CalmInterrupted(f'stopped after {steps_done} iterations')
-        del leaf, theta
-        # a starved mask: the step never flipped a coordinate
-        if cfg.iterations > 0 and rank == 0 and len(set(hist['density'])) == 1:
-            import warnings
-            paper = cfg.update == 'paper' and cfg.ref_size
-            eta = f', step η = lr·P/ref_size = {cfg.lr * R.numel() / cfg.ref_size:.3g}' if paper else ''
-            warnings.warn(f'calm: the mask of {jname} kept its initial density {hist["density"][0]:.3g} through '
-                          f'{cfg.iterations} iterations: no coordinate was switched on or off (lr={cfg.lr:g}, '
-                          f'update={cfg.update!r}{eta}, P={R.numel():,}); the learning rate is probably too small '
-                          'for this ' 'model', SanityWarning)
-        mask = binarize(R)                                                  # M* = round(σ(R))
-        state['masks'][jname] = mask
-        # Eq. 8 (or its ablation), in place: τ⁽ʲ⁾ = b + M* ⊙ d
-        state['tau'] = build_merge(base, base, mask, d)
-        del base, d, tau_prev
-        state['timings'][jname] = time.perf_counter() - t0
-        state.update(k=k + 1, it=0, R=None)
-        if ckpt is not None and rank == 0:
-            state['rng'] = rng.get_state(); _save_calm_state(ckpt, state)
-    # Eq. 9: θ_pre + τ⁽ᵏ⁾ (in place; the run is over)
-    merged = tv.to_state_dict(state['tau'].add_(pre))
-    timings.update({f'seq_{n}': s for n, s in state['timings'].items()})
-    timings['total'] = time.perf_counter() - t_start
-    card = _run_card(bench, cfg, S, Sbar, creds, index, state['masks'], timings, include, exclude)
-    card |= {'amp': amp, 'micro_batch': micro, 'processes': n_proc}
-    res = CalmResult(merged, state['masks'], state['history'], card, index)
-    if out_dir is not None and rank == 0:
-        save_calm_outputs(res, out_dir)
-        ckpt.unlink(missing_ok=True)
-    return res
-
 # %% ../../nbs/07_calm.ipynb #efa2d538
 def tensor_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
     "Fraction of mask-on coordinates in every merged tensor."
@@ -353,6 +212,193 @@ def load_masks(out_dir) -> dict[str, torch.Tensor]:
     with np.load(Path(out_dir) / 'masks.npz') as z:
         n = int(z['n_coordinates'])
         return {k: torch.from_numpy(np.unpackbits(z[k])[:n].astype(bool)) for k in z.files if k != 'n_coordinates'}
+
+# %% ../../nbs/07_calm.ipynb #709eef72
+@dataclass
+class CalmRun:
+    "What a CALM run fixes before its loop: the configuration, the task vectors, the split, the credible samples."
+    bench: MergeBenchmark
+    cfg: CalmConfig
+    tv: TaskVectors            # lazy task vectors (τ rows built on demand)
+    extra: dict                # buffers and unmerged tensors, carried into every evaluated state
+    S: list[int]               # tasks merged by task arithmetic
+    Sbar: list[int]            # sequential tasks, in order
+    creds: list                # CB-EMS credible samples per task (empty when S̄ is)
+    amp: str | None            # 'bf16' autocast, or None
+    include: object = None
+    exclude: object = None
+    timings: dict = field(default_factory=dict)
+    @property
+    def names(self) -> list[str]: return self.bench.task_names
+    @property
+    def index(self) -> FlatIndex: return self.tv.index
+    @property
+    def pre(self) -> torch.Tensor: return self.tv.pre
+
+def calm_run(bench: MergeBenchmark, cfg: CalmConfig, include=None, exclude=None) -> CalmRun:
+    """Task vectors, the efficient-aware split and CB-EMS for `cfg` on `bench`: everything the loop reads but never
+    changes."""
+    names = bench.task_names
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=AUTO_CHUNK)
+    S, Sbar = split_tasks(names, cfg.n_seq, cfg.seq_tasks, cfg.seed)
+    if not S and len(names) > 1:
+        import warnings
+        warnings.warn(f'calm: n_seq={len(Sbar)} of T={len(names)} tasks leaves the task-arithmetic set S empty, so '
+                      f'τ⁽⁰⁾ = 0 and every task is merged through masks alone; with few tasks use '
+                      f'n_seq={max(1, len(names) // 2)} or fewer', SanityWarning)
+    amp = autocast_mode(tv.pre.device, cfg.amp)   # 'bf16' only on GPUs with native bf16; recorded in the run card
+    t = time.perf_counter()
+    creds = credible_sets(bench, cfg.ratio, cfg.sampling, seed=cfg.seed, count=cfg.credible_count) if Sbar else []
+    return CalmRun(bench, cfg, tv, carried(tv.index, bench.pretrained), S, Sbar, creds, amp, include, exclude,
+                   {'credible_sets': time.perf_counter() - t})
+
+# %% ../../nbs/07_calm.ipynb #cf194ae8
+def calm_checkpoint(run: CalmRun, out_dir) -> Path | None:
+    """The checkpoint file of this run in `out_dir` (None without one), named by a hash of the configuration and the
+    input weights."""
+    if not out_dir: return None
+    weights = _weights_digest(run.bench, [s.name for s in run.index.specs])
+    key = json.dumps([asdict(run.cfg), run.names, run.index.size, str(run.include), str(run.exclude), weights],
+                     sort_keys=True, default=str)
+    ckpt = Path(out_dir) / f'calm_checkpoint_{hashlib.sha1(key.encode()).hexdigest()[:12]}.safetensors'
+    stale = [p.name for p in Path(out_dir).glob('calm_checkpoint_*') if p != ckpt]
+    if stale: print(f'calm_nb: {", ".join(stale)} in {out_dir} belong(s) to another configuration or other input '
+                    'weights; not resumed from')
+    return ckpt
+
+def calm_state(run: CalmRun, ckpt: Path | None = None) -> dict:
+    """The loop's state: read from `ckpt` when it holds one, else fresh, with τ⁽⁰⁾ = λ Σ_{t∈S} τ_t and the sampler
+    seeded."""
+    if ckpt is not None and ckpt.exists():
+        try: return _load_calm_state(ckpt, run.pre.device)
+        except Exception as e: print(f'calm_nb: checkpoint {ckpt} is unreadable ({type(e).__name__}); starting over')
+    tau = run.tv.rows_sum(run.S).mul_(run.cfg.lam)
+    return {'k': 0, 'it': 0, 'tau': tau, 'R': None, 'rng': torch.Generator().manual_seed(run.cfg.seed).get_state(),
+            'history': {}, 'masks': {}, 'timings': {}}
+
+# %% ../../nbs/07_calm.ipynb #9e82337d
+def start_task(run: CalmRun, state: dict) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """Begin (or resume) sequential task `state['k']`: R initialised from τⱼ if new, its history, and (b, d) with τ⁽ʲ⁾ =
+    b + M ⊙ d."""
+    cfg, k = run.cfg, state['k']
+    jname, tau_prev, tau_j = run.names[run.Sbar[k]], state['tau'], run.tv.row(run.Sbar[k])
+    if state['R'] is None: state['R'] = init_mask_logits(tau_j, cfg.init_active, cfg.init_logit, cfg.init_count)
+    # in place: no second P-sized buffer (θ_pre + b is formed block by block by build_theta)
+    if cfg.strategy == 'calm': base, d = tau_prev, tau_j.sub_(tau_prev)
+    elif cfg.strategy == 'm_only': base, d = tau_prev, tau_j
+    else: base, d = tau_j.add_(tau_prev), -tau_prev          # one_minus_m_only
+    R = state['R']
+    density = int(torch.count_nonzero(binarize(R))) / R.numel()
+    state['history'].setdefault(jname, {'loss': [], 'density': [density], 'grad_l1': [], 'eval': []})
+    return base, d, jname
+
+# %% ../../nbs/07_calm.ipynb #dfb57187
+def mask_step(run: CalmRun, state: dict, leaf: FlatLeaf, base: torch.Tensor, d: torch.Tensor, rng: torch.Generator,
+              micro: int | None = None) -> float:
+    "One mask-optimisation iteration of sequential task `state['k']`: the loss on credible batches and the update of R."
+    cfg, R, k = run.cfg, state['R'], state['k']
+    hist = state['history'][run.names[run.Sbar[k]]]
+    build_theta(leaf.theta, (run.pre, base), R, d)   # θ = θ_pre + b + σ(R) ⊙ d, once per iteration
+    leaf.zero_grad()
+    params, total = leaf.params(), 0.0
+    for v in run.S + run.Sbar[:k + 1]:   # every task merged so far
+        cs = run.creds[v]
+        order = torch.randperm(len(cs), generator=rng)[:cfg.batch_size * cfg.batches_per_task]
+        for bi in range(0, len(order), cfg.batch_size):
+            sel = order[bi:bi + cfg.batch_size]
+            x = run.bench.tasks[v].x_unlabeled[cs.indices[sel]]
+            total += batch_backward(run.bench, params, v, x, F.cross_entropy, cs.labels[sel], micro, run.amp)
+    del params
+    if world()[1] > 1:   # torchrun: every process took its share of each batch; sum the gradients and the loss
+        tot = torch.tensor([total], dtype=torch.float64, device=leaf.theta.device)
+        all_reduce_(leaf.grad, tot)
+        total = float(tot)
+    stats = {}
+    with torch.no_grad(): blocked_mask_update(R, leaf.grad, d, cfg.lr, cfg.alpha, cfg.update, cfg.ref_size, stats)
+    hist['loss'].append(total); hist['grad_l1'].append(stats['grad_l1'])
+    hist['density'].append(int(torch.count_nonzero(binarize(R))) / R.numel())
+    if cfg.eval_every and (state['it'] + 1) % cfg.eval_every == 0:
+        with torch.no_grad():   # the binarised merge, written into θ's storage (rebuilt at the next iteration)
+            flat = build_merge(leaf.theta.detach(), (run.pre, base), binarize(R), d)
+            hist['eval'].append({'iteration': state['it'] + 1} | _eval_flat(run.bench, run.index, flat, run.extra))
+    return total
+
+# %% ../../nbs/07_calm.ipynb #e674feb1
+def finish_task(run: CalmRun, state: dict, base: torch.Tensor, d: torch.Tensor, seconds: float):
+    "End sequential task `state['k']`: M* = round(σ(R)), τ⁽ʲ⁾ = b + M* ⊙ d (Eq. 8, in place), on to the next task."
+    cfg, R, jname = run.cfg, state['R'], run.names[run.Sbar[state['k']]]
+    hist = state['history'][jname]
+    # the step never flipped a coordinate
+    if cfg.iterations > 0 and world()[0] == 0 and len(set(hist['density'])) == 1:
+        import warnings
+        paper = cfg.update == 'paper' and cfg.ref_size
+        eta = f', step η = lr·P/ref_size = {cfg.lr * R.numel() / cfg.ref_size:.3g}' if paper else ''
+        warnings.warn(f'calm: the mask of {jname} kept its initial density {hist["density"][0]:.3g} through '
+                      f'{cfg.iterations} iterations: no coordinate was switched on or off (lr={cfg.lr:g}, '
+                      f'update={cfg.update!r}{eta}, P={R.numel():,}); the learning rate is probably too small for '
+                      'this model', SanityWarning)
+    mask = binarize(R)
+    state['masks'][jname] = mask
+    state['tau'] = build_merge(base, base, mask, d)
+    state['timings'][jname] = seconds
+    state.update(k=state['k'] + 1, it=0, R=None)
+
+# %% ../../nbs/07_calm.ipynb #81873c39
+def calm_result(run: CalmRun, state: dict, out_dir=None, ckpt: Path | None = None, t_start: float | None = None,
+                **card) -> CalmResult:
+    "θ_pre + τ⁽ᵏ⁾ (Eq. 9, in place: the run is over), its run card (with `card`), and the outputs written to `out_dir`."
+    merged = run.tv.to_state_dict(state['tau'].add_(run.pre))
+    timings = run.timings | {f'seq_{n}': s for n, s in state['timings'].items()}
+    if t_start is not None: timings['total'] = time.perf_counter() - t_start
+    run_card = _run_card(run.bench, run.cfg, run.S, run.Sbar, run.creds, run.index, state['masks'], timings,
+                         run.include, run.exclude) | card
+    res = CalmResult(merged, state['masks'], state['history'], run_card, run.index)
+    if out_dir is not None and world()[0] == 0:
+        save_calm_outputs(res, out_dir)
+        if ckpt is not None: ckpt.unlink(missing_ok=True)
+    return res
+
+# %% ../../nbs/07_calm.ipynb #fe832373
+def run_calm(
+    bench: MergeBenchmark,              # the benchmark: pretrained and fine-tuned state dicts, heads, task data
+    config: CalmConfig | None = None,   # a `CalmConfig`; its fields can also be given as keywords (`overrides`)
+    out_dir=None,                       # folder for checkpoints, masks and the run card; a rerun resumes from it
+    include=None,                       # glob patterns of the tensors to merge
+    exclude=None,                       # glob patterns of tensors left at their pretrained values
+    progress: bool = True,              # show progress bars
+    _stop_after: int | None = None,
+    **overrides,                        # `CalmConfig` fields, e.g. `iterations=100, n_seq=2`
+) -> CalmResult:
+    "Run CALM on a benchmark-like object (pretrained, finetuned, heads, task data, `logits`)."
+    from tqdm.auto import tqdm
+    from calm_nb.device import choose_micro_batch
+    t_start, cfg = time.perf_counter(), CalmConfig(**(asdict(config) if config else {}) | overrides)
+    run = calm_run(bench, cfg, include, exclude)
+    ckpt = calm_checkpoint(run, out_dir)
+    state = calm_state(run, ckpt)
+    rng = torch.Generator(); rng.set_state(state['rng'])   # on the CPU: the same batches on every device
+    rank, n_proc = world()
+    micro = (choose_micro_batch(bench, 'calm', cfg.batch_size, cfg.micro_batch, verbose=progress and rank == 0,
+                                include=include, exclude=exclude, amp=run.amp) if run.Sbar else None)
+    save = lambda: ckpt is not None and rank == 0 and _save_calm_state(ckpt, state | {'rng': rng.get_state()})
+    steps = 0
+    while state['k'] < len(run.Sbar):
+        base, d, jname = start_task(run, state)
+        t0 = time.perf_counter() - state['timings'].get(jname, 0.0)
+        leaf = FlatLeaf(run.index, bench.pretrained, torch.empty_like(run.pre))
+        desc = f'CALM {jname} ({state["k"] + 1}/{len(run.Sbar)})'
+        for it in tqdm(range(state['it'], cfg.iterations), desc=desc, disable=not progress or rank > 0, mininterval=2):
+            mask_step(run, state, leaf, base, d, rng, micro)
+            state['it'] = it + 1; steps += 1
+            if state['it'] % cfg.checkpoint_every == 0 or state['it'] == cfg.iterations:
+                state['timings'][jname] = time.perf_counter() - t0; save()
+            if _stop_after is not None and steps >= _stop_after:
+                raise CalmInterrupted(f'stopped after {steps} iterations')
+        del leaf
+        finish_task(run, state, base, d, time.perf_counter() - t0)
+        del base, d
+        save()
+    return calm_result(run, state, out_dir, ckpt, t_start, amp=run.amp, micro_batch=micro, processes=n_proc)
 
 # %% ../../nbs/07_calm.ipynb #0d05947e
 _FAITHFULNESS_CALM = {'code': 'yankd22/CALM: src/mask_merging.py (mask initialisation, update), '
