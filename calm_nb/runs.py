@@ -18,7 +18,7 @@ _load_method_modules()  # register CALM and the data-driven baselines
 # %% auto #0
 __all__ = ['BENCHMARKS', 'SOURCES', 'RUN_KEYS', 'MAX_CONFIG_VALUES', 'PATH_KEYS', 'RUN_FILES', 'parse_hparams', 'demo_hparams',
            'demo', 'load_config', 'parse_bytes', 'check_config', 'checkpoint_layout', 'checkpoint_files',
-           'build_source', 'check_inputs_unchanged', 'run', 'evaluate_merged']
+           'build_source', 'check_inputs_unchanged', 'RunLog', 'run', 'evaluate_merged']
 
 # %% ../nbs/09b_runs.ipynb #952d173c
 def _toy_digits(quick: bool, progress: bool):
@@ -430,6 +430,84 @@ def _splits(bench) -> dict:
     return s or {t: {'eval': 'test', 'unlabeled': 'unlabeled', 'train': 'train', 'data': bench.name}
                  for t in bench.task_names}
 
+# %% ../nbs/09b_runs.ipynb #61a0de9c
+class RunLog:
+    """A run folder's `log.txt`: timestamped lines, also said through `say`; sanity warnings logged, and said unless
+    quiet."""
+    def __init__(self, out: Path, say=print, quiet_warnings: bool = False):
+        self.f, self.say, self.quiet = open(Path(out) / 'log.txt', 'a'), say, quiet_warnings
+    def write(self, text: str): self.f.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {text}\n'); self.f.flush()
+    def note(self, msg: str): self.write(msg); self.say(msg)
+    def showwarning(self, message, category, filename, lineno, file=None, line=None):
+        "A `warnings.showwarning` that writes to the log."
+        self.write(f'warning: {message}')
+        if not (self.quiet and issubclass(category, SanityWarning)): self.say(f'warning: {message}')
+    def failed(self, e: BaseException):
+        "Log an exception with its traceback."
+        import traceback
+        self.write(f'FAILED: {type(e).__name__}: {e}'); traceback.print_exc(file=self.f); self.f.flush()
+    def close(self): self.f.close()
+
+# %% ../nbs/09b_runs.ipynb #b99f3af2
+def _plan_inputs(cfg: dict, spec, doc: dict, previous: dict | None, out: Path, seconds: dict,
+                 log: RunLog) -> dict | None:
+    "Hash the input checkpoint files (refusing a resume whose inputs changed) and plan memory: in memory or streamed."
+    kind = next(iter(cfg['source']))
+    files = checkpoint_files(cfg['source'])
+    if not files: return None
+    t = time.perf_counter(); inputs = _inputs(files); seconds['hash_inputs'] = time.perf_counter() - t
+    if previous: check_inputs_unchanged(previous.get('inputs') or [], inputs, out)
+    doc['inputs'] = inputs; write_json(out / 'run.json', doc)
+    _warn_duplicate_inputs(inputs)
+    why_not = ('a method with data keeps every model in memory' if spec.needs_data
+               else f'{spec.name} works on the whole task-vector matrix' if not spec.streams
+               else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
+    plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
+    log.note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} available '
+             f'({plan["mode"]})')
+    return plan
+
+def _load_inputs(cfg: dict, plan: dict | None, doc: dict, progress: bool, seconds: dict, log: RunLog):
+    "(benchmark or None, pretrained, fine-tuned, task names) of the run's source, recorded in `doc`."
+    t = time.perf_counter()
+    # otherwise the heap keeps freed chunks and the peak drifts past the budget
+    if plan and plan['mode'] == 'stream': return_freed_memory()
+    bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan and plan['chunk_size'])
+    seconds['load'] = time.perf_counter() - t
+    pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
+    names = bench.task_names if bench is not None else files[2]
+    doc['tasks'] = list(names)
+    if bench is not None: doc['splits'] = _splits(bench)
+    log.note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
+    return bench, pre, fts, names
+
+# %% ../nbs/09b_runs.ipynb #7a42a30b
+def _merge_and_save(cfg: dict, spec, bench, pre, fts, names, plan: dict | None, out: Path, progress: bool,
+                    seconds: dict, log: RunLog) -> tuple[dict, dict | None]:
+    "Run the method and write `merged.safetensors`; (merged state dict, the method's record)."
+    hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name), progress=progress,
+                       record={}, chunk_size=cfg['chunk_size'] or (plan and plan['chunk_size'])) | cfg['hparams']
+    t = time.perf_counter()
+    merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], names=list(names), **hp)
+    seconds['merge'] = time.perf_counter() - t
+    log.note(f'merged in {seconds["merge"]:.1f} s')
+    config = json.dumps({k: v for k, v in cfg.items() if k != 'out'}, sort_keys=True, default=str)   # no run folder
+    save_state_dict(merged, out / 'merged.safetensors', metadata={'method': spec.name, 'config': config})
+    return merged, hp.get('record')
+
+def _evaluate_run(cfg: dict, spec, bench, merged: dict, record, doc: dict, out: Path, seconds: dict, log: RunLog):
+    "Per-task accuracy of the merge into `results.json`, when the source has data and evaluation is on."
+    from calm_nb.evaluate import evaluate
+    if bench is None or not cfg['evaluate']: return
+    t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
+    write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'],
+                                      'per_task': ev['per_task'], 'avg': ev['avg'],
+                                      'hparams': spec.defaults | cfg['hparams'], 'record': record,
+                                      'splits': doc['splits'], 'config': bench.config})
+    log.note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
+             + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
+
+# %% ../nbs/09b_runs.ipynb #a37d6da0
 def run(
     config: dict,                   # a run configuration (as `calm_nb merge --config` reads; checked by the schema)
     overwrite: bool = False,        # replace an existing run folder
@@ -441,81 +519,33 @@ def run(
     """Run one merge from a run configuration into its output folder; return the finished `run.json`. Sanity warnings go
     to the log, and to `say` unless `quiet_warnings`."""
     import warnings
-    from calm_nb.evaluate import evaluate, versions
+    from calm_nb.evaluate import versions
     cfg = check_config(config)
-    # here, not in check_config: a configuration written for a GPU machine is still valid elsewhere
-    check_device(cfg['device'])
+    check_device(cfg['device'])   # here, not in check_config: a configuration for a GPU machine is valid elsewhere
     out, lock, previous = _prepare_out(cfg, overwrite, resume)
-    log = open(out / 'log.txt', 'a')
-    def note(msg):
-        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {msg}\n'); log.flush(); say(msg)
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = f'warning: {message}'
-        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {text}\n'); log.flush()
-        if not (quiet_warnings and issubclass(category, SanityWarning)): say(text)
+    log = RunLog(out, say, quiet_warnings)
     spec = get_method(cfg['method']); t0 = time.perf_counter(); seconds = {}
     doc = {'status': 'running', 'method': spec.name, 'started': time.strftime('%Y-%m-%dT%H:%M:%S'), 'resumed': resume,
            'seed': cfg['seed'], 'device': cfg['device'], 'versions': versions()}
     if previous and previous.get('inputs'): doc['inputs'] = previous['inputs']   # kept if this resume is refused
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('always', SanityWarning); warnings.showwarning = show
+            warnings.simplefilter('always', SanityWarning); warnings.showwarning = log.showwarning
             write_json(out / 'run.json', doc)
-            note(f'{"resuming" if previous else "starting"} {spec.name} → {out}'
-                 + (' (nothing to resume there: starting anew)' if resume and not previous else ''))
-            kind, body = next(iter(cfg['source'].items()))
-            plan, files = None, checkpoint_files(cfg['source'])
-            if files:
-                t = time.perf_counter(); inputs = _inputs(files); seconds['hash_inputs'] = time.perf_counter() - t
-                if previous: check_inputs_unchanged(previous.get('inputs') or [], inputs, out)
-                doc['inputs'] = inputs; write_json(out / 'run.json', doc)
-                _warn_duplicate_inputs(inputs)
-                why_not = ('a method with data keeps every model in memory' if spec.needs_data
-                           else f'{spec.name} works on the whole task-vector matrix' if not spec.streams
-                           else f'a {kind} source keeps every model in memory' if kind != 'checkpoints' else None)
-                plan = plan_memory(files, parse_bytes(cfg['max_memory']), why_not)
-                note(f'memory: needs about {human_size(plan["need_bytes"])} of {human_size(plan["budget_bytes"])} '
-                     f'available ({plan["mode"]})')
-            t = time.perf_counter()
-            # otherwise the heap keeps freed chunks and the peak drifts past the budget
-            if plan and plan['mode'] == 'stream': return_freed_memory()
-            bench, files = build_source(cfg['source'], cfg['device'], progress, stream_chunk=plan
-                                        and plan['chunk_size'])
-            seconds['load'] = time.perf_counter() - t
-            pre, fts = (bench.pretrained, bench.finetuned) if bench is not None else files[:2]
-            names = bench.task_names if bench is not None else files[2]
-            doc['tasks'] = list(names)
-            if bench is not None: doc['splits'] = _splits(bench)
-            note(f'loaded {len(fts)} fine-tuned models ({", ".join(names)}) in {seconds["load"]:.1f} s')
-            hp = method_kwargs(spec.name, seed=cfg['seed'], bench=bench, out_dir=str(out / spec.name),
-                               progress=progress, record={}, chunk_size=cfg['chunk_size']
-                               or (plan and plan['chunk_size'])) | cfg['hparams']
-            record = hp.get('record')
-            t = time.perf_counter()
-            merged = merge(spec.name, pre, fts, include=cfg['include'], exclude=cfg['exclude'], names=list(names), **hp)
-            seconds['merge'] = time.perf_counter() - t
-            note(f'merged in {seconds["merge"]:.1f} s')
-            # no run-folder path: equal runs, equal files
-            meta = {'method': spec.name,
-                    'config': json.dumps({k: v for k, v in cfg.items() if k != 'out'}, sort_keys=True, default=str)}
-            save_state_dict(merged, out / 'merged.safetensors', metadata=meta)
-            if bench is not None and cfg['evaluate']:
-                t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
-                write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'],
-                                                  'per_task': ev['per_task'], 'avg': ev['avg'],
-                                                  'hparams': spec.defaults | cfg['hparams'], 'record': record,
-                                                  'splits': doc['splits'], 'config': bench.config})
-                note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
-                     + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
+            log.note(f'{"resuming" if previous else "starting"} {spec.name} → {out}'
+                     + (' (nothing to resume there: starting anew)' if resume and not previous else ''))
+            plan = _plan_inputs(cfg, spec, doc, previous, out, seconds, log)
+            bench, pre, fts, names = _load_inputs(cfg, plan, doc, progress, seconds, log)
+            merged, record = _merge_and_save(cfg, spec, bench, pre, fts, names, plan, out, progress, seconds, log)
+            _evaluate_run(cfg, spec, bench, merged, record, doc, out, seconds, log)
             seconds['total'] = time.perf_counter() - t0
             doc |= {'status': 'finished', 'finished': time.strftime('%Y-%m-%dT%H:%M:%S'), 'seconds': seconds,
                     'memory_plan': plan, 'files': sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)}
             write_json(out / 'run.json', doc)
-            note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
+            log.note(f'finished in {seconds["total"]:.1f} s: {out / "merged.safetensors"}')
             return doc
     except BaseException as e:
-        log.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} FAILED: {type(e).__name__}: {e}\n')
-        import traceback; traceback.print_exc(file=log); log.flush()
+        log.failed(e)
         try:
             write_json(out / 'run.json', doc | {'status': 'failed', 'failed': time.strftime('%Y-%m-%dT%H:%M:%S'),
                                                 'error': f'{type(e).__name__}: {e}', 'seconds': seconds})
