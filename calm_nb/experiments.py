@@ -14,7 +14,8 @@ from .methods.calm import run_calm
 
 # %% auto #0
 __all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'bench_fingerprint', 'per_task_runs', 'read_records', 'calm_sweep',
-           'summarize_sweep', 'AnalysisSettings', 'analysis_settings']
+           'summarize_sweep', 'AnalysisSettings', 'analysis_settings', 'analysis_setup', 'analysis_sweep',
+           'convergence_run', 'per_task_folders']
 
 # %% ../nbs/09a_experiments.ipynb #df301188
 def bench_fingerprint(bench: MergeBenchmark) -> str:
@@ -159,3 +160,41 @@ def analysis_settings(env=None) -> AnalysisSettings:
         sweep_base=({'iterations': 1, 'batch_size': 32, 'credible_count': 'ceil_min1'} if quick else SWEEP_BASE)
         | {'update': update},
         seeds=(0,) if quick else SWEEP_SEEDS)
+
+# %% ../nbs/09a_experiments.ipynb #eb41c8fe
+def analysis_setup(env=None, bench: bool | None = True) -> tuple[AnalysisSettings, MergeBenchmark | None]:
+    """An analysis notebook's first step: its settings (`analysis_settings`) and zoo-vit at that size; no benchmark
+    with `bench=False`, nor with `bench=None` when the settings name a run folder to read instead."""
+    from calm_nb.zoo import zoo_vit
+    S = analysis_settings(env)
+    build = bench or (bench is None and not S.run_dir)
+    return S, (zoo_vit(quick=S.quick, progress=False) if build else None)
+
+def _quick_kw(S: AnalysisSettings) -> dict: return {'batch_size': 32} if S.quick else {}
+
+def analysis_sweep(bench: MergeBenchmark, S: AnalysisSettings, by: str) -> tuple[list[dict], dict, float]:
+    """The sweep of CALM setting `by` over `SWEEPS[by]` at the notebooks' settings: (records, summary, task arithmetic's
+    avg)."""
+    from calm_nb.registry import merge
+    from calm_nb.evaluate import evaluate
+    rows = calm_sweep(bench, [{by: v} for v in SWEEPS[by]], S.seeds, S.records, S.sweep_base, progress=not S.quick)
+    ta = evaluate(bench, merge('task_arithmetic', bench.pretrained, bench.finetuned))['avg']
+    return rows, summarize_sweep(rows, by), ta
+
+def convergence_run(bench: MergeBenchmark | None, S: AnalysisSettings) -> Path:
+    """The CALM run evaluated every few iterations behind Fig. 11 and the mask explorer: `S.run_dir`, or run once into a
+    folder keyed by its settings and the benchmark's fingerprint."""
+    if S.run_dir: return Path(S.run_dir)
+    it, every = (3, 1) if S.quick else (20, 2)
+    kind = 'quick' if S.quick else 'full'
+    out = cache_dir() / 'analysis' / f'convergence-{kind}-it{it}-every{every}-{S.update}-{bench_fingerprint(bench)}'
+    if not (out / 'run_card.json').exists():
+        run_calm(bench, out_dir=out, iterations=it, eval_every=every, update=S.update, progress=False, **_quick_kw(S))
+    return out
+
+def per_task_folders(bench: MergeBenchmark | None, S: AnalysisSettings) -> dict[str, Path]:
+    """{task: CALM run with it as the only sequential task} behind Fig. 7 and Fig. 12: from `S.run_dir`, or
+    `per_task_runs`."""
+    if S.run_dir: return {p.name: p for p in sorted(Path(S.run_dir).iterdir()) if (p / 'run_card.json').exists()}
+    root = cache_dir() / 'analysis' / f'per-task-{"quick" if S.quick else "full"}-it{S.iterations}-{S.update}'
+    return per_task_runs(bench, root, iterations=S.iterations, update=S.update, **_quick_kw(S))
