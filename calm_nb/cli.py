@@ -175,11 +175,13 @@ def _merge_config(a) -> dict:
     return cfg
 
 def _cmd_methods(a):
-    rows = [{'name': n, 'needs_data': s.needs_data, 'hparams': s.defaults, 'paper': s.paper,
-             'description': s.description} for n in list_methods() for s in [METHODS[n]]]
+    rows = [{'name': n, 'needs_data': s.needs_data, 'data': s.data, 'hparams': s.defaults, 'paper': s.paper,
+             'description': s.description, 'micro_batches': s.micro_batches}
+            for n in list_methods() for s in [METHODS[n]]]
     if a.json: print(json.dumps(rows, indent=1, default=str)); return
     for r in rows:
-        print(f"{r['name']:<26}{'needs data' if r['needs_data'] else 'data-free':<12}{r['paper']}")
+        need = 'data-free' if r['data'] == 'none' else f"needs data ({r['data']})"
+        print(f"{r['name']:<26}{need:<25}{r['paper']}")
         print(f"{'':<26}{', '.join(f'{k}={v!r}' for k, v in r['hparams'].items()) or '(no hyper-parameters)'}")
 
 # %% ../nbs/10_cli.ipynb #b3061279

@@ -5,6 +5,7 @@
 # %% ../nbs/00g_device.ipynb #a71d3899
 from __future__ import annotations
 import json, math
+from pathlib import Path
 import torch
 import torch.nn.functional as F
 from .core import FlatIndex, mergeable_keys
@@ -16,7 +17,7 @@ from .registry import METHODS, MergeMethod, get_method
 # %% auto #0
 __all__ = ['DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DISTRIBUTED_PROBE', 'memory_model', 'PeakMeter', 'activation_cost',
            'resident_bytes', 'plan_device_memory', 'format_plan', 'device_budget', 'plan_for', 'choose_micro_batch',
-           'probe_peak', 'init_distributed', 'distributed_probe']
+           'runtime_setup', 'probe_peak', 'init_distributed', 'distributed_probe']
 
 # %% ../nbs/00g_device.ipynb #2883934c
 def memory_model(method: str) -> MergeMethod:
@@ -225,6 +226,28 @@ def choose_micro_batch(
             "allows it (AdaMerging: matrix_dtype=torch.bfloat16), or free memory (other models, cached "
             f"tensors)\n{format_plan(plan)}")
     return None if plan['micro_batch'] >= batch_size else plan['micro_batch']
+
+# %% ../nbs/00g_device.ipynb #007fa0d4
+def runtime_setup(results: str = 'calm_runs', root: str = '/content') -> tuple[str, str, Path]:
+    """The Colab tutorials' first step after installing: (device, size, results folder). The size is `$CALM_NB_SIZE`,
+    else 'full' (every test set whole) on a GPU of 39 GiB or more and 'subset' otherwise ('tiny' is the offline
+    rehearsal); results go to `$CALM_RUNS`, else `root/results`, on Google Drive when run on Colab (kept across runtime
+    resets); preprocessed arrays to `root/calm_nb_cache` on local disk unless `$CALM_NB_CACHE` says otherwise."""
+    import os
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    gpu = torch.cuda.get_device_name() if device == 'cuda' else 'no GPU'
+    gib = torch.cuda.get_device_properties(0).total_memory / 2**30 if device == 'cuda' else 0.0
+    size = os.environ.get('CALM_NB_SIZE', 'full' if gib >= 39 else 'subset')
+    print(f'{device}: {gpu}' + (f', {gib:.0f} GiB' if gib else '') + f'; size {size!r}')
+    out = Path(os.environ.get('CALM_RUNS', Path(root) / results))
+    os.environ.setdefault('CALM_NB_CACHE', str(Path(root) / 'calm_nb_cache'))   # Drive's free tier is too small
+    try:
+        from google.colab import drive
+        drive.mount(f'{root}/drive'); out = Path(root) / 'drive' / 'MyDrive' / results
+    except ImportError: pass
+    out.mkdir(parents=True, exist_ok=True)
+    print('results in', out, '; cache in', os.environ['CALM_NB_CACHE'])
+    return device, size, out
 
 # %% ../nbs/00g_device.ipynb #aaba721b
 PROBE = """

@@ -14,8 +14,8 @@ from ..masks import FlatLeaf, carried
 from ..cbems import entropy
 
 # %% auto #0
-__all__ = ['segment_blocks', 'expand_coefficients', 'merged_flat', 'coefficient_grad', 'AdaMergingResult', 'task_vector_matrix',
-           'adamerging_step', 'run_adamerging', 'adamerging_tw', 'adamerging_lw']
+__all__ = ['adamerging_tw', 'adamerging_lw', 'segment_blocks', 'expand_coefficients', 'merged_flat', 'coefficient_grad',
+           'AdaMergingResult', 'task_vector_matrix', 'adamerging_step', 'run_adamerging']
 
 # %% ../../nbs/08_adamerging.ipynb #51d3cd5e
 def segment_blocks(index: FlatIndex, device=None) -> dict[int, torch.Tensor]:
@@ -143,48 +143,42 @@ def _recorded(res: AdaMergingResult, record: dict | None) -> dict:
                       seconds=res.seconds)
     return res.state_dict
 
-# %% ../../nbs/08_adamerging.ipynb #1ed23a28
-_FAITHFULNESS_ADAMERGING_TW = {'code': 'EnnengYang/AdaMerging: src/main_task_wise_adamerging.py',
-                              'status': 'follows',
-                              'deviations': [('32 examples per task per step (`batch_size=32`); the authors draw '
-                                              'two batches of 16, the same mean entropy',
-                                              'one batch of 32 is the same loss',
-                                              'was 16: 72.0 ± 0.1 % before and after (3 seeds)')]}
+_DOCS = {False: 'Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data.',
+         True: 'Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation.'}
 
-@register_method(
-    paper='Yang et al., ICLR 2024 (AdaMerging, task-wise)',
-    data='unlabeled',
-    order=80,
-    faithfulness=_FAITHFULNESS_ADAMERGING_TW,
-    memory=MemoryModel(3, 1, matrix=True),
-    demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
-    quick={'iterations': 3})
-def adamerging_tw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
-                  init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int
-                  | str | None = 'auto', record: dict | None = None):
-    "Task-wise AdaMerging: one coefficient per task, learned by entropy minimisation on unlabeled data."
-    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), False, iterations, lr, init, batch_size,
-                                    seed, include, exclude, micro_batch=micro_batch), record)
+def _adamerging(layerwise: bool, name: str):
+    "The registered AdaMerging method of one granularity (`run_adamerging` with the common signature)."
+    def method(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
+               init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None,
+               micro_batch: int | str | None = 'auto', record: dict | None = None):
+        res = run_adamerging(bench.with_models(pretrained, finetuned), layerwise, iterations, lr, init, batch_size,
+                             seed, include, exclude, micro_batch=micro_batch)
+        return _recorded(res, record)
+    method.__name__ = method.__qualname__ = name; method.__doc__ = _DOCS[layerwise]
+    return method
+
+def _faithfulness(code: str, effect: str) -> dict:
+    "The faithfulness entry of one granularity: the authors' script and the measured effect of the one deviation."
+    return {'code': f'EnnengYang/AdaMerging: {code}', 'status': 'follows',
+            'deviations': [('32 examples per task per step (`batch_size=32`); the authors draw two batches of 16, '
+                            'the same mean entropy', 'one batch of 32 is the same loss', effect)]}
+
+# both granularities: data, memory model (the [T, P] matrix, in `matrix_dtype`) and demo settings
+_REGISTRATION = dict(data='unlabeled', memory=MemoryModel(3, 1, matrix=True),
+                     demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}}, quick={'iterations': 3})
+
+# %% ../../nbs/08_adamerging.ipynb #1ed23a28
+_FAITHFULNESS_ADAMERGING_TW = _faithfulness('src/main_task_wise_adamerging.py',
+                                           'was 16: 72.0 ± 0.1 % before and after (3 seeds)')
+
+adamerging_tw = register_method('adamerging_tw', paper='Yang et al., ICLR 2024 (AdaMerging, task-wise)', order=80,
+                                faithfulness=_FAITHFULNESS_ADAMERGING_TW, **_REGISTRATION)(
+    _adamerging(False, 'adamerging_tw'))
 
 # %% ../../nbs/08_adamerging.ipynb #4636aab8
-_FAITHFULNESS_ADAMERGING_LW = {'code': 'EnnengYang/AdaMerging: src/main_layer_wise_adamerging.py',
-                              'status': 'follows',
-                              'deviations': [('32 examples per task per step (`batch_size=32`); the authors draw '
-                                              'two batches of 16, the same mean entropy',
-                                              'one batch of 32 is the same loss',
-                                              'was 16: 73.4 ± 0.3 → 73.5 ± 0.3 % (3 seeds)')]}
+_FAITHFULNESS_ADAMERGING_LW = _faithfulness('src/main_layer_wise_adamerging.py',
+                                           'was 16: 73.4 ± 0.3 → 73.5 ± 0.3 % (3 seeds)')
 
-@register_method(
-    paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)',
-    data='unlabeled',
-    order=90,
-    faithfulness=_FAITHFULNESS_ADAMERGING_LW,
-    memory=MemoryModel(3, 1, matrix=True),
-    demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
-    quick={'iterations': 3})
-def adamerging_lw(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
-                  init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None, micro_batch: int
-                  | str | None = 'auto', record: dict | None = None):
-    "Layer-wise AdaMerging: one coefficient per task and parameter tensor, learned by entropy minimisation."
-    return _recorded(run_adamerging(bench.with_models(pretrained, finetuned), True, iterations, lr, init, batch_size,
-                                    seed, include, exclude, micro_batch=micro_batch), record)
+adamerging_lw = register_method('adamerging_lw', paper='Yang et al., ICLR 2024 (AdaMerging, layer-wise)', order=90,
+                                faithfulness=_FAITHFULNESS_ADAMERGING_LW, **_REGISTRATION)(
+    _adamerging(True, 'adamerging_lw'))

@@ -423,15 +423,9 @@ _FAITHFULNESS_CALM = {'code': 'yankd22/CALM: src/mask_merging.py (mask initialis
                                      'not shown to leave Table 1 unchanged',
                                      'none on CPU (no bf16 autocast there)')]}
 
-@register_method(
-    paper='Yan et al., ICML 2025 (CALM)',
-    data='unlabeled',
-    order=70,
-    faithfulness=_FAITHFULNESS_CALM,
-    memory=MemoryModel(6.5),
-    demo={'zoo-vit': {'iterations': 20}, 'toy-digits': {'iterations': 20, 'batch_size': 64}},
-    quick={'iterations': 3, 'batch_size': 32},
-    config=CalmConfig)
+@register_method(paper='Yan et al., ICML 2025 (CALM)', data='unlabeled', order=70, faithfulness=_FAITHFULNESS_CALM,
+                 memory=MemoryModel(6.5), quick={'iterations': 3, 'batch_size': 32}, config=CalmConfig,
+                 demo={'zoo-vit': {'iterations': 20}, 'toy-digits': {'iterations': 20, 'batch_size': 64}})
 def calm(pretrained, finetuned, *, bench: MergeBenchmark, out_dir=None, include=None, exclude=None,
          progress: bool = False, record: dict | None = None, **config):
     "CALM: CB-EMS credible samples, efficient-aware split, consensus-aware mask optimisation."

@@ -58,11 +58,8 @@ _FAITHFULNESS_CONSENSUS_TA = {'code': 'nik-dim/tall_masks: src/utils/tallmask_ut
                                              'a bug there; calm_nb follows the paper (|τ_t|)',
                                              'not measured')]}
 
-@register_method(
-    paper='Wang et al., ICML 2024 (consensus TA)',
-    order=50,
-    faithfulness=_FAITHFULNESS_CONSENSUS_TA,
-    rules={'k': ('int', 1, 'T', False, False)})
+@register_method(paper='Wang et al., ICML 2024 (consensus TA)', order=50, faithfulness=_FAITHFULNESS_CONSENSUS_TA,
+                 rules={'k': ('int', 1, 'T', False, False)})
 def consensus_ta(
     pretrained,              # the pretrained state dict (tensor name → tensor)
     finetuned,               # one fine-tuned state dict per task, with the same keys and shapes
@@ -90,11 +87,8 @@ _FAITHFULNESS_CONSENSUS_TIES = {'code': 'nik-dim/tall_masks: src/utils/tallmask_
                                                'old default (before_merge, mean) 75.9 vs 77.5 % average; 55.6 % of '
                                                'coordinates differ')]}
 
-@register_method(
-    paper='Wang et al., ICML 2024 (consensus TIES)',
-    order=60,
-    faithfulness=_FAITHFULNESS_CONSENSUS_TIES,
-    rules={'k': ('int', 1, 'T', False, False)})
+@register_method(paper='Wang et al., ICML 2024 (consensus TIES)', order=60, faithfulness=_FAITHFULNESS_CONSENSUS_TIES,
+                 rules={'k': ('int', 1, 'T', False, False)})
 def consensus_ties(
     pretrained,                        # the pretrained state dict (tensor name → tensor)
     finetuned,                         # one fine-tuned state dict per task, with the same keys and shapes

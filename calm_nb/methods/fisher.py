@@ -63,13 +63,8 @@ _FAITHFULNESS_FISHER_MERGING = {'code': 'Matena & Raffel: per-example squared gr
                                                'a bug there; calm_nb squares per-example gradients as the paper',
                                                'not measured')]}
 
-@register_method(
-    paper='Matena & Raffel, NeurIPS 2022 (Fisher merging)',
-    data='inputs',
-    order=100,
-    faithfulness=_FAITHFULNESS_FISHER_MERGING,
-    memory=MemoryModel(4, 2),
-    quick={'n_examples': 16})
+@register_method(paper='Matena & Raffel, NeurIPS 2022 (Fisher merging)', data='inputs', order=100,
+                 faithfulness=_FAITHFULNESS_FISHER_MERGING, memory=MemoryModel(4, 2), quick={'n_examples': 16})
 def fisher_merging(pretrained, finetuned, *, bench: MergeBenchmark, n_examples: int = 256, labels: str = 'sample',
                    split: str = 'train', normalize: bool = True, floor: float = 1e-6, weights=None, seed: int = 0,
                    include=None, exclude=None, progress: bool = False):

@@ -102,15 +102,11 @@ _FAITHFULNESS_LOCALIZE_STITCH_DATALESS = {'code': 'uiuctml/Localize-and-Stitch (
                                          'status': 'follows (not in CALM Table 1)',
                                          'deviations': []}
 
-@register_method(
-    paper='He et al., 2024 (Localize-and-Stitch)',
-    data='labelled',
-    order=120,
-    faithfulness=_FAITHFULNESS_LOCALIZE_STITCH,
-    rules={'batch_size': ('optint', 1, float('inf'), False, False)},
-    memory=MemoryModel(5, 0.25),
-    quick={'iterations': 2, 'shots_per_class': 4, 'batch_size': 32},
-    data_note='shots_per_class labelled examples per class')
+@register_method(paper='He et al., 2024 (Localize-and-Stitch)', data='labelled', order=120,
+                 faithfulness=_FAITHFULNESS_LOCALIZE_STITCH, memory=MemoryModel(5, 0.25),
+                 rules={'batch_size': ('optint', 1, float('inf'), False, False)},   # None: the whole few-shot set
+                 quick={'iterations': 2, 'shots_per_class': 4, 'batch_size': 32},
+                 data_note='shots_per_class labelled examples per class')
 def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 1e-5, sigmoid_bias: float = 5.0,
                     lr: float = 1e7, l1: float = 1.0, iterations: int = 10, batch_size: int | None = None,
                     shots_per_class: int = 64, binarize: str = 'round', init_count: str = 'reference', seed: int = 0,
@@ -135,10 +131,8 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
     for a, b, taus in tv.chunks(): out[a:b] = stitch(pre[a:b], taus, masks[:, a:b])
     return tv.to_state_dict(out)
 
-@register_method(
-    paper='He et al., 2024 (Localize-and-Stitch, dataless)',
-    order=130,
-    faithfulness=_FAITHFULNESS_LOCALIZE_STITCH_DATALESS)
+@register_method(paper='He et al., 2024 (Localize-and-Stitch, dataless)', order=130,
+                 faithfulness=_FAITHFULNESS_LOCALIZE_STITCH_DATALESS)
 def localize_stitch_dataless(pretrained, finetuned, sparsity: float = 0.01, *, include=None, exclude=None):
     """Dataless Localize-and-Stitch: each task keeps the top-`sparsity` fraction of its |τ|; stitched with overlaps
     averaged."""

@@ -104,14 +104,9 @@ _FAITHFULNESS_PARETO_LOWRANK = {'code': 'none: after Chen & Kwok (Pareto Merging
                                                'no public code was followed',
                                                'see nbs/08e_pareto.ipynb')]}
 
-@register_method(
-    paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction',
-    data='unlabeled',
-    order=140,
-    faithfulness=_FAITHFULNESS_PARETO_LOWRANK,
-    memory=MemoryModel(3, 1, matrix=True),
-    demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}},
-    quick={'iterations': 3})
+@register_method(paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction', data='unlabeled',
+                 order=140, faithfulness=_FAITHFULNESS_PARETO_LOWRANK, memory=MemoryModel(3, 1, matrix=True),
+                 demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}}, quick={'iterations': 3})
 def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
                    rank: int = 4, init: float = 0.3, batch_size: int = 16, concentration: float = 1.0, seed: int = 0,
                    preference=None, include=None, exclude=None):

@@ -104,14 +104,8 @@ _FAITHFULNESS_REGMEAN = {'code': 'Jin et al. (RegMean): Gram matrices per linear
                                         'one argument away',
                                         'α 0.9 vs 0.6: 77.5 vs 77.3 % (nbs/08c_regmean.ipynb)')]}
 
-@register_method(
-    paper='Jin et al., ICLR 2023 (RegMean)',
-    data='inputs',
-    order=110,
-    faithfulness=_FAITHFULNESS_REGMEAN,
-    rules={'alpha': ('real', 0, 1, False, False)},
-    memory=MemoryModel(3),
-    quick={'n_examples': 16})
+@register_method(paper='Jin et al., ICLR 2023 (RegMean)', data='inputs', order=110, faithfulness=_FAITHFULNESS_REGMEAN,
+                 rules={'alpha': ('real', 0, 1, False, False)}, memory=MemoryModel(3), quick={'n_examples': 16})
 def regmean(pretrained, finetuned, *, bench: MergeBenchmark, alpha: float = 0.9, n_examples: int = 256,
             batch_size: int = 32, split: str = 'train', seed: int = 0, include=None, exclude=None):
     """RegMean: closed-form merge of every linear layer from per-task Gram matrices of its inputs; other tensors

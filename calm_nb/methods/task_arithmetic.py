@@ -20,10 +20,8 @@ _FAITHFULNESS_TASK_ARITHMETIC = {'code': 'EnnengYang/AdaMerging: src/main_task_a
                                 'status': 'follows',
                                 'deviations': []}
 
-@register_method(
-    paper='Wortsman et al., ICML 2022 (model soups)',
-    order=10,
-    faithfulness=_FAITHFULNESS_WEIGHT_AVERAGING)
+@register_method(paper='Wortsman et al., ICML 2022 (model soups)', order=10,
+                 faithfulness=_FAITHFULNESS_WEIGHT_AVERAGING)
 def weight_averaging(
     pretrained,          # the pretrained state dict (tensor name → tensor)
     finetuned,           # one fine-tuned state dict per task, with the same keys and shapes
@@ -37,10 +35,8 @@ def weight_averaging(
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     return assemble(tv, lambda tau, a, b: tau.mean(0))
 
-@register_method(
-    paper='Ilharco et al., ICLR 2023 (task arithmetic)',
-    order=20,
-    faithfulness=_FAITHFULNESS_TASK_ARITHMETIC)
+@register_method(paper='Ilharco et al., ICLR 2023 (task arithmetic)', order=20,
+                 faithfulness=_FAITHFULNESS_TASK_ARITHMETIC)
 def task_arithmetic(
     pretrained,          # the pretrained state dict (tensor name → tensor)
     finetuned,           # one fine-tuned state dict per task, with the same keys and shapes
