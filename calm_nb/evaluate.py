@@ -14,7 +14,8 @@ from .registry import get_method, list_methods, method_kwargs
 from .benchmark import *
 
 # %% auto #0
-__all__ = ['REFERENCE_ROWS', 'evaluate', 'MergedStore', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results']
+__all__ = ['REFERENCE_ROWS', 'evaluate', 'MergedStore', 'run_methods', 'results_table', 'versions', 'bar_chart', 'write_results',
+           'run_all_methods']
 
 # %% ../nbs/05_evaluate.ipynb #4e671fd0
 def evaluate(
@@ -176,3 +177,22 @@ def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, s
                         metadata={'method': best, 'benchmark': bench.name})
         doc['best_method'] = best
     return doc
+
+# %% ../nbs/05_evaluate.ipynb #d552c5f0
+def run_all_methods(bench: MergeBenchmark, out, seed: int = 0, methods: list[str] | None = None,
+                    iterations: int | None = None, overrides: dict | None = None,
+                    progress: bool = True) -> tuple[dict, dict]:
+    """Every registered method (or `methods`) at its defaults on `bench`, as the Colab tutorials run them: `iterations`
+    caps the iterative ones (the rehearsal), `overrides` are per method; each result is kept in `out/seed{seed}/methods`
+    as it finishes and reused by a rerun, CALM's run card and masks go to `out/calm_seed{seed}`, and the results files
+    to `out/seed{seed}`. Returns `run_methods`'s (results, merged)."""
+    from pathlib import Path
+    out, methods = Path(out), methods or list_methods()
+    short = {'iterations': iterations} if iterations is not None else {}
+    hp = {m: method_kwargs(m, seed=seed) | {k: v for k, v in short.items() if k in get_method(m).defaults}
+             | (overrides or {}).get(m, {}) for m in methods}
+    if 'calm' in hp: hp['calm'] |= {'out_dir': str(out / f'calm_seed{seed}'), 'progress': progress}
+    results, merged = run_methods(bench, methods, hp, progress=progress, records=out / f'seed{seed}' / 'methods',
+                                  resume=True)
+    write_results(out / f'seed{seed}', bench, results, merged, seed=seed)
+    return results, merged

@@ -53,11 +53,12 @@ def _describe(rule, T) -> str:
     return f"{what} in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
 
 def _kind_rule(annotation, default) -> tuple | None:
-    """A type-only rule from a parameter's annotation (`int`, `float`, `bool`, or their names), else from its default's
-    type."""
-    name = annotation if isinstance(annotation, str) else getattr(annotation, '__name__', '')
-    if annotation is inspect.Parameter.empty or not name:
+    """A type-only rule from a parameter's annotation when it is exactly `int`, `float` or `bool` (or their names), from
+    its default's type when it has no annotation, else none (`int | None`, `str`, … are checked elsewhere)."""
+    if annotation is inspect.Parameter.empty:
         name = type(default).__name__ if isinstance(default, (bool, int, float)) else ''
+    elif isinstance(annotation, str): name = annotation
+    else: name = annotation.__name__ if annotation in (int, float, bool) else ''
     kind = {'bool': 'bool', 'int': 'int', 'float': 'real'}.get(name)
     return None if kind is None else (kind,) if kind == 'bool' else (kind, *_ANY, False, False)
 

@@ -125,7 +125,7 @@ def test_wheel_has_package_and_assets(tmp_path):
     subprocess.run([sys.executable, '-m', 'pip', 'wheel', str(ROOT), '--no-deps', '--no-build-isolation', '-q', '-w', str(tmp_path)], check=True)
     whl = next(tmp_path.glob('calm_nb-*.whl'))
     names = zipfile.ZipFile(whl).namelist()
-    for f in ('calm_nb/core.py', 'calm_nb/calm.py', 'calm_nb/models.py', 'calm_nb/assets/zoo_vit_base.safetensors', 'calm_nb/assets/zoo_vit_deltas.safetensors'):
+    for f in ('calm_nb/core.py', 'calm_nb/methods/calm.py', 'calm_nb/models.py', 'calm_nb/assets/zoo_vit_base.safetensors', 'calm_nb/assets/zoo_vit_deltas.safetensors'):
         assert f in names, f
     meta = zipfile.ZipFile(whl).read(next(n for n in names if n.endswith('METADATA'))).decode()
     assert 'Requires-Dist: torch' in meta and 'Provides-Extra: hf' in meta
