@@ -6,6 +6,7 @@
 from __future__ import annotations
 import time
 from dataclasses import dataclass
+import numpy as np
 import torch
 from ..core import *
 from ..registry import register_method, MemoryModel
@@ -70,15 +71,14 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
                            (torch.randn(rank, n, generator=g) / n ** 0.5).to(pre.device).requires_grad_(),
                            (torch.randn(rank, T, generator=g) / T ** 0.5).to(pre.device).requires_grad_())
     opt = torch.optim.Adam([lam] + [p for f in factors.values() for p in f], lr=lr)
-    dirichlet = torch.distributions.Dirichlet(torch.full((T,), float(concentration)))
+    prefs = np.random.default_rng(seed)   # the preference draws: seeded, never the global generators
     data = [getattr(t, f'x_{split}') for t in bench.tasks]
     for t, x in zip(bench.tasks, data):
         if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
     leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
     hist = []
     for _ in tqdm(range(iterations), desc='Pareto', disable=not progress, mininterval=2):
-        torch.manual_seed(int(torch.randint(2 ** 31, (1,), generator=g)))   # Dirichlet sampling uses the global RNG
-        pref = dirichlet.sample().to(pre.device)
+        pref = torch.as_tensor(prefs.dirichlet(np.full(T, float(concentration))), dtype=torch.float32).to(pre.device)
         merged_flat(pre, taus, lam.detach(), index, out=theta)
         leaf.zero_grad()
         opt.zero_grad(set_to_none=False)
