@@ -195,10 +195,8 @@ def _unlabeled_split(name: str, ev_split: str, default: str, requested: str | No
 @dataclass(frozen=True)
 class PromptSpec:
     """A task's prompt for masked-LM fine-tuning and evaluation: `template` segments (`'{0}'`/`'{1}'` the task's text
-    fields,
-    `-` dropping the last character, `l` lowercasing the first, a leading space kept; `'mask'` the `<mask>` token;
-    anything else
-    literal text), one label `words` entry per class name, and the token budget."""
+    fields, `-` dropping the last character, `l` lowercasing the first, a leading space kept; `'mask'` the `<mask>`
+    token; anything else literal text), one label `words` entry per class name, and the token budget."""
     template: tuple
     words: dict
     max_length: int = 128
@@ -233,9 +231,8 @@ _SEG = re.compile(r'( ?)\{(\d)(-?)(l?)\}')
 
 def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | None = None) -> torch.Tensor:
     """Token ids and attention masks `[N, 2, L]` of `rows` (a text, or a tuple of texts, per row) wrapped in `spec`'s
-    template:
-    `<s> … </s>`, one `<mask>`. Texts are stripped; when a row is too long its longest text is cut from the end, never
-    the template."""
+    template: `<s> … </s>`, one `<mask>`. Texts are stripped; when a row is too long its longest text is cut from the
+    end, never the template."""
     L = max_length or spec.max_length
     tk = tokenizer
     mask, bos, eos, pad = tk.mask_token_id, tk.bos_token_id, tk.eos_token_id, tk.pad_token_id
@@ -784,9 +781,8 @@ def nlp_task_data(tasks, tokenizer, max_length: int, datasets: dict | None = Non
                   allow_test_as_unlabeled: bool = False, prompts: dict | None = None, positions: int
                   | None = None) -> tuple[list[TaskData], dict]:
     """The data half of `nlp_benchmark` (shared with fine-tuning): each task's unlabeled, labelled and evaluation rows,
-    tokenized
-    once into cached `[N, 2, L]` arrays — plainly (`tokenize_pairs`) or, with `prompts` (task → `PromptSpec`), in the
-    task's template."""
+    tokenized once into cached `[N, 2, L]` arrays — plainly (`tokenize_pairs`) or, with `prompts` (task →
+    `PromptSpec`), in the task's template."""
     from calm_nb.models import tokenize_pairs
     tdata, splits = [], {}
     for t in tasks:
@@ -845,13 +841,10 @@ def nlp_benchmark(tasks=tuple(NLP_TASKS), model='roberta-base', finetuned: dict 
                   allow_test_as_unlabeled: bool = False, heads: str = 'classifier', prompts: dict | None = None,
                   checkpoints=None, progress: bool = True) -> MergeBenchmark:
     """The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder and tokenized cached splits, with
-    per-task heads —
-    `heads='classifier'`: each checkpoint's own `RobertaForSequenceClassification` head; `heads='prompt'`: the
-    pretrained
-    masked-LM head at the `<mask>` of each task's template, read at its label words (`NLP_PROMPTS`; the protocol of the
-    paper's
-    checkpoints and of `calm_nb finetune`). `finetuned`: task → checkpoint; `checkpoints`: a `calm_nb finetune` output
-    folder (`<Task>/finetuned.safetensors`)."""
+    per-task heads — `heads='classifier'`: each checkpoint's own `RobertaForSequenceClassification` head;
+    `heads='prompt'`: the pretrained masked-LM head at the `<mask>` of each task's template, read at its label words
+    (`NLP_PROMPTS`; the protocol of the paper's checkpoints and of `calm_nb finetune`). `finetuned`: task →
+    checkpoint; `checkpoints`: a `calm_nb finetune` output folder (`<Task>/finetuned.safetensors`)."""
     from transformers import AutoTokenizer, RobertaModel, RobertaForMaskedLM
     from calm_nb.models import (split_sequence_classifier, roberta_encode, roberta_head, check_same_architecture,
                                 prompt_head, label_word_ids, PromptEncode)

@@ -45,9 +45,8 @@ def _kept(records, method: str, key: str):
 
 class MergedStore(Mapping):
     """Merged state dicts by method name with at most one of them in host memory: each is written to `folder` as
-    safetensors
-    when it is added (or found there) and read back when asked for. Without `folder`, a temporary one removed with the
-    store."""
+    safetensors when it is added (or found there) and read back when asked for. Without `folder`, a temporary one
+    removed with the store."""
     def __init__(self, folder=None):
         self._tmp = None if folder is not None else tempfile.mkdtemp(prefix='calm_nb-merged-')
         self.folder = Path(folder if folder is not None else self._tmp)

@@ -27,9 +27,8 @@ def bench_fingerprint(bench: MergeBenchmark) -> str:
 def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False,
                   **calm_kw) -> dict[str, Path]:
     """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A
-    folder
-    is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise it is run
-    again."""
+    folder is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise
+    it is run again."""
     import shutil
     out = {}
     for t in tasks or bench.task_names:

@@ -186,9 +186,8 @@ def _accuracy(encoder, head, x, y, prepare, encode, device, batch_size: int = 25
 def plan_finetune_micro_batch(batch_size: int, fixed_bytes: int, per_example_bytes: int, free_bytes: int,
                               fraction: float = 0.9) -> int:
     """The largest micro-batch ≤ `batch_size` whose peak — the fixed part (weights, gradients, optimizer state,
-    measured)
-    plus `per_example_bytes` × micro-batch (activations, measured) — fits in `fraction` of `free_bytes`; `MemoryError`
-    when none does."""
+    measured) plus `per_example_bytes` × micro-batch (activations, measured) — fits in `fraction` of `free_bytes`;
+    `MemoryError` when none does."""
     room = int(free_bytes * fraction) - fixed_bytes
     m = min(batch_size, room // max(1, per_example_bytes)) if room > 0 else 0
     if m < 1:
@@ -420,10 +419,8 @@ def _finetune_nlp(cfg, out, body, doc, progress, say):
 
 def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, say=print) -> dict:
     """Fine-tune every task of a `vision` source (CLIP image towers, zero-shot heads frozen, the task-vectors recipe) or
-    an `nlp`
-    source (RoBERTa, prompt-based with the masked-LM head frozen, `prompt_recipe`) into `out`; rerunning continues an
-    interrupted run.
-    Returns `finetune.json`."""
+    an `nlp` source (RoBERTa, prompt-based with the masked-LM head frozen, `prompt_recipe`) into `out`; rerunning
+    continues an interrupted run. Returns `finetune.json`."""
     from calm_nb.io import RunLock, OutputExistsError
     from calm_nb.schema import check_device
     from calm_nb.evaluate import versions

@@ -492,9 +492,9 @@ def regime_report(visual: nn.Module, pretrained: dict, finetuned: dict, heads: d
                   | None = None, lambdas=REGIME_LAMBDAS, device='cpu') -> dict:
     """Where a benchmark stands against the paper's CLIP setting, measured without any data-driven merge: zero-shot,
     individual, MTL, weight averaging, the task-arithmetic line θ₀ + λ·Στ (accuracy and unlabeled-split entropy per
-    task),
-    its best λ, per task the Spearman correlation of entropy with accuracy along the line, and the issue's targets.
-    `finetuned`/`heads`/`data` are keyed by task; `data[task]` holds `'test'` and `'unlabeled'` `(x, y)` pairs."""
+    task), its best λ, per task the Spearman correlation of entropy with accuracy along the line, and the issue's
+    targets. `finetuned`/`heads`/`data` are keyed by task; `data[task]` holds `'test'` and `'unlabeled'` `(x, y)`
+    pairs."""
     tasks = list(finetuned)
     fl = [k for k, v in pretrained.items() if v.is_floating_point()]
     tau = {k: sum(finetuned[t][k].float() - pretrained[k].float() for t in tasks) for k in fl}

@@ -65,8 +65,7 @@ class AdaMergingResult:
 def task_vector_matrix(bench: MergeBenchmark, include=None, exclude=None,
                        matrix_dtype: torch.dtype = torch.float32) -> tuple[TaskVectors, torch.Tensor]:
     """The benchmark's task vectors and their `[T, P]` matrix in `matrix_dtype` (bf16/fp16: half the memory, filled
-    chunk
-    by chunk, with no fp32 `[T, P]` on the way)."""
+    chunk by chunk, with no fp32 `[T, P]` on the way)."""
     fp32 = matrix_dtype == torch.float32
     tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude,
                       chunk_size=None if fp32 else AUTO_CHUNK)

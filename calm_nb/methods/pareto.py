@@ -52,7 +52,8 @@ def low_rank_delta(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, g: torch.T
 # %% ../../nbs/08e_pareto.ipynb #d79381cd
 def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3,
                batch_size: int = 16, concentration: float = 1.0, seed: int = 0, include=None, exclude=None,
-               split: str = 'unlabeled', progress: bool = False) -> PreferenceMerge:
+               split: str = 'unlabeled', progress: bool = False,
+               micro_batch: int | str | None = 'auto') -> PreferenceMerge:
     """Learn a preference-aware merge (layer-wise coefficients + low-rank preference term) by preference-weighted
     entropy minimisation."""
     from tqdm.auto import tqdm
@@ -76,24 +77,28 @@ def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, r
     for t, x in zip(bench.tasks, data):
         if len(x) == 0: raise ValueError(f'task {t.name!r} has an empty {split} split')
     leaf = FlatLeaf(index, bench.pretrained, torch.empty_like(pre)); theta = leaf.theta
+    from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (the [T, P] matrix on the device)
+    micro = choose_micro_batch(bench, 'pareto_lowrank', batch_size, micro_batch, progress, include=include,
+                               exclude=exclude)
     hist = []
     for _ in tqdm(range(iterations), desc='Pareto', disable=not progress, mininterval=2):
         pref = torch.as_tensor(prefs.dirichlet(np.full(T, float(concentration))), dtype=torch.float32).to(pre.device)
         merged_flat(pre, taus, lam.detach(), index, out=theta)
         leaf.zero_grad()
         opt.zero_grad(set_to_none=False)
-        params = leaf.params()
-        params = params | {k: params[k] + low_rank_delta(A, B, C, pref) for k, (A, B, C) in factors.items()}
-        losses = []
+        base, loss = leaf.params(), 0.0
+        # Σ_t γ_t · mean entropy_t, backpropagated task by task, micro-batch by micro-batch
         for t, x in enumerate(data):
-            idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=g)
-            losses.append(entropy(bench.logits(params, t, x[idx])).mean())
-        loss = (torch.stack(losses) * pref).sum()
-        loss.backward()
+            xb = x[torch.randint(len(x), (min(batch_size, len(x)),), generator=g)]
+            m = micro or len(xb)
+            for a in range(0, len(xb), m):   # the low-rank term rebuilt per pass: each backward frees its own graph
+                params = base | {k: base[k] + low_rank_delta(A, B, C, pref) for k, (A, B, C) in factors.items()}
+                part = entropy(bench.logits(params, t, xb[a:a + m])).mean() * pref[t] * (len(xb[a:a + m]) / len(xb))
+                part.backward(); loss += part.item()
         lam.grad = coefficient_grad(taus, leaf.grad, index, True)
         opt.step()
         with torch.no_grad(): lam.clamp_(0, 1)
-        hist.append({'loss': loss.item(), 'preference': pref.tolist()})
+        hist.append({'loss': loss, 'preference': pref.tolist()})
     fac = {k: tuple(p.detach() for p in f) for k, f in factors.items()}
     return PreferenceMerge(tv, lam.detach().clone(), fac, hist, time.perf_counter() - t0)
 
@@ -109,9 +114,9 @@ _FAITHFULNESS_PARETO_LOWRANK = {'code': 'none: after Chen & Kwok (Pareto Merging
                  demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}}, quick={'iterations': 3})
 def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
                    rank: int = 4, init: float = 0.3, batch_size: int = 16, concentration: float = 1.0, seed: int = 0,
-                   preference=None, include=None, exclude=None):
+                   preference=None, include=None, exclude=None, micro_batch: int | str | None = 'auto'):
     """Preference-aware merge (layer-wise coefficients + low-rank preference term, entropy on unlabeled data), at
     `preference` (default uniform)."""
     res = run_pareto(bench.with_models(pretrained, finetuned), iterations, lr, rank, init, batch_size, concentration,
-                     seed, include, exclude)
+                     seed, include, exclude, micro_batch=micro_batch)
     return res.state_dict(preference)
