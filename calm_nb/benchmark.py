@@ -98,8 +98,9 @@ class MergeBenchmark:
     def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
         dev = next((v.device for v in state.values() if torch.is_tensor(v)), x.device)
-        if x.device != dev:   # stored inputs live on the host; one batch at a time goes to the device
-            x = (x.pin_memory() if dev.type == 'cuda' and x.device.type == 'cpu' else x).to(dev, non_blocking=True)
+        # stored inputs live on the host; one batch at a time goes to the device, copied once (pinning each batch
+        # would copy it twice, and a slice of the read-only memory-mapped cache cannot be pinned without a copy)
+        if x.device != dev: x = x.to(dev)
         if self.prepare is not None: x = self.prepare(x)
         if self._buffers is None:
             object.__setattr__(self, '_buffers', frozenset(n for n, _ in self.model.named_buffers()))

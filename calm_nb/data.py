@@ -669,9 +669,9 @@ def _checkpoint_head(task: VisionTask, names: list[str]):
 def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained: str | None, datasets: dict
                      | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
                      seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False,
-                     progress: bool = True) -> tuple[list, list, dict, Callable]:
+                     progress: bool = True, heads_dir=None) -> tuple[list, list, dict, Callable]:
     """(heads, `TaskData`s, splits used, `prepare`) of declared vision tasks for an open_clip model: zero-shot (or
-    checkpoint) heads and cached splits."""
+    checkpoint) heads, cached in `heads_dir` (default: the cache folder's `heads/`), and cached splits."""
     from calm_nb.models import zeroshot_head
     # the zero-shot head cache is keyed by the text tower's weights, not only by names
     text_key = _text_tower_digest(clip)
@@ -694,7 +694,7 @@ def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained:
         ds = align_folder_classes(t, ds, (datasets or {}).get(t.name, getattr(t, 'data', None)))
         names = _classnames(t, ds[src_split])
         if t.head is None:
-            hp = cache_dir() / 'heads' / f'{model}-{pretrained}-{t.name}-{text_key}.safetensors'
+            hp = Path(heads_dir or cache_dir() / 'heads') / f'{model}-{pretrained}-{t.name}-{text_key}.safetensors'
             heads.append(zeroshot_head(clip, tokenizer, names, list(t.templates), cache_path=hp))
         else: heads.append(_checkpoint_head(t, names))
         splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
@@ -709,7 +709,7 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
                      checkpoints=None, finetuned: dict | None = None, datasets: dict | None = None,
                      n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None, seed: int = 0,
                      unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu',
-                     progress: bool = True) -> MergeBenchmark:
+                     progress: bool = True, heads_dir=None) -> MergeBenchmark:
     """The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot
     heads, cached splits."""
     from calm_nb.models import openclip_model, load_checkpoint, visual_state_dict, check_same_architecture
@@ -732,7 +732,7 @@ def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrai
     check_same_architecture(pre, fts, [t.name for t in tasks])
     heads, tdata, splits, prepare = vision_task_data(tasks, clip, preprocess, tokenizer, model, pretrained, datasets,
                                                      n_unlabeled, n_train, n_test, seed, unlabeled_split,
-                                                     allow_test_as_unlabeled, progress)
+                                                     allow_test_as_unlabeled, progress, heads_dir)
     visual = clip.visual.eval().requires_grad_(False)
     config = {'benchmark': f'{model}-{len(tasks)}tasks', 'model': model, 'pretrained': pretrained,
               'tasks': [t.name for t in tasks], 'seed': seed, 'n_unlabeled': n_unlabeled, 'n_train': n_train,
