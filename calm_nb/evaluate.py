@@ -162,7 +162,9 @@ def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, s
     """Write results.json, results.md, accuracy.png and the best merged model (safetensors) to `out_dir`; return the
     JSON."""
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    from calm_nb.provenance import provenance
     doc = {'benchmark': bench.name, 'config': bench.config | (config or {}), 'seed': seed, 'versions': versions(),
+           'provenance': provenance(bench),
            'methods': {m: {k: r[k] for k in ('per_task', 'avg', 'seconds', 'hparams', 'record') if k in r}
                        for m, r in results.items()}}
     write_json(out / 'results.json', doc, indent=2)

@@ -11,19 +11,14 @@ import numpy as np
 from .io import cache_dir
 from .benchmark import MergeBenchmark
 from .methods.calm import run_calm
+from .provenance import bench_fingerprint
 
 # %% auto #0
-__all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'bench_fingerprint', 'per_task_runs', 'read_records', 'calm_sweep',
-           'summarize_sweep', 'AnalysisSettings', 'analysis_settings', 'analysis_setup', 'analysis_sweep',
-           'convergence_run', 'per_task_folders']
+__all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'per_task_runs', 'read_records', 'calm_sweep', 'summarize_sweep',
+           'AnalysisSettings', 'analysis_settings', 'analysis_setup', 'analysis_sweep', 'convergence_run',
+           'per_task_folders']
 
 # %% ../nbs/09a_experiments.ipynb #df301188
-def bench_fingerprint(bench: MergeBenchmark) -> str:
-    """A short hash of a benchmark's configuration (its data and how its models were built): cached runs key on it, so a
-    rebuilt zoo never reuses old runs."""
-    import hashlib
-    return hashlib.sha1(json.dumps(bench.config, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
 def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False,
                   **calm_kw) -> dict[str, Path]:
     """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A
@@ -108,7 +103,8 @@ def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=No
                          'per_task': ev['per_task'], 'seconds': seconds,
                          'sequential_tasks': res.card['sequential_tasks'], 'mask_density': res.card['mask_density'],
                          'pseudo_label_accuracy': {s['task']: s['pseudo_label_accuracy'] for s in res.card['sampling']},
-                         'timings': res.card['seconds'], 'versions': versions()}
+                         'timings': res.card['seconds'], 'versions': versions(),
+                         'provenance': res.card['provenance']}
             if records:
                 Path(records).parent.mkdir(parents=True, exist_ok=True)
                 with open(records, 'a') as f:

@@ -498,12 +498,14 @@ def _merge_and_save(cfg: dict, spec, bench, pre, fts, names, plan: dict | None, 
 def _evaluate_run(cfg: dict, spec, bench, merged: dict, record, doc: dict, out: Path, seconds: dict, log: RunLog):
     "Per-task accuracy of the merge into `results.json`, when the source has data and evaluation is on."
     from calm_nb.evaluate import evaluate
+    from calm_nb.provenance import provenance
     if bench is None or not cfg['evaluate']: return
     t = time.perf_counter(); ev = evaluate(bench, merged); seconds['evaluate'] = time.perf_counter() - t
     write_json(out / 'results.json', {'benchmark': bench.name, 'method': spec.name, 'seed': cfg['seed'],
                                       'per_task': ev['per_task'], 'avg': ev['avg'],
                                       'hparams': spec.defaults | cfg['hparams'], 'record': record,
-                                      'splits': doc['splits'], 'config': bench.config})
+                                      'splits': doc['splits'], 'config': bench.config,
+                                      'provenance': provenance(bench)})
     log.note(f'average accuracy {ev["avg"]:.2f} % over {len(ev["per_task"])} tasks: '
              + ', '.join(f'{k} {v:.1f}' for k, v in ev['per_task'].items()))
 

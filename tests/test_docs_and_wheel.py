@@ -64,6 +64,11 @@ def test_nbdev_directives(tmp_path):
     assert '<td><strong>1</strong></td>' in body                           # a printed pipe table becomes an HTML table
     assert build_docs.quick_outputs(nb | {'metadata': {'calm_nb': {'settings': 'quick'}}}, Path('x.ipynb'))
     assert build_docs.quick_outputs(nb | {'metadata': {'calm_nb': {'settings': 'full'}}}, Path('x.ipynb')) is None
+    stale = nb | {'metadata': {'calm_nb': {'settings': 'full', 'provenance': {'hash': 'aaaaaaaaaaaa'}}}}   # a planted stale page
+    assert 'were made by other code' in build_docs.stale_outputs(stale, Path('x.ipynb'), 'bbbbbbbbbbbb')
+    assert build_docs.stale_outputs(stale, Path('x.ipynb'), 'aaaaaaaaaaaa') is None   # current
+    archival = nb | {'metadata': {'calm_nb': {'settings': 'full', 'archival': True, 'provenance': {'hash': 'aaaaaaaaaaaa'}}}}
+    assert build_docs.stale_outputs(archival, Path('x.ipynb'), 'bbbbbbbbbbbb') is None
 
 
 def test_tex_reaches_the_page_byte_for_byte(site):

@@ -369,6 +369,18 @@ def quick_outputs(nb: dict, path: Path) -> str | None:
     return None
 
 
+def stale_outputs(nb: dict, path: Path, current: str | None) -> str | None:
+    """Why the stored outputs of `nb` are stale (its `calm_nb.provenance` hash, written by tools/run_notebook.py, differs
+    from the code's `current` one), or None; a notebook whose metadata says `archival: true` keeps its outputs, and one
+    that records no fingerprint yet is not judged (every result notebook will carry one after the next regeneration)."""
+    meta = (nb.get('metadata') or {}).get('calm_nb') or {}
+    stored = (meta.get('provenance') or {}).get('hash')
+    if meta.get('archival') or stored is None or current is None or stored == current: return None
+    if not any(c.get('outputs') for c in nb['cells']): return None
+    return (f'{path}: its stored outputs were made by other code (provenance {stored}, the code now {current}: a '
+            'default or the shipped zoo changed); re-run it (python tools/run_notebook.py) or mark it archival')
+
+
 def page_module(nb: dict):
     for c in nb['cells']:
         if c['cell_type'] == 'code' and (m := directives(''.join(c['source'])).get('default_exp')):
@@ -654,11 +666,13 @@ def main():
     if a.full: os.environ.pop('CALM_NB_QUICK', None)
     os.environ.setdefault('MPLBACKEND', 'Agg')
     nbs = [Path(p).resolve() for p in a.only] if a.only else notebooks()
+    from calm_nb.provenance import provenance
+    current = provenance()['hash']
     pages, failed = [], []
     for p in nbs:
         t0 = time.perf_counter()
         nb = stored = json.loads(p.read_text())
-        if (why := quick_outputs(stored, p)): sys.exit(why)
+        if (why := quick_outputs(stored, p) or stale_outputs(stored, p, current)): sys.exit(why)
         if a.execute:
             ran = execute(p)
             errs = [o for c in ran['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']

@@ -3,7 +3,9 @@
     python tools/run_notebook.py nbs/index.ipynb [more.ipynb ...]
 
 The settings the outputs were produced at are recorded in the notebook's metadata (`calm_nb.settings`: `full`, or
-`quick` when CALM_NB_QUICK=1); `tools/build_docs.py` refuses to render stored quick-run outputs.
+`quick` when CALM_NB_QUICK=1), with the code's fingerprint (`calm_nb.provenance`: the methods' defaults, the shipped
+assets, calm_nb's version and commit); `tools/build_docs.py` refuses to render stored quick-run outputs, and outputs
+whose fingerprint is not the code's.
 """
 import os, subprocess, sys
 from pathlib import Path
@@ -18,7 +20,9 @@ def execute(path, exc_stop: bool = True):
     cwd = os.getcwd(); os.chdir(path.parent)
     try: CaptureShell().run_all(nb, exc_stop=exc_stop)
     finally: os.chdir(cwd)
-    nb.metadata['calm_nb'] = {'settings': 'quick' if os.environ.get('CALM_NB_QUICK') == '1' else 'full'}
+    from calm_nb.provenance import provenance
+    nb.metadata['calm_nb'] = {'settings': 'quick' if os.environ.get('CALM_NB_QUICK') == '1' else 'full',
+                              'provenance': provenance()}
     return nb
 
 

@@ -182,6 +182,7 @@ def tensor_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
 # %% ../../nbs/07_calm.ipynb #e8214b2c
 def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclude) -> dict:
     from calm_nb.evaluate import versions
+    from calm_nb.provenance import provenance
     names = bench.task_names
     return {'method': 'calm', 'benchmark': bench.name, 'config': asdict(cfg), 'seed': cfg.seed, 'include': include,
             'exclude': exclude, 'efficient_tasks': [names[t] for t in S], 'sequential_tasks': [names[t] for t in Sbar],
@@ -189,7 +190,8 @@ def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclud
             'mask_density': {n: float(m.float().mean()) for n, m in masks.items()},
             'mask_density_per_tensor': {n: tensor_density(index, m) for n, m in masks.items()},
             'splits': getattr(bench, 'config', {}).get('splits') if isinstance(getattr(bench, 'config', None), dict)
-            else None, 'seconds': timings, 'versions': versions()}
+            else None, 'seconds': timings, 'versions': versions(),
+            'provenance': provenance(bench)}
 
 # %% ../../nbs/07_calm.ipynb #e3125107
 def save_calm_outputs(res: CalmResult, out_dir) -> Path:
