@@ -16,7 +16,7 @@ from .methods.calm import run_calm, load_masks
 from .experiments import *   # the runners the figures are drawn from (kept importable from here)
 
 # %% auto #0
-__all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'save_figure', 'load_run', 'layer_groups', 'layer_density',
+__all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'line_styles', 'save_figure', 'load_run', 'layer_groups', 'layer_density',
            'plot_layer_density', 'topk_share', 'pseudo_label_curves', 'plot_pseudo_label_accuracy', 'class_entropies',
            'plot_class_entropy', 'plot_mask_activation', 'convergence', 'plot_convergence', 'mask_decomposition',
            'interpolation_curve', 'plot_interpolation', 'explorer_data', 'plot_explorer', 'mask_explorer', 'plot_sweep',
@@ -34,6 +34,12 @@ def palette(n: int) -> list:
     "`n` colour-blind-safe colours."
     import seaborn as sns
     return sns.color_palette('colorblind', n)
+
+def line_styles(n: int) -> list[dict]:
+    "`n` distinct line styles (colour, marker, dash), so lines can be told apart without colour."
+    markers, dashes = 'osD^vPX*<>', ('-', '--', '-.', ':')
+    return [{'color': c, 'marker': markers[i % len(markers)], 'ls': dashes[i % len(dashes)]}
+            for i, c in enumerate(palette(n))]
 
 def save_figure(fig, path) -> list[Path]:
     "Save `fig` as `<path>.png` (200 dpi) and `<path>.svg`; return both paths."
@@ -148,7 +154,7 @@ def plot_pseudo_label_accuracy(curves: dict, path=None):
     tasks = list(curves['ems']); r = 100 * np.array(curves['ratios'])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, m, lab in zip(axes, ('ems', 'cb_ems'), ('(a) EMS', '(b) CB-EMS')):
-        for c, t in zip(palette(len(tasks)), tasks): ax.plot(r, curves[m][t], marker='o', ms=3, color=c, label=t)
+        for st, t in zip(line_styles(len(tasks)), tasks): ax.plot(r, curves[m][t], ms=4, label=t, **st)
         ax.set_title(lab); ax.set_xlabel('sampling rate (%)')
     axes[0].set_ylabel('pseudo-label accuracy (%)')
     axes[1].legend(loc='center left', bbox_to_anchor=(1.01, 0.5), frameon=False)
@@ -201,8 +207,8 @@ def plot_mask_activation(histories: dict[str, list[float]], path=None, init: flo
     import matplotlib.pyplot as plt
     use_style()
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for c, (t, h) in zip(palette(len(histories)), histories.items()):
-        ax.plot(range(len(h)), 100 * np.asarray(h), color=c, label=t)
+    for st, (t, h) in zip(line_styles(len(histories)), histories.items()):
+        ax.plot(range(len(h)), 100 * np.asarray(h), ms=4, markevery=max(1, len(h) // 8), label=t, **st)
     if init: ax.axhline(100 * init, ls=':', color='grey', label='initial share')
     from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
