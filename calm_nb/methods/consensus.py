@@ -10,26 +10,32 @@ from ..registry import register_method
 from .ties import base_delta
 
 # %% auto #0
-__all__ = ['MASK_ORDERS', 'consensus_mask', 'consensus_merging', 'consensus_ta', 'consensus_ties']
+__all__ = ['MASK_ORDERS', 'tall_count', 'consensus_mask', 'consensus_merging', 'consensus_ta', 'consensus_ties']
 
 # %% ../../nbs/01d_consensus.ipynb #598b3f69
-def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4) -> torch.Tensor:
+def tall_count(tau: torch.Tensor, merged: torch.Tensor, tall_lam: float, strict: bool = True) -> torch.Tensor:
+    """How many tasks' TALL masks keep each coordinate of a `[T, c]` block: |τ_t| > λ·|merged − τ_t| (`strict`, the
+    authors' `generate_task_masks`), or ≥."""
+    count = torch.zeros(tau.shape[1], dtype=torch.int32, device=tau.device)
+    for row in tau:
+        ref = (merged - row).abs_().mul_(tall_lam)
+        count += row.abs() > ref if strict else row.abs() >= ref
+    return count
+
+def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4, strict: bool = True) -> torch.Tensor:
     "Boolean `[P]` mask of the coordinates where at least `k` TALL masks agree."
     if k < 0 or int(k) != k: raise ValueError(f'k must be a non-negative integer (tasks that must agree), got {k}')
     mask = torch.empty(tv.size, dtype=torch.bool, device=tv.device)
     for a, b, tau in task_blocks(tv):
-        mtl = tau.sum(0)
-        count = torch.zeros(b - a, dtype=torch.int32, device=tau.device)
-        for row in tau: count += row.abs() >= (mtl - row).abs_().mul_(tall_lam)
-        mask[a:b] = count >= k
+        mask[a:b] = tall_count(tau, tau.sum(0), tall_lam, strict) >= k
     return mask
 
 # %% ../../nbs/01d_consensus.ipynb #c04e0bed
 MASK_ORDERS = ('after_merge', 'before_merge')
 
 def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_lam: float = 0.4, lam: float = 0.3,
-                      ties_k: float = 0.2, merge_func: str = 'sum', mask_order: str = 'after_merge', *, include=None,
-                      exclude=None, chunk_size='auto'):
+                      ties_k: float = 0.2, merge_func: str = 'sum', mask_order: str = 'after_merge',
+                      tall_strict: bool = True, *, include=None, exclude=None, chunk_size='auto'):
     """Consensus TA / TIES: TALL masks against the base method's merged vector, whose coordinates fewer than k masks
     keep are zeroed (`mask_order='after_merge'`, the authors' order); or masks from Σ τ applied to each τ before the
     base merge (`'before_merge'`)."""
@@ -38,16 +44,14 @@ def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude, chunk_size=chunk_size)
     base_hp = dict(k=ties_k, merge_func=merge_func)
     if mask_order == 'before_merge':
-        mask = consensus_mask(tv, k, tall_lam)
+        mask = consensus_mask(tv, k, tall_lam, tall_strict)
         tv.add_transform(lambda tau, tasks, a, b: tau.mul_(mask[a:b]))
         return assemble(tv, base_delta(tv, base, base_hp | {'lam': lam}))
     merged_of = base_delta(tv, base, base_hp | {'lam': 1.0})   # the unscaled merged vector of the base method
     def delta(tau, a, b):
         # TIES trims its block in place; the masks need the original τ
         merged = merged_of(tau.clone(), a, b)
-        count = torch.zeros(b - a, dtype=torch.int32, device=tau.device)
-        for row in tau: count += row.abs() >= (merged - row).abs_().mul_(tall_lam)
-        return merged.mul_(count >= k).mul_(lam)
+        return merged.mul_(tall_count(tau, merged, tall_lam, tall_strict) >= k).mul_(lam)
     return assemble(tv, delta)
 
 # %% ../../nbs/01d_consensus.ipynb #b615674f
@@ -56,7 +60,11 @@ _FAITHFULNESS_CONSENSUS_TA = {'code': 'nik-dim/tall_masks: src/utils/tallmask_ut
                              'status': 'follows',
                              'deviations': [('FusionBench compares |θ_pre − τ_t| in the TALL mask',
                                              'a bug there; calm_nb follows the paper (|τ_t|)',
-                                             'not measured')]}
+                                             'not measured'),
+                                            ('`tall_strict=False` (≥ in the TALL mask, calm_nb\'s earlier rule) is '
+                                             "an option; the default is the authors' strict > (generate_task_masks)",
+                                             "the authors' rule", 'FusionBench 0.2.33 on zoo-vit: 7 coordinates '
+                                             'differed under the earlier rule')]}
 
 @register_method(paper='Wang et al., ICML 2024 (consensus TA)', order=50, faithfulness=_FAITHFULNESS_CONSENSUS_TA,
                  rules={'k': ('int', 1, 'T', False, False)})
@@ -66,6 +74,7 @@ def consensus_ta(
     k: int = 2,              # tasks that must agree for a coordinate to be kept
     tall_lam: float = 0.4,   # λ of the TALL masks
     lam: float = 0.3,        # task-arithmetic scaling λ
+    tall_strict: bool = True,   # TALL mask |τ_t| > λ·|merged − τ_t| (the authors' code); False: ≥
     *,
     include=None,            # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,            # glob patterns of tensors to leave at their pretrained values (e.g. heads)
@@ -73,8 +82,8 @@ def consensus_ta(
     chunk_size='auto',
 ):
     "Consensus task arithmetic (`consensus_merging` with base='ta')."
-    return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, include=include, exclude=exclude,
-                             chunk_size=chunk_size)
+    return consensus_merging(pretrained, finetuned, 'ta', k, tall_lam, lam, tall_strict=tall_strict, include=include,
+                             exclude=exclude, chunk_size=chunk_size)
 
 # %% ../../nbs/01d_consensus.ipynb #79f896a4
 _FAITHFULNESS_CONSENSUS_TIES = {'code': 'nik-dim/tall_masks: src/utils/tallmask_utils.py and '
@@ -100,6 +109,7 @@ def consensus_ties(
     # 'after_merge': the consensus mask on the TIES-merged vector (the authors' order); 'before_merge': on each
     # τ_t
     mask_order: str = 'after_merge',
+    tall_strict: bool = True,          # TALL mask |τ_t| > λ·|merged − τ_t| (the authors' code); False: ≥
     *,
     include=None,                      # glob patterns of the tensors to merge (default: all floating-point tensors)
     exclude=None,                      # glob patterns of tensors to leave at their pretrained values (e.g. heads)
@@ -109,4 +119,4 @@ def consensus_ties(
     """Consensus TIES (`consensus_merging` with base='ties'; `ties_k` is TIES's kept fraction): the consensus mask
     applied to the TIES-merged vector, as the authors' code does."""
     return consensus_merging(pretrained, finetuned, 'ties', k, tall_lam, lam, ties_k, merge_func, mask_order,
-                             include=include, exclude=exclude, chunk_size=chunk_size)
+                             tall_strict, include=include, exclude=exclude, chunk_size=chunk_size)
