@@ -4,7 +4,7 @@
 
 # %% ../nbs/00i_provenance.ipynb #d3fa2252
 from __future__ import annotations
-import hashlib, json, subprocess
+import functools, hashlib, json, subprocess
 from pathlib import Path
 
 # %% auto #0
@@ -24,13 +24,23 @@ def methods_fingerprint() -> str:
     return _hash({n: get_method(n).defaults for n in list_methods() if not n.startswith('_')})
 
 # %% ../nbs/00i_provenance.ipynb #310f76c2
-def assets_fingerprint(folder=None) -> str:
-    "A short hash of the contents of the shipped assets (zoo-vit's pretrained tower and task deltas)."
-    folder = Path(folder) if folder is not None else Path(__import__('calm_nb').__file__).parent / 'assets'
+def _content_hash(folder: Path) -> str:
     h = hashlib.sha1()
     for p in sorted(folder.glob('*')):
         if p.is_file(): h.update(p.name.encode()); h.update(hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()[:12]
+
+@functools.lru_cache(maxsize=4)
+def _shipped_hash(folder: str, stats: tuple) -> str: return _content_hash(Path(folder))   # keyed by the files' stats
+
+def assets_fingerprint(folder=None) -> str:
+    """A short hash of the contents of the shipped assets (zoo-vit's pretrained tower and task deltas). The shipped
+    folder's hash is computed once per process and set of file stats (every run card asks for it); `folder` is hashed
+    each time."""
+    if folder is not None: return _content_hash(Path(folder))
+    shipped = Path(__import__('calm_nb').__file__).parent / 'assets'
+    stats = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(shipped.glob('*')) if p.is_file())
+    return _shipped_hash(str(shipped), stats)
 
 def code_commit() -> str | None:
     """The git commit of the checkout calm_nb is imported from, with `+` when it has uncommitted changes; None outside
