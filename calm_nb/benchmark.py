@@ -18,14 +18,14 @@ __all__ = ['SPLITS', 'TaskData', 'MergeBenchmark', 'check_split', 'task_split', 
 @dataclass
 class TaskData:
     "One task: class names and train / unlabeled / test splits (inputs as float tensors, labels as int64)."
-    name: str
-    classes: list[str]
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_unlabeled: torch.Tensor
+    name: str                  # task name
+    classes: list[str]         # class names, in label order
+    x_train: torch.Tensor      # labelled training inputs
+    y_train: torch.Tensor      # their labels (int64)
+    x_unlabeled: torch.Tensor  # unlabeled inputs (merging reads these)
     y_unlabeled: torch.Tensor  # ground truth kept for analyses (pseudo-label accuracy); methods must not read it
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+    x_test: torch.Tensor       # test inputs (evaluation only)
+    y_test: torch.Tensor       # their labels (int64)
     @property
     def n_classes(self) -> int: return len(self.classes)
     def __post_init__(self):   # labels out of range would index past the head (or read -1 as the last class)
@@ -42,14 +42,17 @@ class TaskData:
 @dataclass
 class MergeBenchmark:
     "An encoder architecture, pretrained and fine-tuned encoder state dicts, per-task heads and task data."
-    name: str
+    name: str                        # the benchmark's name (e.g. `zoo-vit`)
+    # the encoder architecture, called with a state dict through `functional_call`
     model: nn.Module
-    pretrained: dict[str, torch.Tensor]
-    finetuned: list[dict[str, torch.Tensor]]
-    heads: list[nn.Module]
-    tasks: list[TaskData]
+    pretrained: dict[str, torch.Tensor]  # pretrained encoder state dict
+    finetuned: list[dict[str, torch.Tensor]]  # fine-tuned encoder state dicts, one per task, in task order
+    heads: list[nn.Module]           # frozen classification head of each task, in task order
+    tasks: list[TaskData]                # each task's data (`TaskData`), in task order
+    # a multi-task trained encoder state dict, shown as a reference row (None: no such row)
     mtl: dict[str, torch.Tensor] | None = None
     prepare: Callable | None = None  # stored inputs → model inputs (e.g. uint8 images → normalised floats)
+    # how the benchmark was built (its data and models): recorded with results and hashed into its fingerprint
     config: dict = field(default_factory=dict)
     encode: Callable | None = None   # (model, state, x) → features; default functional_call(model, state, (x,))
     _buffers: frozenset | None = field(default=None, repr=False, compare=False)
@@ -60,13 +63,21 @@ class MergeBenchmark:
         if len(set(names)) != len(names):
             raise MergeInputError(f'task names repeat: {names}; every task needs its own name')
 
-    def with_models(self, pretrained: dict, finetuned: list[dict]) -> 'MergeBenchmark':
+    def with_models(
+        self,
+        pretrained: dict,       # the other pretrained state dict
+        finetuned: list[dict],  # the other fine-tuned state dicts, in task order
+    ) -> 'MergeBenchmark':
         "This benchmark with other pretrained / fine-tuned state dicts (itself if they are the same objects)."
         same = len(finetuned) == len(self.finetuned) and all(a is b for a, b in zip(finetuned, self.finetuned))
         if pretrained is self.pretrained and same: return self
         return replace(self, pretrained=pretrained, finetuned=list(finetuned))
 
-    def to(self, device, finetuned: bool = False) -> 'MergeBenchmark':
+    def to(
+        self,
+        device,                   # target device (`'cuda'`, `'cpu'`, a `torch.device`)
+        finetuned: bool = False,  # move the fine-tuned state dicts too (otherwise they stay on the host)
+    ) -> 'MergeBenchmark':
         """A copy with the model, heads and pretrained state dict on `device` (e.g. `'cuda'`); the fine-tuned state
         dicts too only with `finetuned=True` (else each goes to the device when it is used, see `place`); task data
         stays in host memory, batches move in `logits`."""
@@ -89,13 +100,21 @@ class MergeBenchmark:
         "Where the computation runs: the device of the pretrained state dict."
         return next((v.device for v in self.pretrained.values() if torch.is_tensor(v)), torch.device('cpu'))
 
-    def place(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def place(
+        self,
+        state: dict[str, torch.Tensor],  # state dict to move
+    ) -> dict[str, torch.Tensor]:
         "`state` with every tensor on the benchmark's device (tensors already there are not copied)."
         dev = self.device
         return {k: v.to(dev, non_blocking=True) if torch.is_tensor(v) and v.device != dev else v
                 for k, v in state.items()}
 
-    def logits(self, state: dict[str, torch.Tensor], task: int, x: torch.Tensor) -> torch.Tensor:
+    def logits(
+        self,
+        state: dict[str, torch.Tensor],  # encoder parameters: a full or partial state dict
+        task: int,                       # index of the task whose head reads the features
+        x: torch.Tensor,                 # a batch of that task's inputs
+    ) -> torch.Tensor:
         "Logits of task `task` for inputs `x` with encoder parameters `state` (a full or partial state dict)."
         dev = next((v.device for v in state.values() if torch.is_tensor(v)), x.device)
         # stored inputs live on the host; one batch at a time goes to the device, copied once (pinning each batch
@@ -112,7 +131,11 @@ class MergeBenchmark:
 # %% ../nbs/00c_benchmark.ipynb #77f59677
 SPLITS = ('train', 'unlabeled', 'test')
 
-def check_split(split: str, allow_test_split: bool = False, use: str = 'use it for merging'):
+def check_split(
+    split: str,                       # the split asked for
+    allow_test_split: bool = False,   # let merging read the test split (refused otherwise)
+    use: str = 'use it for merging',  # what the caller does with the split (for the message)
+):
     "Raise unless `split` is a known split that merging may read (the test split only with `allow_test_split=True`)."
     if split not in SPLITS: raise ValueError(f'unknown split {split!r}; choose one of {SPLITS}')
     if split == 'test' and not allow_test_split:
@@ -120,8 +143,13 @@ def check_split(split: str, allow_test_split: bool = False, use: str = 'use it f
             'the test split is for evaluation only: merging on it leaks test labels into the merged model; pass '
             f'allow_test_split=True to {use}')
 
-def task_split(bench, task: int, split: str, allow_test_split: bool = False,
-               use: str = 'use it for merging') -> tuple[torch.Tensor, torch.Tensor]:
+def task_split(
+    bench,                            # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    task: int,                        # index of the task in `bench.tasks`
+    split: str,                       # the split: `'train'`, `'unlabeled'` or `'test'`
+    allow_test_split: bool = False,   # let merging read the test split (refused otherwise)
+    use: str = 'use it for merging',  # what the caller does with the split (for the message)
+) -> tuple[torch.Tensor, torch.Tensor]:
     "(inputs, labels) of `split` of task `task` for merging: checked by `check_split`, never empty."
     check_split(split, allow_test_split, use)
     td = bench.tasks[task]
@@ -136,12 +164,16 @@ def world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
-def rank_share(n: int) -> tuple[int, int]:
+def rank_share(
+    n: int,  # number of rows to share out
+) -> tuple[int, int]:
     "This process's contiguous share `[lo, hi)` of `n` rows (all of them without `torch.distributed`)."
     r, w = world()
     return n * r // w, n * (r + 1) // w
 
-def all_reduce_(*tensors: torch.Tensor) -> None:
+def all_reduce_(
+    *tensors: torch.Tensor,  # tensors summed in place over the processes
+) -> None:
     "Sum `tensors` in place over the processes of `torch.distributed` (nothing without it)."
     if world()[1] == 1: return
     import torch.distributed as dist
@@ -149,7 +181,13 @@ def all_reduce_(*tensors: torch.Tensor) -> None:
 
 # %% ../nbs/00c_benchmark.ipynb #b58cc8a3
 @torch.no_grad()
-def batched_logits(bench, state: dict, task: int, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+def batched_logits(
+    bench,                  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    state: dict,            # encoder parameters: a full or partial state dict
+    task: int,              # index of the task in `bench.tasks`
+    x: torch.Tensor,        # inputs (on the host or the device)
+    batch_size: int = 512,  # rows per forward pass
+) -> torch.Tensor:
     """Logits `[N, classes]` (on the host) of task `task` for stored inputs `x` under encoder `state`, in batches,
     without gradients."""
     if len(x) == 0: return torch.zeros(0, bench.tasks[task].n_classes)
@@ -158,7 +196,13 @@ def batched_logits(bench, state: dict, task: int, x: torch.Tensor, batch_size: i
     return torch.cat(
         [bench.logits(state, task, x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)])
 
-def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'test', batch_size: int = 1024) -> float:
+def accuracy(
+    bench,                           # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    state: dict[str, torch.Tensor],  # encoder parameters: a full or partial state dict
+    task: int,                       # index of the task in `bench.tasks`
+    split: str = 'test',             # the split scored: `'train'`, `'unlabeled'` or `'test'`
+    batch_size: int = 1024,          # rows per forward pass
+) -> float:
     "Top-1 accuracy (percent) of encoder parameters `state` with task `task`'s head on its `split` split."
     td = bench.tasks[task]
     x, y = getattr(td, f'x_{split}'), getattr(td, f'y_{split}')
@@ -172,8 +216,19 @@ def accuracy(bench, state: dict[str, torch.Tensor], task: int, split: str = 'tes
     return 100.0 * float(correct) / len(x)
 
 # %% ../nbs/00c_benchmark.ipynb #316db27b
-def batch_backward(bench, params: dict, task: int, x: torch.Tensor, loss_fn: Callable, y: torch.Tensor | None = None,
-                   micro_batch: int | None = None, amp: str | None = None, distributed: bool = True) -> float:
+def batch_backward(
+    bench,                           # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    params: dict,                    # the parameters (tensors requiring grad) `bench.logits` runs with
+    task: int,                       # index of the task in `bench.tasks`
+    x: torch.Tensor,                 # the batch of inputs
+    loss_fn: Callable,               # `loss_fn(logits)` or `loss_fn(logits, y)`: a mean over the rows it is given
+    y: torch.Tensor | None = None,   # labels of `x` (None: the loss takes logits only)
+    # rows per forward/backward pass (None: the whole batch); gradients accumulate over them
+    micro_batch: int | None = None,
+    amp: str | None = None,          # `'bf16'` for bf16 autocast, None for fp32
+    # under `torch.distributed`, work on this process's share of the batch and sum the gradients
+    distributed: bool = True,
+) -> float:
     """Backpropagate the mean `loss_fn(logits[, y])` over the batch `x` in micro-batches of `micro_batch` rows (this
     process's share under `torch.distributed`); return this process's part of the loss."""
     n = len(x)
@@ -191,7 +246,10 @@ def batch_backward(bench, params: dict, task: int, x: torch.Tensor, loss_fn: Cal
     return total
 
 # %% ../nbs/00c_benchmark.ipynb #3ca885be
-def autocast_mode(device, amp: bool = True) -> str | None:
+def autocast_mode(
+    device,            # the device the passes run on
+    amp: bool = True,  # allow bf16 autocast
+) -> str | None:
     "`'bf16'` where `device` is a GPU with native bf16 and `amp` is on, else `None` (fp32)."
     device = torch.device(device)
     if not amp or device.type != 'cuda': return None

@@ -24,14 +24,14 @@ def entropy(
 @dataclass
 class CredibleSet:
     "The credible samples of one task: which, with which (pseudo-)labels, and how they were chosen."
-    task: str
-    method: str
-    ratio: float
+    task: str                     # task name
+    method: str                   # how the samples were chosen: `'cb_ems'`, `'ems'` or `'supervised'`
+    ratio: float                  # fraction kept (per predicted class for CB-EMS)
     indices: torch.Tensor         # into the unlabeled split, sorted
     labels: torch.Tensor          # pseudo-labels (or true labels for 'supervised'), aligned with indices
     entropies: torch.Tensor       # entropy of every unlabeled sample
     predictions: torch.Tensor     # predicted class of every unlabeled sample
-    n_classes: int
+    n_classes: int                # number of classes of the task
     accuracy: float | None = None        # % of selected labels that are correct (None without ground truth)
     accuracy_all: float | None = None    # % of all predictions that are correct
     @property

@@ -190,7 +190,9 @@ def _pretrain_report(assets, pre: dict) -> dict:
     recipe = {k: v for k, v in pre['config'].get('recipe', {}).items() if k.startswith(('proxy', 'pretrain'))}
     return {'from': str(assets), 'report': pre['report'].get('pretrain'), 'recipe': recipe}
 
-def main(argv: list[str] | None = None):
+def main(
+    argv: list[str] | None = None,  # command-line arguments without the program name (None: `sys.argv[1:]`)
+):
     "Entry point of the `calm_nb` command."
     a = _parser().parse_args(argv)
     try:

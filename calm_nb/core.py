@@ -41,12 +41,20 @@ def _selected(key: str, include, exclude) -> bool:
     if inc and not any(fnmatch.fnmatchcase(key, p) for p in inc): return False
     return not any(fnmatch.fnmatchcase(key, p) for p in exc)
 
-def peek(state_dict: Mapping[str, torch.Tensor], key: str):
+def peek(
+    state_dict: Mapping[str, torch.Tensor],  # a state dict, possibly lazy
+    key: str,                                # tensor name
+):
     "`state_dict[key]`, or only its shape and dtype (a meta tensor) when `state_dict` is lazy and offers `meta(key)`."
     meta = getattr(state_dict, 'meta', None)
     return meta(key) if callable(meta) else state_dict[key]
 
-def mergeable_keys(state_dict: Mapping[str, torch.Tensor], include=None, exclude=None) -> list[str]:
+def mergeable_keys(
+    state_dict: Mapping[str, torch.Tensor],  # the state dict
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                            # glob patterns of tensors kept at their pretrained values
+) -> list[str]:
     """Keys of `state_dict` that will be merged: floating-point tensors selected by the `include`/`exclude` globs, in
     order."""
     return [k for k in state_dict if _selected(k, include, exclude)
@@ -56,23 +64,27 @@ def mergeable_keys(state_dict: Mapping[str, torch.Tensor], include=None, exclude
 @dataclass(frozen=True)
 class ParamSpec:
     "Where one tensor lives in a flat buffer."
-    name: str
-    offset: int
-    numel: int
-    shape: tuple
-    dtype: torch.dtype
+    name: str  # tensor name in the state dict
+    offset: int  # its first coordinate in the flat buffer
+    numel: int  # number of elements
+    shape: tuple  # its shape
+    dtype: torch.dtype  # its dtype in the state dict
 
 # %% ../nbs/00_core.ipynb #7783bf73
 @dataclass
 class FlatIndex:
     "Name → (offset, numel, shape, dtype) for the tensors of one flat buffer, in order."
-    specs: list[ParamSpec]
+    specs: list[ParamSpec]  # one `ParamSpec` per tensor, in buffer order
     def __post_init__(self):
         self.offsets = [s.offset for s in self.specs]
         self.by_name = {s.name: s for s in self.specs}
 
     @classmethod
-    def from_state_dict(cls, state_dict: Mapping[str, torch.Tensor], keys: Sequence[str] | None = None) -> 'FlatIndex':
+    def from_state_dict(
+        cls,
+        state_dict: Mapping[str, torch.Tensor],  # the state dict to index
+        keys: Sequence[str] | None = None,       # the tensors to index, in order (None: `mergeable_keys(state_dict)`)
+    ) -> 'FlatIndex':
         "Index the tensors `keys` (default: `mergeable_keys(state_dict)`) of `state_dict`."
         keys = mergeable_keys(state_dict) if keys is None else keys
         specs, off = [], 0
@@ -88,7 +100,11 @@ class FlatIndex:
     def __len__(self): return len(self.specs)
     def __repr__(self): return f'FlatIndex({len(self.specs)} tensors, {self.size:,} coordinates)'
 
-    def overlapping(self, start: int, end: int) -> Iterator[tuple[ParamSpec, int, int]]:
+    def overlapping(
+        self,
+        start: int,  # first coordinate
+        end: int,    # one past the last coordinate
+    ) -> Iterator[tuple[ParamSpec, int, int]]:
         """Yield `(spec, lo, hi)` for every tensor overlapping coordinates `[start, end)`; `lo:hi` is the slice inside
         the tensor."""
         i = max(bisect.bisect_right(self.offsets, start) - 1, 0)
@@ -98,8 +114,15 @@ class FlatIndex:
             if hi > lo: yield s, lo, hi
             i += 1
 
-    def flatten(self, state_dict: Mapping[str, torch.Tensor], start: int = 0, end: int | None = None,
-                dtype: torch.dtype = torch.float32, device=None, out: torch.Tensor | None = None) -> torch.Tensor:
+    def flatten(
+        self,
+        state_dict: Mapping[str, torch.Tensor],  # the state dict to read (a lazy one reads only the slices needed)
+        start: int = 0,                          # first coordinate
+        end: int | None = None,                  # one past the last coordinate (None: the end)
+        dtype: torch.dtype = torch.float32,      # dtype of the flat tensor
+        device=None,                             # device of the flat tensor (None: the CPU)
+        out: torch.Tensor | None = None,         # a preallocated tensor to write into
+    ) -> torch.Tensor:
         """Coordinates `[start, end)` of `state_dict` as one 1-D tensor of `dtype` (written into `out` if given); a lazy
         state dict with `read_flat(name, lo, hi)` is asked for just those elements."""
         end = self.size if end is None else end
@@ -110,19 +133,30 @@ class FlatIndex:
             out[a:a + hi - lo] = read(s.name, lo, hi) if read is not None else state_dict[s.name].reshape(-1)[lo:hi]
         return out
 
-    def unflatten(self, flat: torch.Tensor, cast: bool = True) -> dict[str, torch.Tensor]:
+    def unflatten(
+        self,
+        flat: torch.Tensor,  # a flat buffer of `size` coordinates
+        cast: bool = True,   # cast each tensor to its indexed dtype (else keep the buffer's)
+    ) -> dict[str, torch.Tensor]:
         "Split a flat buffer of length `size` into independent tensors of the indexed shapes (and dtypes if `cast`)."
         if flat.ndim != 1 or flat.numel() != self.size:
             raise ShapeMismatchError(f'flat buffer has shape {tuple(flat.shape)}, expected ({self.size},)')
         return {s.name: flat[s.offset:s.offset + s.numel].view(s.shape).to(s.dtype if cast else flat.dtype, copy=True)
                 for s in self.specs}
 
-    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+    def views(
+        self,
+        flat: torch.Tensor,  # a flat buffer of `size` coordinates
+    ) -> dict[str, torch.Tensor]:
         "Tensors of the indexed shapes that are *views* of `flat` (no copy; gradients flow back into `flat`)."
         return dict(zip(self.names, (t.view(s.shape) for t, s in zip(flat.split([s.numel for s in self.specs]),
                                                                      self.specs))))
 
-    def segment_ids(self, start: int = 0, end: int | None = None) -> torch.Tensor:
+    def segment_ids(
+        self,
+        start: int = 0,          # first coordinate
+        end: int | None = None,  # one past the last coordinate (None: the end)
+    ) -> torch.Tensor:
         "For each coordinate in `[start, end)`, the position of its tensor in `specs` (int32)."
         end = self.size if end is None else end
         parts = [(i, hi - lo) for i, (s, lo, hi) in enumerate(self.overlapping(start, end))]
@@ -133,7 +167,11 @@ class FlatIndex:
 # %% ../nbs/00_core.ipynb #a069bab3
 BLOCK = 1 << 18  # coordinates per elementwise step
 
-def blocks(start: int, end: int, size: int = BLOCK) -> Iterator[tuple[int, int]]:
+def blocks(
+    start: int,         # first coordinate
+    end: int,           # one past the last coordinate
+    size: int = BLOCK,  # largest block
+) -> Iterator[tuple[int, int]]:
     "`(a, b)` ranges of at most `size` coordinates covering `[start, end)`."
     for a in range(start, end, size): yield a, min(a + size, end)
 
@@ -161,7 +199,9 @@ def _check_tensor_kind(v: torch.Tensor, where: str):
         raise MergeInputError(
             f'{where} is float8 ({v.dtype}); upcast the checkpoint (tensor.float() or .bfloat16()) to merge it')
 
-def count_non_finite(v: torch.Tensor) -> int:
+def count_non_finite(
+    v: torch.Tensor,  # the tensor to check
+) -> int:
     """How many NaN/inf entries `v` holds: one reduction when the sum is finite, an exact count otherwise (a sum of
     finite values can overflow)."""
     return 0 if torch.isfinite(v.sum()) else int((~torch.isfinite(v)).sum())
@@ -177,8 +217,14 @@ def _prefix_hint(expected: set, got: set) -> str | None:
     return None
 
 # %% ../nbs/00_core.ipynb #9576d0a9
-def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
-                         include=None, exclude=None, check_finite: bool = True) -> list[str]:
+def validate_state_dicts(
+    pretrained: Mapping[str, torch.Tensor],           # pretrained state dict
+    finetuned: Sequence[Mapping[str, torch.Tensor]],  # fine-tuned state dicts, one per task, in task order
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                                     # glob patterns of tensors kept at their pretrained values
+    check_finite: bool = True,                        # refuse tensors holding NaN or inf (naming the tensor)
+) -> list[str]:
     "Check that `pretrained` and every state dict in `finetuned` can be merged; return the merged keys."
     if isinstance(finetuned, Mapping):
         raise MergeInputError(
@@ -229,8 +275,15 @@ def validate_state_dicts(pretrained: Mapping[str, torch.Tensor], finetuned: Sequ
     return keys
 
 # %% ../nbs/00_core.ipynb #b871670d
-def sanity_warnings(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
-                    names: Sequence[str] | None = None, bench=None, outlier: float = 100.0) -> list[str]:
+def sanity_warnings(
+    pretrained: Mapping[str, torch.Tensor],           # pretrained state dict
+    finetuned: Sequence[Mapping[str, torch.Tensor]],  # fine-tuned state dicts, one per task, in task order
+    names: Sequence[str] | None = None,               # task names, for messages (default: task indices)
+    # a benchmark whose splits are checked for one-class data (None: not checked)
+    bench=None,
+    # a task vector whose norm is this many times the median (or 1/this) is flagged
+    outlier: float = 100.0,
+) -> list[str]:
     """Warn (`SanityWarning`) about zero task vectors, task-vector norm outliers and one-class splits; return the
     messages."""
     import warnings
@@ -300,8 +353,16 @@ Transform = Callable[[torch.Tensor, Sequence[int], int, int], None]
 
 class TaskVectors:
     "Task vectors τ_t = θ_t − θ_pre of validated state dicts, in memory (`chunk_size=None`) or streamed in chunks."
-    def __init__(self, pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
-                 index: FlatIndex, dtype: torch.dtype = torch.float32, device=None, chunk_size: int | None = None):
+    def __init__(
+        self,
+        pretrained: Mapping[str, torch.Tensor],           # pretrained state dict
+        finetuned: Sequence[Mapping[str, torch.Tensor]],  # fine-tuned state dicts, one per task, in task order
+        index: FlatIndex,                                 # flat index of the tensors to take task vectors of
+        dtype: torch.dtype = torch.float32,               # dtype of the task vectors
+        device=None,                                      # device of the task-vector matrix (None: the CPU)
+        # None: the `[T, P]` matrix in memory; an int: streamed in chunks of that many coordinates
+        chunk_size: int | None = None,
+    ):
         self.pretrained, self.finetuned, self.index, self.dtype = pretrained, list(finetuned), index, dtype
         self.device = torch.device(device) if device is not None else pretrained[index.names[0]].device
         if chunk_size is not None and chunk_size < 1:
@@ -316,7 +377,11 @@ class TaskVectors:
         if self.chunk_size is None: self._pre = pre
         return pre
 
-    def pre_block(self, start: int, end: int) -> torch.Tensor:
+    def pre_block(
+        self,
+        start: int,  # first coordinate
+        end: int,    # one past the last coordinate
+    ) -> torch.Tensor:
         "Coordinates `[start, end)` of θ_pre (read from the state dict in chunked mode, so no `P`-sized copy is kept)."
         if self.chunk_size is None: return self.pre[start:end]
         return self.index.flatten(self.pretrained, start, end, dtype=self.dtype, device=self.device)
@@ -345,13 +410,19 @@ class TaskVectors:
         if self._matrix is None: self._matrix = self._block(range(self.n_tasks), 0, self.size)
         return self._matrix
 
-    def add_transform(self, f: Transform) -> 'TaskVectors':
+    def add_transform(
+        self,
+        f: Transform,  # `f(tau, tasks, start, end)`, modifying the `[T, c]` block `tau` in place
+    ) -> 'TaskVectors':
         "Apply `f(tau, tasks, start, end)` in place to every task-vector block from now on."
         if self._matrix is not None: f(self._matrix, list(range(self.n_tasks)), 0, self.size)
         else: self.transforms.append(f)
         return self
 
-    def row(self, t: int) -> torch.Tensor:
+    def row(
+        self,
+        t: int,  # task index
+    ) -> torch.Tensor:
         "The whole task vector τ_t as a 1-D tensor (in memory mode a view of the matrix: do not modify it)."
         if self.chunk_size is None: return self.matrix[t]
         out = torch.empty(self.size, dtype=self.dtype, device=self.device)
@@ -360,7 +431,10 @@ class TaskVectors:
             out[a:b] = self._block([t], a, b)[0]
         return out
 
-    def rows_sum(self, tasks: Sequence[int]) -> torch.Tensor:
+    def rows_sum(
+        self,
+        tasks: Sequence[int],  # indices of the tasks to sum
+    ) -> torch.Tensor:
         "Σ_{t ∈ tasks} τ_t as a 1-D tensor, without building the `[T, P]` matrix in chunked mode."
         out = torch.zeros(self.size, dtype=self.dtype, device=self.device)
         if not len(tasks): return out
@@ -384,7 +458,10 @@ class TaskVectors:
         "Drop the in-memory matrix (e.g. once a method has consumed it)."
         self._matrix = None
 
-    def to_state_dict(self, merged_flat: torch.Tensor) -> dict[str, torch.Tensor]:
+    def to_state_dict(
+        self,
+        merged_flat: torch.Tensor,  # merged parameters as one flat `[P]` tensor in index order
+    ) -> dict[str, torch.Tensor]:
         """Merged flat parameters → a full state dict: merged tensors in the pretrained dtypes, every other entry copied
         from the pretrained model."""
         merged = self.index.unflatten(merged_flat)
@@ -393,9 +470,18 @@ class TaskVectors:
 # %% ../nbs/00_core.ipynb #b5e0bb52
 AUTO_CHUNK = 1 << 22  # coordinates per chunk for chunk_size='auto'
 
-def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Mapping[str, torch.Tensor]],
-                 include=None, exclude=None, dtype: torch.dtype = torch.float32, device=None,
-                 chunk_size: int | str | None = None, check_finite: bool = True) -> TaskVectors:
+def task_vectors(
+    pretrained: Mapping[str, torch.Tensor],           # pretrained state dict
+    finetuned: Sequence[Mapping[str, torch.Tensor]],  # fine-tuned state dicts, one per task, in task order
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                                     # glob patterns of tensors kept at their pretrained values
+    dtype: torch.dtype = torch.float32,               # dtype of the task vectors
+    device=None,                                      # device of the task-vector matrix (None: the CPU)
+    # coordinates per streamed chunk: `'auto'` (chunked above 2^22 coordinates), an int, or None (all in memory)
+    chunk_size: int | str | None = None,
+    check_finite: bool = True,                        # refuse tensors holding NaN or inf (naming the tensor)
+) -> TaskVectors:
     "Validate the state dicts and return their task vectors (see `TaskVectors`)."
     keys = validate_state_dicts(pretrained, finetuned, include, exclude, check_finite)
     index = FlatIndex.from_state_dict(pretrained, keys)
@@ -403,13 +489,19 @@ def task_vectors(pretrained: Mapping[str, torch.Tensor], finetuned: Sequence[Map
     return TaskVectors(pretrained, finetuned, index, dtype, device, chunk_size)
 
 # %% ../nbs/00_core.ipynb #b6588af8
-def task_blocks(tv: TaskVectors) -> Iterator[tuple[int, int, torch.Tensor]]:
+def task_blocks(
+    tv: TaskVectors,  # the task vectors (`TaskVectors`)
+) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Yield `(start, end, tau)` over all coordinates in blocks of at most 2^18 columns (views of the matrix in memory
     mode)."""
     for a, b, tau in tv.chunks():
         for s, e in blocks(a, b): yield s, e, tau[:, s - a:e - a]
 
-def assemble(tv: TaskVectors, delta: Callable[[torch.Tensor, int, int], torch.Tensor]) -> dict[str, torch.Tensor]:
+def assemble(
+    tv: TaskVectors,                                          # the task vectors (`TaskVectors`)
+    # `delta(tau, start, end)`: the merged update of coordinates `[start, end)` from the `[T, c]` block `tau`
+    delta: Callable[[torch.Tensor, int, int], torch.Tensor],
+) -> dict[str, torch.Tensor]:
     """θ_pre + delta(τ block, start, end) over every block, as a state dict of the pretrained model's keys (the task
     vectors are released)."""
     out = torch.empty(tv.size, dtype=tv.dtype, device=tv.device)

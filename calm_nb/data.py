@@ -25,15 +25,15 @@ __all__ = ['VISION_TASKS', 'NLP_TASKS', 'NLP_PROMPTS', 'PROMPT_SOURCE', 'LOCAL_L
 @dataclass(frozen=True)
 class VisionTask:
     "One image-classification task of the paper."
-    name: str
-    hf_path: str
-    templates: tuple
+    name: str                              # task name, as the paper writes it
+    hf_path: str                           # dataset on the Hugging Face hub
+    templates: tuple                       # prompt templates for the zero-shot head (`{}` is the class name)
     classnames: tuple | None = None        # None: read from the dataset's label feature
-    hf_config: str | None = None
-    image_key: str = 'image'
-    label_key: str = 'label'
-    train_split: str = 'train'
-    test_split: str = 'test'
+    hf_config: str | None = None           # the dataset's configuration on the hub
+    image_key: str = 'image'               # column holding the images
+    label_key: str = 'label'               # column holding the labels
+    train_split: str = 'train'             # the source split of labelled and unlabeled examples
+    test_split: str = 'test'               # the evaluation split
     hf_model: str | None = None            # a per-task fine-tuned CLIPVisionModel on the hub (ViT-B/32)
     # labelled examples (n_train) come from here; None: train_split, drawn apart from the unlabeled ones
     labelled_split: str | None = None
@@ -125,12 +125,12 @@ VISION_TASKS = {t.name: t for t in [
 @dataclass(frozen=True)
 class TextTask:
     "One text-classification task of the paper (a RoBERTa head per task)."
-    name: str
-    hf_path: str
-    text_keys: tuple
-    label_names: tuple
-    hf_config: str | None = None
-    label_key: str = 'label'
+    name: str                                           # task name, as the paper writes it
+    hf_path: str                                        # dataset on the Hugging Face hub
+    text_keys: tuple                                    # columns holding the text (two for sentence pairs)
+    label_names: tuple                                  # class names, in label order
+    hf_config: str | None = None                        # the dataset's configuration on the hub
+    label_key: str = 'label'                            # column holding the labels
     splits: tuple = ('train', 'validation', 'test')   # the splits the source has with labels
     hf_revision: str | None = None                      # e.g. the hub's parquet conversion of a loading-script dataset
     # (evaluation, unlabeled, labelled) splits; None: the paper's rule on `splits`
@@ -162,7 +162,9 @@ NLP_TASKS = {t.name: t for t in [
              splits=('train', 'validation')),
 ]}
 
-def get_task(name: str) -> VisionTask | TextTask:
+def get_task(
+    name: str,  # task name (any case)
+) -> VisionTask | TextTask:
     "A registered task by name (case-insensitive); unknown names raise a `KeyError` suggesting close matches."
     every = VISION_TASKS | NLP_TASKS
     low = {k.lower(): k for k in every}
@@ -172,7 +174,9 @@ def get_task(name: str) -> VisionTask | TextTask:
                    + f' (known: {", ".join(every)})')
 
 # %% ../nbs/03_data.ipynb #58b1f11e
-def eval_and_unlabeled_splits(task: VisionTask | TextTask) -> tuple[str, str]:
+def eval_and_unlabeled_splits(
+    task: VisionTask | TextTask,  # a declared task
+) -> tuple[str, str]:
     "(evaluation split, split the unlabeled data come from) following the paper's rules (see above)."
     if isinstance(task, VisionTask): return task.test_split, task.train_split
     if task.roles: return task.roles[0], task.roles[1]
@@ -197,9 +201,10 @@ class PromptSpec:
     """A task's prompt for masked-LM fine-tuning and evaluation: `template` segments (`'{0}'`/`'{1}'` the task's text
     fields, `-` dropping the last character, `l` lowercasing the first, a leading space kept; `'mask'` the `<mask>`
     token; anything else literal text), one label `words` entry per class name, and the token budget."""
+    # segments of the prompt: `'{0}'`/`'{1}'` are the task's texts, `'<mask>'` the position read
     template: tuple
-    words: dict
-    max_length: int = 128
+    words: dict                       # label → label word (one token each)
+    max_length: int = 128             # tokens per row
     first_limit: int | None = None    # at most this many tokens of the first text field
 
 _SENT = PromptSpec(('{0}', ' It was', 'mask', '.'), {'negative': 'terrible', 'positive': 'great'}, first_limit=110)
@@ -229,7 +234,12 @@ PROMPT_SOURCE = (
 # %% ../nbs/03_data.ipynb #23645a7d
 _SEG = re.compile(r'( ?)\{(\d)(-?)(l?)\}')
 
-def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | None = None) -> torch.Tensor:
+def prompt_inputs(
+    tokenizer,                      # the tokenizer
+    spec: PromptSpec,               # the task's prompt
+    rows: list,                     # a text or a tuple of texts per row
+    max_length: int | None = None,  # tokens per row (None: `spec.max_length`)
+) -> torch.Tensor:
     """Token ids and attention masks `[N, 2, L]` of `rows` (a text, or a tuple of texts, per row) wrapped in `spec`'s
     template: `<s> … </s>`, one `<mask>`. Texts are stripped; when a row is too long its longest text is cut from the
     end, never the template."""
@@ -273,7 +283,10 @@ def prompt_inputs(tokenizer, spec: PromptSpec, rows: list, max_length: int | Non
     return out
 
 # %% ../nbs/03_data.ipynb #c1de7e49
-def declare_task(spec, kind: str):
+def declare_task(
+    spec,       # a registry name, or a mapping declaring a task (`name`, `classes`, `templates`, `data`, …)
+    kind: str,  # `'vision'` or `'nlp'`
+):
     """A `VisionTask` (`kind='vision'`) or `TextTask` (`kind='nlp'`) from a registry name or a declaration mapping (see
     the table above)."""
     import dataclasses
@@ -338,7 +351,9 @@ LOCAL_LOADERS = ('csv', 'json', 'parquet', 'text', 'arrow', 'imagefolder', 'audi
 LOADERS = LOCAL_LOADERS + ('save_to_disk', 'hub')
 DATA_SOURCE_KEYS = ('loader', 'path', 'data_files', 'data_dir', 'name', 'revision')
 
-def describe_source(src) -> str:
+def describe_source(
+    src,  # a data source
+) -> str:
     "A short description of a data source for messages and records."
     if src is None: return 'the hub'
     if isinstance(src, (str, Path)): return str(src)
@@ -346,7 +361,10 @@ def describe_source(src) -> str:
     where = src.get('path') or src.get('data_dir') or src.get('data_files')
     return f"{src.get('loader')}: {where}"
 
-def check_data_source(src, task: str = '?') -> dict:
+def check_data_source(
+    src,              # a data source: a mapping with `loader` (see `DataSource`) or a hub name
+    task: str = '?',  # task name, for messages
+) -> dict:
     """The data source as a mapping, checked without reading anything: known loader, known keys, local files and folders
     that exist."""
     import difflib, glob
@@ -400,7 +418,11 @@ def _root_cause(e: BaseException) -> str:
     return why + ('; the file is not UTF-8 text: convert it, or give the loader its encoding'
                   if 'utf8' in why.lower().replace('-', '') else '')
 
-def load_data_source(src, splits, task: str = '?'):
+def load_data_source(
+    src,              # a data source (see `check_data_source`)
+    splits,           # splits the result must have
+    task: str = '?',  # task name, for messages
+):
     "A `DatasetDict` with at least `splits` from a data source (see above)."
     import datasets as hfd
     src = check_data_source(src, task); loader = src['loader']; where = describe_source(src)
@@ -428,7 +450,12 @@ def load_data_source(src, splits, task: str = '?'):
     return ds
 
 # %% ../nbs/03_data.ipynb #b57a8398
-def take_splits(n_source: int, n_unlabeled: int, n_train: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def take_splits(
+    n_source: int,     # rows in the source split
+    n_unlabeled: int,  # rows to draw for the unlabeled split
+    n_train: int,      # rows to draw for the labelled split
+    seed: int = 0,     # seed of the draw
+) -> tuple[np.ndarray, np.ndarray]:
     "Disjoint sorted index arrays (unlabeled, train) drawn with `seed` from `range(n_source)`."
     if n_source == 0: raise ValueError('the source split is empty')
     perm = np.random.default_rng(seed).permutation(n_source)
@@ -436,13 +463,19 @@ def take_splits(n_source: int, n_unlabeled: int, n_train: int, seed: int = 0) ->
     t = perm[len(u):len(u) + n_train]
     return np.sort(u), np.sort(t)
 
-def subsample(n: int, k: int | None, seed: int = 0) -> np.ndarray:
+def subsample(
+    n: int,         # number of items
+    k: int | None,  # how many to draw (None: all)
+    seed: int = 0,  # seed of the draw
+) -> np.ndarray:
     "Sorted indices of `k` of `n` items drawn with `seed` (all of them when `k` is None or ≥ n)."
     if k is None or k >= n: return np.arange(n)
     return np.sort(np.random.default_rng(seed).permutation(n)[:k])
 
 # %% ../nbs/03_data.ipynb #85fc43ac
-def to_8bit(img):
+def to_8bit(
+    img,  # a PIL image of any mode
+):
     """A PIL image with 8 bits per channel: 16-bit and 32-bit integer greyscale (`I;16*`, `I`) scaled by 255/65535, not
     clipped at 255."""
     from PIL import Image
@@ -451,7 +484,9 @@ def to_8bit(img):
         return Image.fromarray(((np.clip(a, 0, 65535) * 255 + 32767) // 65535).astype(np.uint8), mode='L')
     return img
 
-def split_transform(preprocess) -> tuple[Callable, Callable]:
+def split_transform(
+    preprocess,  # open_clip's evaluation `Compose`
+) -> tuple[Callable, Callable]:
     """(PIL image → uint8 tensor [3, H, W], uint8 batch → normalised float batch) from a torchvision `Compose` ending in
     ToTensor + Normalize."""
     import torchvision.transforms as T
@@ -562,7 +597,11 @@ def _label_array(split, label_key: str, classes, task: str, split_name: str, whe
     return arr.astype(np.int64)
 
 # %% ../nbs/03_data.ipynb #cadc311c
-def align_folder_classes(task, ds, src):
+def align_folder_classes(
+    task,  # the declared task (its `classes`)
+    ds,    # the loaded `DatasetDict`
+    src,   # the data source (for messages)
+):
     """An imagefolder's labels renumbered to the task's declared `classes` (matched to the folder names, `_` read as a
     space, any case); a class without a folder, or a folder without a class, is refused."""
     if not (isinstance(src, dict) and src.get('loader') in ('imagefolder', 'audiofolder')
@@ -666,10 +705,28 @@ def _checkpoint_head(task: VisionTask, names: list[str]):
             f"{task.name}: head checkpoint {task.head}: 'bias' has shape {tuple(b.shape)}, expected ({w.shape[0]},)")
     return ZeroShotHead(w, b, normalize=task.head_normalize)
 
-def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained: str | None, datasets: dict
-                     | None = None, n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None,
-                     seed: int = 0, unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False,
-                     progress: bool = True, heads_dir=None) -> tuple[list, list, dict, Callable]:
+def vision_task_data(
+    tasks,                                              # declared vision tasks
+    clip,                                               # the open_clip model (its text tower builds the heads)
+    preprocess,                                         # open_clip's evaluation preprocessing
+    tokenizer,                                          # open_clip's tokenizer
+    model: str,                                         # architecture name (part of the cache key)
+    pretrained: str | None,                             # weights tag or file (part of the cache key)
+    # data source per task name (see `load_data_source`; None: the hub datasets)
+    datasets: dict | None = None,
+    # unlabeled examples per task (what CB-EMS and the entropy-based methods read)
+    n_unlabeled: int = 1000,
+    # labelled training examples per task (for the methods that need labels)
+    n_train: int = 256,
+    n_test: int | None = None,                          # test examples per task (None: the whole test split)
+    seed: int = 0,                                      # seed of the draws of unlabeled and labelled rows
+    # split the unlabeled examples come from (None: the paper's rule per task)
+    unlabeled_split: str | None = None,
+    # allow unlabeled examples drawn from the test split (refused otherwise)
+    allow_test_as_unlabeled: bool = False,
+    progress: bool = True,                              # show progress bars
+    heads_dir=None,                                     # folder caching the zero-shot heads (None: the array cache)
+) -> tuple[list, list, dict, Callable]:
     """(heads, `TaskData`s, splits used, `prepare`) of declared vision tasks for an open_clip model: zero-shot (or
     checkpoint) heads, cached in `heads_dir` (default: the cache folder's `heads/`), and cached splits."""
     from calm_nb.models import zeroshot_head
@@ -705,11 +762,25 @@ def vision_task_data(tasks, clip, preprocess, tokenizer, model: str, pretrained:
                                        names, n_unlabeled, n_train, n_test, seed, train_split, (t.image_key,), where))
     return heads, tdata, splits, prepare
 
-def vision_benchmark(tasks=tuple(VISION_TASKS), model: str = 'ViT-B-32', pretrained: str | None = 'openai',
-                     checkpoints=None, finetuned: dict | None = None, datasets: dict | None = None,
-                     n_unlabeled: int = 1000, n_train: int = 256, n_test: int | None = None, seed: int = 0,
-                     unlabeled_split: str | None = None, allow_test_as_unlabeled: bool = False, device='cpu',
-                     progress: bool = True, heads_dir=None) -> MergeBenchmark:
+def vision_benchmark(
+    tasks=tuple(VISION_TASKS),              # registry names or task declarations (default: the paper's 8)
+    model: str = 'ViT-B-32',                # open_clip architecture (`'ViT-B-32'`, `'ViT-L-14'`, …)
+    pretrained: str | None = 'openai',      # open_clip weights tag (`'openai'`), a checkpoint file, or None (random)
+    checkpoints=None,                       # a task-vector checkpoint folder (`<Task>/finetuned.pt`, `zeroshot.pt`)
+    finetuned: dict | None = None,          # task → fine-tuned checkpoint (instead of `checkpoints`)
+    # data source per task name (see `load_data_source`; None: the hub datasets)
+    datasets: dict | None = None,
+    # unlabeled examples per task (what CB-EMS and the entropy-based methods read)
+    n_unlabeled: int = 1000,
+    n_train: int = 256,                     # labelled training examples per task (for the methods that need labels)
+    n_test: int | None = None,              # test examples per task (None: the whole test split)
+    seed: int = 0,                          # seed of the draws of unlabeled and labelled rows
+    unlabeled_split: str | None = None,     # split the unlabeled examples come from (None: the paper's rule per task)
+    allow_test_as_unlabeled: bool = False,  # allow unlabeled examples drawn from the test split (refused otherwise)
+    device='cpu',                           # device of the model and of the zero-shot head build
+    progress: bool = True,                  # show progress bars
+    heads_dir=None,                         # folder caching the zero-shot heads (None: the array cache)
+) -> MergeBenchmark:
     """The paper's vision setting as a `MergeBenchmark`: open_clip image tower, task-vector checkpoints, zero-shot
     heads, cached splits."""
     from calm_nb.models import openclip_model, load_checkpoint, visual_state_dict, check_same_architecture
@@ -753,7 +824,9 @@ def _check_max_length(config, max_length: int | None) -> int:
             f'{n}{less}); use max_length ≤ {usable}')
     return max_length or min(128, usable)
 
-def tokenizer_digest(tokenizer) -> str:
+def tokenizer_digest(
+    tokenizer,  # a Hugging Face tokenizer
+) -> str:
     """A hash of what a tokenizer does (its serialized vocabulary, merges, normaliser and special tokens), whatever path
     it was loaded from."""
     h = hashlib.blake2b(digest_size=12)
@@ -776,10 +849,26 @@ def _text_rows(task: TextTask, split, idx: np.ndarray) -> list:
     return [tuple(c[int(i)] for c in cols) if len(cols) > 1 else cols[0][int(i)] for i in idx]
 
 # %% ../nbs/03_data.ipynb #25c84768
-def nlp_task_data(tasks, tokenizer, max_length: int, datasets: dict | None = None, n_unlabeled: int = 1000,
-                  n_train: int = 256, n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None,
-                  allow_test_as_unlabeled: bool = False, prompts: dict | None = None, positions: int
-                  | None = None) -> tuple[list[TaskData], dict]:
+def nlp_task_data(
+    tasks,                                           # declared text tasks
+    tokenizer,                                       # the tokenizer
+    max_length: int,                                 # tokens per row
+    # data source per task name (see `load_data_source`; None: the hub datasets)
+    datasets: dict | None = None,
+    # unlabeled examples per task (what CB-EMS and the entropy-based methods read)
+    n_unlabeled: int = 1000,
+    # labelled training examples per task (for the methods that need labels)
+    n_train: int = 256,
+    n_test: int | None = None,                       # test examples per task (None: the whole test split)
+    seed: int = 0,                                   # seed of the draws of unlabeled and labelled rows
+    # split the unlabeled examples come from (None: the paper's rule per task)
+    unlabeled_split: str | None = None,
+    # allow unlabeled examples drawn from the test split (refused otherwise)
+    allow_test_as_unlabeled: bool = False,
+    prompts: dict | None = None,                     # task → `PromptSpec` to wrap the texts in (None: plain texts)
+    # maximum positions of the model (rows longer than this are refused)
+    positions: int | None = None,
+) -> tuple[list[TaskData], dict]:
     """The data half of `nlp_benchmark` (shared with fine-tuning): each task's unlabeled, labelled and evaluation rows,
     tokenized once into cached `[N, 2, L]` arrays — plainly (`tokenize_pairs`) or, with `prompts` (task →
     `PromptSpec`), in the task's template."""
@@ -835,11 +924,31 @@ def _encoder_state(src, name: str, prompt: bool) -> dict:
     else: sd = load_checkpoint(src)
     return sd
 
-def nlp_benchmark(tasks=tuple(NLP_TASKS), model='roberta-base', finetuned: dict | str | None = None, datasets: dict
-                  | None = None, tokenizer=None, max_length: int | None = None, n_unlabeled: int = 1000,
-                  n_train: int = 256, n_test: int | None = None, seed: int = 0, unlabeled_split: str | None = None,
-                  allow_test_as_unlabeled: bool = False, heads: str = 'classifier', prompts: dict | None = None,
-                  checkpoints=None, progress: bool = True) -> MergeBenchmark:
+def nlp_benchmark(
+    tasks=tuple(NLP_TASKS),                          # registry names or task declarations (default: the paper's 12)
+    model='roberta-base',                            # the pretrained RoBERTa: a hub name or a local folder
+    finetuned: dict | str | None = None,             # task → fine-tuned checkpoint (file or `save_pretrained` folder)
+    # data source per task name (see `load_data_source`; None: the hub datasets)
+    datasets: dict | None = None,
+    tokenizer=None,                                  # a tokenizer (None: the model's)
+    max_length: int | None = None,                   # tokens per row (None: 128, or the prompt's)
+    # unlabeled examples per task (what CB-EMS and the entropy-based methods read)
+    n_unlabeled: int = 1000,
+    # labelled training examples per task (for the methods that need labels)
+    n_train: int = 256,
+    n_test: int | None = None,                       # test examples per task (None: the whole test split)
+    seed: int = 0,                                   # seed of the draws of unlabeled and labelled rows
+    # split the unlabeled examples come from (None: the paper's rule per task)
+    unlabeled_split: str | None = None,
+    # allow unlabeled examples drawn from the test split (refused otherwise)
+    allow_test_as_unlabeled: bool = False,
+    # `'classifier'` (each checkpoint's own head) or `'prompt'` (the masked-LM head at `<mask>`)
+    heads: str = 'classifier',
+    prompts: dict | None = None,                     # task → `PromptSpec` (None: `NLP_PROMPTS`)
+    # a `calm_nb finetune` output folder (`<Task>/finetuned.safetensors`)
+    checkpoints=None,
+    progress: bool = True,                           # show progress bars
+) -> MergeBenchmark:
     """The paper's NLP setting as a `MergeBenchmark`: a shared RoBERTa encoder and tokenized cached splits, with
     per-task heads — `heads='classifier'`: each checkpoint's own `RobertaForSequenceClassification` head;
     `heads='prompt'`: the pretrained masked-LM head at the `<mask>` of each task's template, read at its label words

@@ -20,7 +20,9 @@ __all__ = ['DEVICES', 'CONTEXT_BYTES', 'PROBE', 'DISTRIBUTED_PROBE', 'memory_mod
            'runtime_setup', 'probe_peak', 'init_distributed', 'distributed_probe']
 
 # %% ../nbs/00g_device.ipynb #2883934c
-def memory_model(method: str) -> MergeMethod:
+def memory_model(
+    method: str,  # registered method name
+) -> MergeMethod:
     "The registered method `method`, which must carry a memory model (`register_method(memory=MemoryModel(a, b))`)."
     spec = get_method(method)
     if spec.memory is None:
@@ -39,7 +41,10 @@ CONTEXT_BYTES = 600 * 2**20   # the CUDA context and cuBLAS/cuDNN workspaces, ou
 class PeakMeter:
     """Peak memory (bytes) allocated on `device` since `start()`: CUDA allocator statistics, or the Linux process
     high-water mark on the CPU."""
-    def __init__(self, device):
+    def __init__(
+        self,
+        device,  # the device to watch
+    ):
         self.device = torch.device(device)
         # every buffer over 64 KiB mapped on its own: freed at once, counted when touched
         if self.device.type == 'cpu': return_freed_memory(1 << 16)
@@ -82,8 +87,15 @@ def _saved_bytes(bench, leaf, task, x, fn, amp) -> int:
         batch_backward(bench, leaf.params(), task, x, fn, micro_batch=len(x), amp=amp, distributed=False)
     return sum(saved.values())   # the batch counted once, also when the first layer saves it
 
-def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), split: str = 'unlabeled', amp: str
-                    | None = None, loss: str = 'ce') -> dict:
+def activation_cost(
+    bench,                                       # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    task: int = 0,                               # task whose inputs are measured
+    sizes: tuple[int, int] = (16, 64),           # the two batch sizes measured
+    split: str = 'unlabeled',                    # split the inputs come from
+    # `'bf16'` or None (fp32)
+    amp: str | None = None,
+    loss: str = 'ce',                            # `'ce'` (a loss of the logits) or `'entropy'`
+) -> dict:
     """Device memory of one forward + backward pass of `bench.logits` beyond θ and its gradient, `{'per_sample',
     'fixed'}` bytes from two batch sizes: the allocator's peak on a GPU; on the CPU the activations autograd saves,
     plus the largest parameter tensor's gradient."""
@@ -115,7 +127,9 @@ def activation_cost(bench, task: int = 0, sizes: tuple[int, int] = (16, 64), spl
             'how': 'allocator peak' if cuda else 'saved activations'}
 
 # %% ../nbs/00g_device.ipynb #6ce2426f
-def resident_bytes(bench) -> int:
+def resident_bytes(
+    bench,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+) -> int:
     """Bytes the benchmark keeps on its device: the encoder module, the pretrained tensors it does not share with it,
     the heads."""
     seen, total = set(), 0
@@ -129,9 +143,22 @@ def resident_bytes(bench) -> int:
     return total
 
 # %% ../nbs/00g_device.ipynb #e8e3630b
-def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample: float, fixed: float = 0.0,
-                       resident: int = 0, budget: int | None = None, micro_batch: int | str | None = 'auto',
-                       device: str = 'device', context: int = 0, matrix_bytes: int = 4) -> dict:
+def plan_device_memory(
+    method: str,                             # registered method name
+    P: int,                                  # merged coordinates
+    T: int,                                  # number of tasks
+    batch_size: int,                         # rows per optimisation step
+    per_sample: float,                       # activation bytes per row (from `activation_cost`)
+    fixed: float = 0.0,                      # activation bytes independent of the batch
+    resident: int = 0,                       # bytes the benchmark already keeps on the device
+    budget: int | None = None,               # bytes available (None: the device's `device_budget`)
+    # rows per forward/backward pass: `'auto'` (the planner's choice on a GPU, else the whole batch), an int, or None
+    # (the whole batch)
+    micro_batch: int | str | None = 'auto',
+    device: str = 'device',                  # the device's name, for the report
+    context: int = 0,                        # bytes of the CUDA context
+    matrix_bytes: int = 4,                   # bytes per element of the task-vector matrix (2 in bf16)
+) -> dict:
     """Peak device memory of `method` for P coordinates, T tasks and a batch of `batch_size` (micro-batches of
     `micro_batch`, or the largest that fits in `budget` with `'auto'`)."""
     spec = memory_model(method)
@@ -151,7 +178,9 @@ def plan_device_memory(method: str, P: int, T: int, batch_size: int, per_sample:
     return plan
 
 # %% ../nbs/00g_device.ipynb #9b6ffec0
-def format_plan(plan: dict) -> str:
+def format_plan(
+    plan: dict,  # a plan from `plan_device_memory`
+) -> str:
     "One line per part of the plan, and the verdict."
     h = human_size
     micro = plan['micro_batch']
@@ -167,7 +196,9 @@ def format_plan(plan: dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/00g_device.ipynb #b1f7d902
-def device_budget(device) -> int:
+def device_budget(
+    device,  # the device
+) -> int:
     """Bytes this process may use on `device`: free memory plus what it already holds there (GPU), or `MemAvailable`
     plus its resident set (CPU)."""
     device = torch.device(device)
@@ -202,15 +233,15 @@ def plan_for(
 
 # %% ../nbs/00g_device.ipynb #8709b12e
 def choose_micro_batch(
-    bench,                               # the benchmark as it is (its models, tasks and device)
-    method: str,                         # a registered data-driven method with a memory model
-    batch_size: int,                     # examples per task per step
-    micro_batch: int | str | None = 'auto',   # returned as it is unless 'auto'
-    verbose: bool = True,                # print the plan
-    include=None,                        # which parameters are merged (globs; default: all)
-    exclude=None,                        # which parameters are left at the pretrained values
-    amp: str | None = None,              # 'bf16' when the forward runs under autocast
-    **kw,                                # passed to `plan_for` (budget, activation, matrix_bytes)
+    bench,                                   # the benchmark as it is (its models, tasks and device)
+    method: str,                             # a registered data-driven method with a memory model
+    batch_size: int,                         # examples per task per step
+    micro_batch: int | str | None = 'auto',  # returned as it is unless 'auto'
+    verbose: bool = True,                    # print the plan
+    include=None,                            # which parameters are merged (globs; default: all)
+    exclude=None,                            # which parameters are left at the pretrained values
+    amp: str | None = None,                  # 'bf16' when the forward runs under autocast
+    **kw,                                    # passed on to `plan_for` (budget, activation, matrix_bytes)
 ) -> int | None:
     """The micro-batch a method should use: `micro_batch` itself unless it is `'auto'`; on a GPU the planner's choice
     (plan printed), or `MemoryError` if nothing fits."""
@@ -228,7 +259,10 @@ def choose_micro_batch(
     return None if plan['micro_batch'] >= batch_size else plan['micro_batch']
 
 # %% ../nbs/00g_device.ipynb #007fa0d4
-def runtime_setup(results: str = 'calm_runs', root: str = '/content') -> tuple[str, str, Path]:
+def runtime_setup(
+    results: str = 'calm_runs',  # results folder name under `root` (or on Google Drive)
+    root: str = '/content',      # local working folder (Colab: `/content`)
+) -> tuple[str, str, Path]:
     """The Colab tutorials' first step after installing: (device, size, results folder). The size is `$CALM_NB_SIZE`,
     else 'full' (every test set whole) on a GPU of 39 GiB or more and 'subset' otherwise ('tiny' is the offline
     rehearsal); results go to `$CALM_RUNS`, else `root/results`, on Google Drive when run on Colab (kept across runtime
@@ -279,7 +313,14 @@ print(json.dumps({{'predicted': plan['need_bytes'] - plan['resident_bytes'], 'me
                   'P': plan['P']}}))
 """
 
-def probe_peak(method: str, T: int = 4, width: int = 1024, d_in: int = 4096, n: int = 2048, **kw) -> dict:
+def probe_peak(
+    method: str,        # registered method name
+    T: int = 4,         # number of tasks
+    width: int = 1024,  # width of the probe MLP
+    d_in: int = 4096,   # input size of the probe MLP
+    n: int = 2048,      # unlabeled rows per task
+    **kw,               # hyper-parameters of the method
+) -> dict:
     """Planner prediction and measured peak (bytes above the resident benchmark) of `method` in a fresh CPU process
     (Linux)."""
     import os, subprocess, sys
@@ -291,7 +332,9 @@ def probe_peak(method: str, T: int = 4, width: int = 1024, d_in: int = 4096, n: 
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 # %% ../nbs/00g_device.ipynb #b7bede6b
-def init_distributed(backend: str | None = None) -> torch.device:
+def init_distributed(
+    backend: str | None = None,  # `'nccl'`, `'gloo'`, … (None: nccl on a GPU, else gloo)
+) -> torch.device:
     """Join the process group `torchrun` describes (`RANK`, `WORLD_SIZE`, ...) and return this process's device: its
     `LOCAL_RANK` GPU with NCCL, or the CPU with gloo; without torchrun, the default device and no group."""
     import os
@@ -325,7 +368,10 @@ if world()[0] == 0:
                'world': world()[1]}}, open(sys.argv[1], 'w'))
 """
 
-def distributed_probe(n_proc: int, iterations: int = 4) -> dict:
+def distributed_probe(
+    n_proc: int,          # number of CPU processes
+    iterations: int = 4,  # iterations of CALM and AdaMerging
+) -> dict:
     """Run CALM, AdaMerging and evaluation on the quick benchmark in `n_proc` CPU processes (gloo, through torchrun);
     return process 0's results."""
     import os, socket, subprocess, sys, tempfile

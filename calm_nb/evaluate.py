@@ -47,11 +47,19 @@ class MergedStore(Mapping):
     """Merged state dicts by method name with at most one of them in host memory: each is written to `folder` as
     safetensors when it is added (or found there) and read back when asked for. Without `folder`, a temporary one
     removed with the store."""
-    def __init__(self, folder=None):
+    def __init__(
+        self,
+        folder=None,  # where merged state dicts are written (None: a temporary folder, removed with the store)
+    ):
         self._tmp = None if folder is not None else tempfile.mkdtemp(prefix='calm_nb-merged-')
         self.folder = Path(folder if folder is not None else self._tmp)
         self._paths, self._name, self._state = {}, None, None
-    def add(self, name: str, state: dict | None = None, path=None):
+    def add(
+        self,
+        name: str,                  # method name
+        state: dict | None = None,  # a merged state dict (None: give `path`)
+        path=None,                  # safetensors file of weights saved earlier
+    ):
         "Add `state` (written to the folder; then the one in memory), or register weights already saved at `path`."
         if state is None:
             if path is None: raise ValueError('MergedStore.add: give a state dict or the path of saved weights')
@@ -71,9 +79,15 @@ class MergedStore(Mapping):
     def __del__(self):
         if getattr(self, '_tmp', None): shutil.rmtree(self._tmp, ignore_errors=True)
 
-def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams: dict | None = None,
-                progress: bool = True, records=None, resume: bool = False, save_merged: bool = False) -> tuple[dict,
-                                                                                                               dict]:
+def run_methods(
+    bench: MergeBenchmark,             # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    methods: list[str] | None = None,  # method names (None: every registered one)
+    hparams: dict | None = None,       # method → hyper-parameters over its defaults
+    progress: bool = True,             # show progress bars
+    records=None,                      # folder keeping each method's result as it finishes (None: nothing kept)
+    resume: bool = False,              # reuse results in `records` made with the same benchmark and settings
+    save_merged: bool = False,         # keep every merged state dict in `records` (else in a temporary folder)
+) -> tuple[dict, dict]:
     """Evaluate Pretrained, Individual and `methods` (default: all registered); return (results, merged state dicts: a
     `MergedStore`, on the CPU, one in memory at a time)."""
     from tqdm.auto import tqdm
@@ -114,7 +128,11 @@ def run_methods(bench: MergeBenchmark, methods: list[str] | None = None, hparams
 # %% ../nbs/05_evaluate.ipynb #454bf788
 REFERENCE_ROWS = {'pretrained': 'Pretrained', 'individual': 'Individual', 'mtl': 'MTL'}
 
-def results_table(results: dict, tasks: list[str], seconds: bool = True) -> str:
+def results_table(
+    results: dict,         # method → `{per_task, avg, seconds}` (from `run_methods`)
+    tasks: list[str],      # task names, in column order
+    seconds: bool = True,  # add the merge-time column
+) -> str:
     "A Markdown table: methods × tasks, average accuracy and merge time."
     head = '| Method | ' + ' | '.join(tasks) + ' | **Avg** |' + (' Time (s) |' if seconds else '')
     sep = '|---|' + '---:|' * (len(tasks) + 1) + ('---:|' if seconds else '')
@@ -136,7 +154,11 @@ def versions() -> dict:
     return out
 
 # %% ../nbs/05_evaluate.ipynb #f6595b6d
-def bar_chart(results: dict, tasks: list[str], path):
+def bar_chart(
+    results: dict,     # method → `{per_task, avg}` (from `run_methods`)
+    tasks: list[str],  # task names, in order
+    path,              # PNG file to write
+):
     "Grouped bar chart of per-task and average accuracy for every method, saved as PNG."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
@@ -157,8 +179,16 @@ def bar_chart(results: dict, tasks: list[str], path):
     return Path(path)
 
 # %% ../nbs/05_evaluate.ipynb #2afdcadc
-def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, seed: int, config: dict
-                  | None = None) -> dict:
+def write_results(
+    out_dir,                                       # output folder
+    # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    bench: MergeBenchmark,
+    results: dict,                                 # method → results (from `run_methods`)
+    merged: dict,                                  # method → merged state dict (a `MergedStore` or a dict)
+    seed: int,                                     # the seed the methods ran with (recorded)
+    # the run configuration (recorded)
+    config: dict | None = None,
+) -> dict:
     """Write results.json, results.md, accuracy.png and the best merged model (safetensors) to `out_dir`; return the
     JSON."""
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -180,9 +210,15 @@ def write_results(out_dir, bench: MergeBenchmark, results: dict, merged: dict, s
     return doc
 
 # %% ../nbs/05_evaluate.ipynb #d552c5f0
-def run_all_methods(bench: MergeBenchmark, out, seed: int = 0, methods: list[str] | None = None,
-                    iterations: int | None = None, overrides: dict | None = None,
-                    progress: bool = True) -> tuple[dict, dict]:
+def run_all_methods(
+    bench: MergeBenchmark,             # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    out,                               # results folder (per-method records, CALM's run, results files)
+    seed: int = 0,                     # seed of every method
+    methods: list[str] | None = None,  # method names (None: every registered one)
+    iterations: int | None = None,     # cap on the iterations of the iterative methods (None: their defaults)
+    overrides: dict | None = None,     # method → hyper-parameters over its defaults
+    progress: bool = True,             # show progress bars
+) -> tuple[dict, dict]:
     """Every registered method (or `methods`) at its defaults on `bench`, as the Colab tutorials run them: `iterations`
     caps the iterative ones (the rehearsal), `overrides` are per method; each result is kept in `out/seed{seed}/methods`
     as it finishes and reused by a rerun, CALM's run card and masks go to `out/calm_seed{seed}`, and the results files

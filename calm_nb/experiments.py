@@ -19,8 +19,13 @@ __all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'per_task_runs', 'read_records
            'per_task_folders']
 
 # %% ../nbs/09a_experiments.ipynb #df301188
-def per_task_runs(bench: MergeBenchmark, out_root, tasks: list[str] | None = None, progress: bool = False,
-                  **calm_kw) -> dict[str, Path]:
+def per_task_runs(
+    bench: MergeBenchmark,           # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    out_root,                        # folder of the runs, one sub-folder per task
+    tasks: list[str] | None = None,  # task names (None: all)
+    progress: bool = False,          # show progress bars
+    **calm_kw,                       # CALM settings for every run
+) -> dict[str, Path]:
     """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A
     folder is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise
     it is run again."""
@@ -63,7 +68,9 @@ def _sweep_key(bench_config: dict, config: dict) -> str:
     return json.dumps({'bench': bench_config, 'config': config}, sort_keys=True, default=str)
 
 # %% ../nbs/09a_experiments.ipynb #ed941fed
-def read_records(path) -> list[dict]:
+def read_records(
+    path,  # a JSON-lines file
+) -> list[dict]:
     "The JSON-lines records of a sweep file (`[]` if it does not exist); an unreadable line is skipped with a warning."
     import warnings
     path = Path(path)
@@ -79,8 +86,14 @@ def read_records(path) -> list[dict]:
     return rows
 
 # %% ../nbs/09a_experiments.ipynb #6909cebd
-def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=None, base: dict | None = None,
-               progress: bool = True) -> list[dict]:
+def calm_sweep(
+    bench: MergeBenchmark,     # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    grid: list[dict],          # CALM settings, one dict per point
+    seeds=(0, 1),              # seeds run at every point
+    records=None,              # JSON-lines file of finished runs, reused and appended to (None: none)
+    base: dict | None = None,  # settings shared by every point (overridden by the grid)
+    progress: bool = True,     # show progress bars
+) -> list[dict]:
     """Run CALM for each setting in `grid` (merged over `base`) × `seeds`; one record per run, appended to `records` and
     reused from it."""
     from calm_nb.evaluate import evaluate, versions
@@ -113,7 +126,10 @@ def calm_sweep(bench: MergeBenchmark, grid: list[dict], seeds=(0, 1), records=No
     return out
 
 # %% ../nbs/09a_experiments.ipynb #883be9d2
-def summarize_sweep(rows: list[dict], by: str) -> dict:
+def summarize_sweep(
+    rows: list[dict],  # sweep records (`calm_sweep`)
+    by: str,           # the CALM setting the rows vary
+) -> dict:
     """`{value of CALM setting `by`: {'mean', 'std', 'n', 'per_task': {task: mean}, 'seconds': mean}}`, in the order
     values first appear."""
     groups: dict = {}
@@ -140,7 +156,9 @@ class AnalysisSettings:
     seeds: tuple           # the sweeps' seeds
 
 # %% ../nbs/09a_experiments.ipynb #59204378
-def analysis_settings(env=None) -> AnalysisSettings:
+def analysis_settings(
+    env=None,  # environment variables to read (None: `os.environ`)
+) -> AnalysisSettings:
     "The analysis notebooks' settings from the environment (`os.environ` unless `env` is given)."
     env = os.environ if env is None else env
     quick = env.get('CALM_NB_QUICK') == '1'
@@ -157,7 +175,10 @@ def analysis_settings(env=None) -> AnalysisSettings:
         seeds=(0,) if quick else SWEEP_SEEDS)
 
 # %% ../nbs/09a_experiments.ipynb #eb41c8fe
-def analysis_setup(env=None, bench: bool | None = True) -> tuple[AnalysisSettings, MergeBenchmark | None]:
+def analysis_setup(
+    env=None,                   # environment variables to read (None: `os.environ`)
+    bench: bool | None = True,  # build zoo-vit (False: settings only)
+) -> tuple[AnalysisSettings, MergeBenchmark | None]:
     """An analysis notebook's first step: its settings (`analysis_settings`) and zoo-vit at that size; no benchmark
     with `bench=False`, nor with `bench=None` when the settings name a run folder to read instead."""
     from calm_nb.zoo import zoo_vit
@@ -167,7 +188,11 @@ def analysis_setup(env=None, bench: bool | None = True) -> tuple[AnalysisSetting
 
 def _quick_kw(S: AnalysisSettings) -> dict: return {'batch_size': 32} if S.quick else {}
 
-def analysis_sweep(bench: MergeBenchmark, S: AnalysisSettings, by: str) -> tuple[list[dict], dict, float]:
+def analysis_sweep(
+    bench: MergeBenchmark,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    S: AnalysisSettings,    # settings of the analysis notebooks (`analysis_settings`)
+    by: str,                # the CALM setting swept (a key of `SWEEPS`)
+) -> tuple[list[dict], dict, float]:
     """The sweep of CALM setting `by` over `SWEEPS[by]` at the notebooks' settings: (records, summary, task arithmetic's
     avg)."""
     from calm_nb.registry import merge
@@ -176,7 +201,10 @@ def analysis_sweep(bench: MergeBenchmark, S: AnalysisSettings, by: str) -> tuple
     ta = evaluate(bench, merge('task_arithmetic', bench.pretrained, bench.finetuned))['avg']
     return rows, summarize_sweep(rows, by), ta
 
-def convergence_run(bench: MergeBenchmark | None, S: AnalysisSettings) -> Path:
+def convergence_run(
+    bench: MergeBenchmark | None,  # the benchmark (None: only a stored run is read)
+    S: AnalysisSettings,           # settings of the analysis notebooks (`analysis_settings`)
+) -> Path:
     """The CALM run evaluated every few iterations behind Fig. 11 and the mask explorer: `S.run_dir`, or run once into a
     folder keyed by its settings and the benchmark's fingerprint."""
     if S.run_dir: return Path(S.run_dir)
@@ -187,7 +215,10 @@ def convergence_run(bench: MergeBenchmark | None, S: AnalysisSettings) -> Path:
         run_calm(bench, out_dir=out, iterations=it, eval_every=every, update=S.update, progress=False, **_quick_kw(S))
     return out
 
-def per_task_folders(bench: MergeBenchmark | None, S: AnalysisSettings) -> dict[str, Path]:
+def per_task_folders(
+    bench: MergeBenchmark | None,  # the benchmark (None: only stored runs are read)
+    S: AnalysisSettings,           # settings of the analysis notebooks (`analysis_settings`)
+) -> dict[str, Path]:
     """{task: CALM run with it as the only sequential task} behind Fig. 7 and Fig. 12: from `S.run_dir`, or
     `per_task_runs`."""
     if S.run_dir: return {p.name: p for p in sorted(Path(S.run_dir).iterdir()) if (p / 'run_card.json').exists()}

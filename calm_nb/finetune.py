@@ -73,7 +73,10 @@ class FinetuneRecipe:
             raise MergeInputError(
                 f"finetune: micro_batch must be None, 'auto' or an integer ≥ 1, got {self.micro_batch!r}")
 
-def recipe_for(task: str, **overrides) -> FinetuneRecipe:
+def recipe_for(
+    task: str,    # one of the paper's vision tasks
+    **overrides,  # `FinetuneRecipe` fields to change
+) -> FinetuneRecipe:
     "The task-vectors recipe for one of the paper's vision tasks (its epochs), with `overrides`."
     if task not in TASK_VECTORS_EPOCHS and 'epochs' not in overrides:
         raise MergeInputError(
@@ -83,14 +86,20 @@ def recipe_for(task: str, **overrides) -> FinetuneRecipe:
 # %% ../nbs/03a_finetune.ipynb #a9b31c6b
 PROMPT_K = 16   # labelled examples per class (LM-BFF's K)
 
-def prompt_recipe(**overrides) -> FinetuneRecipe:
+def prompt_recipe(
+    **overrides,  # `FinetuneRecipe` fields to change
+) -> FinetuneRecipe:
     """The prompt-based fine-tuning recipe behind the paper's RoBERTa checkpoints (Localize-and-Stitch after LM-BFF;
     `data.PROMPT_SOURCE`)."""
     return FinetuneRecipe(**(dict(lr=1e-3, weight_decay=1e-4, batch_size=2, steps=1000, warmup_steps=0, grad_clip=1.0,
                                   optimizer='sgd', schedule='constant', frozen=('embeddings',),
                                   no_decay=('bias', 'LayerNorm.weight'), amp=False) | overrides))
 
-def k_shot(y: torch.Tensor, k: int = PROMPT_K, seed: int = 0) -> torch.Tensor:
+def k_shot(
+    y: torch.Tensor,    # labels
+    k: int = PROMPT_K,  # examples per class
+    seed: int = 0,      # seed of the draw
+) -> torch.Tensor:
     """Indices of `k` examples per class of labels `y` (all of a class that has fewer, with a warning), drawn with
     `seed`, in label order."""
     import warnings
@@ -103,7 +112,11 @@ def k_shot(y: torch.Tensor, k: int = PROMPT_K, seed: int = 0) -> torch.Tensor:
     return torch.cat(out)
 
 # %% ../nbs/03a_finetune.ipynb #e5c86f97
-def lr_at(step: int, recipe: FinetuneRecipe, total_steps: int) -> float:
+def lr_at(
+    step: int,               # the step (0-based)
+    recipe: FinetuneRecipe,  # the fine-tuning recipe
+    total_steps: int,        # steps in the whole run
+) -> float:
     """The learning rate of `step` (0-based) of `total_steps`: linear warm-up, then the recipe's `schedule` (task
     vectors' `cosine_lr`: a cosine to 0)."""
     w = recipe.warmup_steps
@@ -121,9 +134,9 @@ class FinetuneInterrupted(RuntimeError):
 class FinetuneResult:
     """A fine-tuned encoder state dict, the loss of every step and a card (recipe, data, seed, accuracy before and
     after, timings)."""
-    state_dict: dict
-    losses: list
-    card: dict = field(default_factory=dict)
+    state_dict: dict  # the fine-tuned encoder state dict
+    losses: list                              # training loss of every step
+    card: dict = field(default_factory=dict)  # recipe, data, seed, accuracy before and after, timings
 
 # %% ../nbs/03a_finetune.ipynb #9a86e2e1
 def _batch_order(n: int, step: int, batch_size: int, seed: int) -> torch.Tensor:
@@ -183,8 +196,13 @@ def _accuracy(encoder, head, x, y, prepare, encode, device, batch_size: int = 25
     return 100.0 * hits / max(1, len(x))
 
 # %% ../nbs/03a_finetune.ipynb #f45fbd65
-def plan_finetune_micro_batch(batch_size: int, fixed_bytes: int, per_example_bytes: int, free_bytes: int,
-                              fraction: float = 0.9) -> int:
+def plan_finetune_micro_batch(
+    batch_size: int,         # rows per optimiser step
+    fixed_bytes: int,        # weights, gradients, optimiser state and context
+    per_example_bytes: int,  # activation bytes per row
+    free_bytes: int,         # device bytes available
+    fraction: float = 0.9,   # share of `free_bytes` the plan may use
+) -> int:
     """The largest micro-batch ≤ `batch_size` whose peak — the fixed part (weights, gradients, optimizer state,
     measured) plus `per_example_bytes` × micro-batch (activations, measured) — fits in `fraction` of `free_bytes`;
     `MemoryError` when none does."""
@@ -215,21 +233,21 @@ def _measure_finetune_memory(encoder, head, x, y, opt_bytes_per_param: int, prep
 
 # %% ../nbs/03a_finetune.ipynb #18113f37
 def finetune(
-    encoder: nn.Module,                 # the model to fine-tune (moved to `device`, trained in place)
-    head: nn.Module,                    # the task's classification head, frozen (for CLIP: the zero-shot head)
-    x: torch.Tensor,                    # training inputs, kept on the host
-    y: torch.Tensor,                    # training labels (int64, 0..C-1)
+    encoder: nn.Module,                    # the model to fine-tune (moved to `device`, trained in place)
+    head: nn.Module,                       # the task's classification head, frozen (for CLIP: the zero-shot head)
+    x: torch.Tensor,                       # training inputs, kept on the host
+    y: torch.Tensor,                       # training labels (int64, 0..C-1)
     recipe: FinetuneRecipe | None = None,  # hyper-parameters (default: the task-vectors recipe, 10 epochs)
-    seed: int = 0,                      # controls the example order and dropout
-    prepare: Callable | None = None,    # stored inputs → model inputs (e.g. `zoo.prepare_images` for uint8 images)
-    encode: Callable | None = None,     # `encode(encoder, inputs)` → features (default: `encoder(inputs)`)
-    x_eval: torch.Tensor | None = None, # evaluation inputs for the card's accuracy before and after
-    y_eval: torch.Tensor | None = None,
+    seed: int = 0,                         # controls the example order and dropout
+    prepare: Callable | None = None,       # stored inputs → model inputs (e.g. `zoo.prepare_images` for uint8 images)
+    encode: Callable | None = None,        # `encode(encoder, inputs)` → features (default: `encoder(inputs)`)
+    x_eval: torch.Tensor | None = None,    # evaluation inputs for the card's accuracy before and after
+    y_eval: torch.Tensor | None = None,    # labels of `x_eval`
     # where checkpoints, `finetuned.safetensors` and `card.json` go; a rerun resumes there
     out_dir=None,
-    device='cpu',
-    progress: bool = True,
-    task: str = 'task',                 # a name for messages and the card
+    device='cpu',                          # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    progress: bool = True,                 # show progress bars
+    task: str = 'task',                    # a name for messages and the card
     _stop_after: int | None = None,
 ) -> FinetuneResult:
     "Fine-tune `encoder` on `(x, y)` with `head` frozen, after `recipe`; resumable from `out_dir`."
@@ -326,7 +344,9 @@ def finetune(
 # %% ../nbs/03a_finetune.ipynb #45a73602
 FINETUNE_FILE = 'finetune.json'
 
-def check_finetune_config(cfg: dict) -> dict:
+def check_finetune_config(
+    cfg: dict,  # a `calm_nb finetune` configuration (a mapping, as read from YAML or JSON)
+) -> dict:
     """A checked `calm_nb finetune` configuration with its defaults filled in; one-line `ConfigError`s naming the key;
     nothing loaded."""
     from pydantic import ValidationError
@@ -417,7 +437,12 @@ def _finetune_nlp(cfg, out, body, doc, progress, say):
     enc = PromptEncode(tok.mask_token_id)
     return encoder, pre, jobs, dict(encode=lambda m, x: enc(m, None, x))
 
-def run_finetune(config: dict, overwrite: bool = False, progress: bool = True, say=print) -> dict:
+def run_finetune(
+    config: dict,             # a checked `calm_nb finetune` configuration (see `check_finetune_config`)
+    overwrite: bool = False,  # replace finished task folders (otherwise they are kept)
+    progress: bool = True,    # show progress bars
+    say=print,                # where messages go (a function of one string)
+) -> dict:
     """Fine-tune every task of a `vision` source (CLIP image towers, zero-shot heads frozen, the task-vectors recipe) or
     an `nlp` source (RoBERTa, prompt-based with the masked-LM head frozen, `prompt_recipe`) into `out`; rerunning
     continues an interrupted run. Returns `finetune.json`."""

@@ -19,13 +19,22 @@ def hand_example() -> tuple[dict, list[dict]]:
     pre = {'w': torch.ones(4), 'step': torch.tensor(7)}
     return pre, [{'w': pre['w'] + torch.tensor(t), 'step': torch.tensor(4)} for t in HAND_TAUS]
 
-def rand_sd(seed: int, shapes=(('a.weight', (5, 3)), ('a.bias', (5,)), ('b.weight', (2, 5)), ('b.ids', None))) -> dict:
+def rand_sd(
+    seed: int,  # seed of the values
+    shapes=(('a.weight', (5, 3)), ('a.bias', (5,)), ('b.weight', (2, 5)), ('b.ids', None)),  # `(name, shape)` pairs
+) -> dict:
     "A random state dict (seeded) of the given shapes; a `None` shape is an integer buffer `arange(4)`."
     g = torch.Generator().manual_seed(seed)
     return {k: (torch.arange(4) if s is None else torch.randn(*s, generator=g)) for k, s in shapes}
 
 # %% ../nbs/00f_fixtures.ipynb #4bf02c74
-def fake_task_vector_files(d: Path, clip_model, bump: float | None = None, head: bool = True, seed: int = 0):
+def fake_task_vector_files(
+    d: Path,                    # folder to write into
+    clip_model,                 # the open_clip model whose towers are saved
+    bump: float | None = None,  # noise scale of the fine-tuned tower (None: conv1 + 1)
+    head: bool = True,          # also write `head.pt`
+    seed: int = 0,              # seed of the noise and the head
+):
     """Write zeroshot.pt / finetuned.pt (/ head.pt) under `d` the way the task-vector code does, then forget their
     classes; the fine-tuned tower is the pretrained one with conv1 + 1 (`bump=None`) or every visual parameter +
     `bump`·N(0, 1)."""
@@ -55,7 +64,9 @@ def fake_task_vector_files(d: Path, clip_model, bump: float | None = None, head:
     return enc
 
 # %% ../nbs/00f_fixtures.ipynb #efd50455
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
+def run_cli(
+    argv: list[str],  # command-line arguments
+) -> tuple[int, str, str]:
     "Run `calm_nb argv` in this process; return (exit code, stdout, stderr)."
     import contextlib, io
     from calm_nb.cli import main

@@ -19,7 +19,11 @@ __all__ = ['LOCK_FILE', 'check_input_path', 'atomic_write', 'write_text', 'write
            'RunLock']
 
 # %% ../nbs/00a_io.ipynb #b9fc7ebe
-def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) -> Path:
+def check_input_path(
+    path,                      # the path given
+    what: str = 'checkpoint',  # what the file is, for the message
+    folder_ok: bool = False,   # accept a folder too
+) -> Path:
     """`path` as a `Path` once it is known to be a regular file (or a folder, if `folder_ok`); otherwise one clear error
     naming it."""
     p = Path(os.path.expandvars(os.path.expanduser(str(path))))
@@ -42,7 +46,10 @@ def check_input_path(path, what: str = 'checkpoint', folder_ok: bool = False) ->
 def _umask() -> int:
     m = os.umask(0); os.umask(m); return m
 
-def atomic_write(path, write: Callable[[str], None]):
+def atomic_write(
+    path,                          # the final file
+    write: Callable[[str], None],  # `write(tmp_path)` writes the whole file
+):
     """Call `write(tmp_path)` and move the result onto `path` atomically; the temporary file is removed on failure. The
     file gets the permissions a plain `open` would (0666 less the umask)."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,10 +66,18 @@ def atomic_write(path, write: Callable[[str], None]):
     return path
 
 # %% ../nbs/00a_io.ipynb #97752937
-def write_text(path, text: str): return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+def write_text(
+    path,       # the file
+    text: str,  # its contents
+):
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 # %% ../nbs/00a_io.ipynb #60338af7
-def write_json(path, obj, indent: int | None = 1):
+def write_json(
+    path,                    # the file
+    obj,                     # what to write
+    indent: int | None = 1,  # JSON indentation (None: one line)
+):
     "Write `obj` as JSON to `path` atomically (values JSON cannot hold are written as `str`)."
     return write_text(path, json.dumps(obj, indent=indent, default=str))
 
@@ -89,7 +104,11 @@ def _safetensors_oserror(e: Exception, path) -> Exception:
     code = int(m.group(1)) if m else _errno.ENOSPC
     return OSError(code, f'cannot write {path}: {os.strerror(code)}')
 
-def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict[str, str] | None = None):
+def save_state_dict(
+    state_dict: Mapping[str, torch.Tensor],  # tensors to save
+    path,                                    # the safetensors file
+    metadata: dict[str, str] | None = None,  # string metadata stored in the header
+):
     """Save `state_dict` to `path` as safetensors, atomically; equal inputs give byte-identical files (metadata keys
     sorted)."""
     from safetensors.torch import save_file
@@ -108,7 +127,10 @@ def save_state_dict(state_dict: Mapping[str, torch.Tensor], path, metadata: dict
     return atomic_write(path, write)
 
 # %% ../nbs/00a_io.ipynb #61c9c1f5
-def load_state_dict(path, device='cpu') -> dict[str, torch.Tensor]:
+def load_state_dict(
+    path,          # a safetensors file
+    device='cpu',  # device to load onto
+) -> dict[str, torch.Tensor]:
     "Load a safetensors state dict, with a clear error for a missing or corrupt file."
     from safetensors.torch import load_file
     if not Path(path).exists(): raise FileNotFoundError(f'no checkpoint at {path}')
@@ -122,7 +144,9 @@ _ST_DTYPES = {'F64': torch.float64, 'F32': torch.float32, 'F16': torch.float16, 
               'I64': torch.int64, 'I32': torch.int32, 'I16': torch.int16, 'I8': torch.int8, 'U8': torch.uint8,
               'BOOL': torch.bool}
 
-def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
+def safetensors_table(
+    path,  # a safetensors file
+) -> dict[str, tuple[torch.dtype, tuple, int]]:
     """`{name: (dtype, shape, byte offset)}` of a safetensors file, in file order, read from its header and checked
     against the file size."""
     path = check_input_path(path)
@@ -150,7 +174,10 @@ def safetensors_table(path) -> dict[str, tuple[torch.dtype, tuple, int]]:
 class LazySafetensors(Mapping):
     """A read-only state dict over a safetensors file that reads tensors (or slices of them) from disk when asked and
     keeps nothing."""
-    def __init__(self, path):
+    def __init__(
+        self,
+        path,  # a safetensors file
+    ):
         self.path = Path(path)
         self._table = safetensors_table(self.path)
         self._fd = os.open(self.path, os.O_RDONLY)
@@ -167,15 +194,30 @@ class LazySafetensors(Mapping):
     def __getitem__(self, k):
         _, shape, _ = self._table[k]
         return self._read(k, 0, self.numel(k)).view(shape)
-    def read_flat(self, k, lo: int, hi: int) -> torch.Tensor:
+    def read_flat(
+        self,
+        k,        # tensor name
+        lo: int,  # first element (flat)
+        hi: int,  # one past the last element
+    ) -> torch.Tensor:
         "Elements `lo:hi` of tensor `k` flattened, reading only those bytes."
         return self._read(k, lo, hi)
-    def meta(self, k) -> torch.Tensor:
+    def meta(
+        self,
+        k,     # tensor name
+    ) -> torch.Tensor:
         "Tensor `k` on the meta device: its shape and dtype, nothing read."
         dtype, shape, _ = self._table[k]
         return torch.empty(shape, dtype=dtype, device='meta')
-    def numel(self, k) -> int: return math.prod(self._table[k][1])
-    def with_prefix(self, prefix: str) -> 'LazySafetensors':
+    def numel(
+        self,
+        k,     # tensor name
+    ) -> int:
+        return math.prod(self._table[k][1])
+    def with_prefix(
+        self,
+        prefix: str,  # the name prefix to select and drop
+    ) -> 'LazySafetensors':
         """The tensors whose names start with `prefix`, named by what follows it (e.g. open_clip's image tower under
         `visual.`), still read lazily."""
         sub = object.__new__(LazySafetensors)
@@ -193,8 +235,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'calm_nb' / 'v1'
 
 # %% ../nbs/00a_io.ipynb #ad288c96
-def array_cache(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]], root=None) -> dict[str,
-                                                                                                        np.ndarray]:
+def array_cache(
+    name: str,                                   # cache entry name
+    config: dict,                                # everything the arrays depend on (hashed into the key)
+    build: Callable[[], dict[str, np.ndarray]],  # builds the arrays when the cache has none
+    root=None,                                   # cache folder (None: `$CALM_NB_CACHE` or the default)
+) -> dict[str, np.ndarray]:
     "Memory-mapped arrays cached under `name` for `config` (rebuilt when missing, stale or corrupt)."
     key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
     d = Path(root or cache_dir()) / 'arrays' / f'{name}-{key}'
@@ -227,7 +273,9 @@ def _sha(p: Path) -> str:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
 
-def file_sha256(path) -> str:
+def file_sha256(
+    path,  # a file or folder
+) -> str:
     """SHA-256 of a file, or of a folder (its files' relative paths and contents, in sorted order, as `save_pretrained`
     folders are): what a run records of its inputs."""
     p = Path(path)
@@ -238,7 +286,10 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 # %% ../nbs/00a_io.ipynb #baf84870
-def tensors_digest(named, size: int = 8) -> str:
+def tensors_digest(
+    named,          # `(name, tensor)` pairs
+    size: int = 8,  # digest size in bytes
+) -> str:
     """A short blake2b hash of `(name, tensor)` pairs, names and contents (read on the host): what a cache or a resume
     checkpoint keys on."""
     h = hashlib.blake2b(digest_size=size)
@@ -247,7 +298,10 @@ def tensors_digest(named, size: int = 8) -> str:
     return h.hexdigest()
 
 # %% ../nbs/00a_io.ipynb #f7770f97
-def layout_file(folder, stem: str) -> Path:
+def layout_file(
+    folder,     # a task-vector folder
+    stem: str,  # file name without its suffix
+) -> Path:
     """`folder/stem.safetensors` if it exists, else `folder/stem.pt`: a file of the task-vector folder layout
     (`zeroshot`, `<Task>/finetuned`), as the original pickles or as `calm_nb finetune` writes it."""
     st = Path(folder) / f'{stem}.safetensors'
@@ -256,7 +310,11 @@ def layout_file(folder, stem: str) -> Path:
 # %% ../nbs/00a_io.ipynb #45e7e963
 class RefusedCall:
     "What a refused call in a pickle gives instead of its result: the callable's name, nothing run."
-    def __init__(self, name: str = '?'): self.name = name
+    def __init__(
+        self,
+        name: str = '?',  # dotted name of the refused callable
+    ):
+        self.name = name
     def __repr__(self): return f'RefusedCall({self.name})'
     def __setstate__(self, state): pass
 
@@ -271,7 +329,12 @@ class InertStub(torch.nn.Module, metaclass=_InertType):
     them."""
     _refused: list = []
     _qualified = '?'
-    def forward(self, *a, **k): raise RuntimeError(f'{self._qualified} is an inert stand-in of a class from a pickle')
+    def forward(
+        self,
+        *a,    # ignored
+        **k,   # ignored
+    ):
+        raise RuntimeError(f'{self._qualified} is an inert stand-in of a class from a pickle')
 
 # %% ../nbs/00a_io.ipynb #ff0c4ccc
 _SAFE_GLOBALS = {'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray._reconstruct', 'numpy.ndarray',
@@ -298,7 +361,10 @@ def _pickle_globals(path) -> list[str] | None:
     except Exception: return None
 
 # %% ../nbs/00a_io.ipynb #75a46cda
-def safe_torch_load(path, allow_modules: bool = True):
+def safe_torch_load(
+    path,                        # a `torch.save`d file
+    allow_modules: bool = True,  # accept a pickled module, read through stubs without running its code
+):
     """Load a `torch.save`d file without running code from it: state dicts through PyTorch's `weights_only` reader,
     whole pickled modules (with `allow_modules`) through an allow-list in which every unknown global is an inert
     stub."""
@@ -343,7 +409,10 @@ def safe_torch_load(path, allow_modules: bool = True):
     return obj
 
 # %% ../nbs/00a_io.ipynb #c66cc001
-def module_tensors(module, prefix: str = '') -> dict[str, torch.Tensor]:
+def module_tensors(
+    module,            # a loaded module
+    prefix: str = '',  # prefix of the names
+) -> dict[str, torch.Tensor]:
     """The state dict of a loaded (possibly stubbed) module, read from its `_parameters`, `_buffers` and `_modules`
     without calling any of its methods."""
     out, seen = {}, set()
@@ -368,7 +437,11 @@ LOCK_FILE = '.lock'
 class RunLock:
     """An exclusive lock on a run folder (`fcntl.flock` on `<out>/.lock`, released when the process ends, even by `kill
     -9`); the file names its holder."""
-    def __init__(self, out): self.path, self._f = Path(out) / LOCK_FILE, None
+    def __init__(
+        self,
+        out,   # the run folder
+    ):
+        self.path, self._f = Path(out) / LOCK_FILE, None
     def acquire(self):
         try: import fcntl
         except ImportError: return self   # no flock (Windows): runs are not locked

@@ -14,8 +14,13 @@ __all__ = ['INIT_COUNTS', 'UPDATES', 'VIT_B32_COORDINATES', 'init_mask_logits', 
 # %% ../nbs/00e_masks.ipynb #78dfa233
 INIT_COUNTS = ('round', 'reference')
 
-def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit: float = 5.0,
-                     count: str = 'round') -> torch.Tensor:
+def init_mask_logits(
+    tau_j: torch.Tensor,        # the task vector τⱼ `[P]`
+    init_active: float = 1e-5,  # fraction of coordinates initially on
+    init_logit: float = 5.0,    # |R| at initialisation
+    # `'round'`: round(init_active·P) coordinates; `'reference'`: those above the int(init_active·P)-th largest |τⱼ|
+    count: str = 'round',
+) -> torch.Tensor:
     """R: +init_logit on the top-`init_active` fraction of |τⱼ|, −init_logit elsewhere; `count='round'`:
     round(init_active·P) coordinates (at least one), `'reference'`: the CALM authors' rule, |τⱼ| strictly above the
     int(init_active·P)-th largest."""
@@ -32,7 +37,11 @@ def init_mask_logits(tau_j: torch.Tensor, init_active: float = 1e-5, init_logit:
     R[idx[v > v.min()]] = init_logit
     return R
 
-def top_abs(x: torch.Tensor, n: int, absolute: bool = True) -> torch.Tensor:
+def top_abs(
+    x: torch.Tensor,        # a 1-D tensor
+    n: int,                 # how many indices
+    absolute: bool = True,  # rank by |x| (else by x)
+) -> torch.Tensor:
     """Indices of the `n` largest |x| (or x), block by block: each block's top n are candidates, then the top n of the
     candidates (no P-sized |x| or sort buffers)."""
     if n >= x.numel(): return torch.arange(x.numel(), device=x.device)
@@ -48,8 +57,15 @@ UPDATES = ('reference', 'paper')
 # parameters of open_clip ViT-B/32's image tower: the model the paper's lr = 1e7 was set for
 VIT_B32_COORDINATES = 87_849_216
 
-def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, update: str = 'reference',
-                n_coordinates: int | None = None, ref_size: int | None = VIT_B32_COORDINATES) -> torch.Tensor:
+def mask_update(
+    R: torch.Tensor,                             # mask logits `[P]`, updated in place
+    g: torch.Tensor,                             # ∂loss/∂M `[P]`
+    lr: float,                                   # learning rate
+    alpha: float,                                # weight of the ‖M‖₁ term
+    update: str = 'reference',                   # `'paper'` (size-normalised) or `'reference'` (the authors' step)
+    n_coordinates: int | None = None,            # P, when `R` is one block of a larger mask
+    ref_size: int | None = VIT_B32_COORDINATES,  # paper mode: η = lr · P / ref_size (None: η = lr)
+) -> torch.Tensor:
     "One update of the mask logits `R` (in place) from g = ∂loss/∂M; see the two modes above."
     if update == 'reference':
         s = torch.sigmoid(R); deriv = s * (1 - s)
@@ -64,9 +80,17 @@ def mask_update(R: torch.Tensor, g: torch.Tensor, lr: float, alpha: float, updat
     raise ValueError(f'unknown update {update!r}; one of {UPDATES}')
 
 # %% ../nbs/00e_masks.ipynb #d1c9e895
-def blocked_mask_update(R: torch.Tensor, grad_theta: torch.Tensor, d: torch.Tensor, lr: float, alpha: float,
-                        update: str = 'reference', ref_size: int | None = VIT_B32_COORDINATES, stats: dict
-                        | None = None) -> torch.Tensor:
+def blocked_mask_update(
+    R: torch.Tensor,                                    # mask logits `[P]`, updated in place
+    grad_theta: torch.Tensor,                           # ∂loss/∂θ `[P]`
+    d: torch.Tensor,                                    # the masked direction τⱼ − τ⁽ʲ⁻¹⁾ `[P]`
+    lr: float,                                          # learning rate
+    alpha: float,                                       # weight of the ‖M‖₁ term
+    update: str = 'reference',                          # `'paper'` or `'reference'` (see `mask_update`)
+    ref_size: int | None = VIT_B32_COORDINATES,         # paper mode: η = lr · P / ref_size
+    # a dict that receives `grad_l1` (None: not computed)
+    stats: dict | None = None,
+) -> torch.Tensor:
     """`mask_update(R, grad_theta * d, …)` in blocks of 2^18 coordinates, in place; `stats['grad_l1']` gets ‖g‖₁ when
     given."""
     l1 = 0.0
@@ -81,14 +105,24 @@ def _base(base, a: int, b: int) -> torch.Tensor:
     "Coordinates `[a, b)` of `base`: a tensor, or a pair of tensors summed here (so their P-sized sum is never held)."
     return base[0][a:b] + base[1][a:b] if isinstance(base, tuple) else base[a:b]
 
-def build_theta(theta: torch.Tensor, base, R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+def build_theta(
+    theta: torch.Tensor,  # the output buffer `[P]`
+    base,                 # θ_pre + τ⁽ʲ⁻¹⁾ (a tensor, or a pair summed block by block)
+    R: torch.Tensor,      # mask logits `[P]`
+    d: torch.Tensor,      # the masked direction `[P]`
+) -> torch.Tensor:
     "θ = base + σ(R) ⊙ d, written into `theta` block by block (`base` a tensor or a pair summed block by block)."
     with torch.no_grad():
         for a, b in blocks(0, R.numel()):
             torch.addcmul(_base(base, a, b), torch.sigmoid(R[a:b]), d[a:b], out=theta[a:b])
     return theta
 
-def build_merge(out: torch.Tensor, base, mask: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+def build_merge(
+    out: torch.Tensor,   # the output buffer `[P]`
+    base,                # τ⁽ʲ⁻¹⁾ (a tensor, or a pair summed block by block)
+    mask: torch.Tensor,  # binary mask `[P]`
+    d: torch.Tensor,     # the masked direction `[P]`
+) -> torch.Tensor:
     "base + M ⊙ d for a binary `mask`, written into `out` block by block (`out` may be `base` itself)."
     with torch.no_grad():
         for a, b in blocks(0, mask.numel()):
@@ -96,19 +130,30 @@ def build_merge(out: torch.Tensor, base, mask: torch.Tensor, d: torch.Tensor) ->
     return out
 
 # %% ../nbs/00e_masks.ipynb #f195026a
-def binarize(R: torch.Tensor) -> torch.Tensor:
+def binarize(
+    R: torch.Tensor,  # mask logits
+) -> torch.Tensor:
     "M* = round(σ(R)) as a bool tensor: True where R > 0."
     return R > 0
 
 # %% ../nbs/00e_masks.ipynb #ae4e460d
-def carried(index: FlatIndex, state: dict) -> dict:
+def carried(
+    index: FlatIndex,  # flat index (`FlatIndex`) of the merged tensors
+    state: dict,       # the full state dict
+) -> dict:
     "The tensors of `state` that are not merged (buffers, excluded keys): carried over as they are."
     return {k: v for k, v in state.items() if k not in index.by_name}
 
 class FlatLeaf:
     """A flat parameter vector θ [P] whose gradient lands in one flat buffer `grad` [P], with the tensors carried over
     from `state`; `params()` is what `bench.logits` takes."""
-    def __init__(self, index: FlatIndex, state: dict, theta: torch.Tensor, leaves: bool = True):
+    def __init__(
+        self,
+        index: FlatIndex,     # flat index (`FlatIndex`) of the merged tensors
+        state: dict,          # the full state dict: its other tensors are carried over
+        theta: torch.Tensor,  # the flat parameters `[P]`
+        leaves: bool = True,  # make `theta` a leaf that requires grad
+    ):
         self.index, self.extra, self.theta, self.leaves = index, carried(index, state), theta, leaves
         # one leaf per tensor, a view of θ, whose .grad is a view of the flat gradient: backward adds into it
         # in place

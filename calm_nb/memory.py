@@ -13,7 +13,9 @@ from .io import safetensors_table
 __all__ = ['return_freed_memory', 'available_memory', 'human_size', 'plan_memory', 'peak_merge_memory']
 
 # %% ../nbs/00b_memory.ipynb #71b3c870
-def return_freed_memory(threshold: int = 1 << 20) -> bool:
+def return_freed_memory(
+    threshold: int = 1 << 20,  # allocation size in bytes from which glibc maps memory on its own
+) -> bool:
     """Ask glibc to map allocations over `threshold` bytes on their own, so freed tensors go back to the system at once;
     False where not glibc."""
     import ctypes, ctypes.util
@@ -33,7 +35,9 @@ def available_memory() -> int:
     return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
 
 # %% ../nbs/00b_memory.ipynb #4c6465d8
-def human_size(n: float) -> str:
+def human_size(
+    n: float,  # a number of bytes
+) -> str:
     for unit, f in (('GiB', 2**30), ('MiB', 2**20), ('KiB', 2**10)):
         if n >= f: return f'{n / f:.1f} {unit}'
     return f'{int(n)} bytes'
@@ -44,7 +48,11 @@ def _file_size(p) -> int:
     return sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) if p.is_dir() else p.stat().st_size
 
 # %% ../nbs/00b_memory.ipynb #27ae9837
-def plan_memory(files: list, budget: int | None = None, why_not: str | None = None) -> dict:
+def plan_memory(
+    files: list,                 # checkpoint files, pretrained first
+    budget: int | None = None,   # bytes available (None: `MemAvailable`)
+    why_not: str | None = None,  # why this merge cannot stream (None: it can)
+) -> dict:
     """Estimate the memory a merge of checkpoint `files` (pretrained first) needs on top of the running process; choose
     in-memory, streaming, or refuse (`why_not`: why this merge cannot stream, None if it can)."""
     sizes = [_file_size(f) for f in files]
@@ -72,7 +80,13 @@ def plan_memory(files: list, budget: int | None = None, why_not: str | None = No
                       f'free memory, use a larger machine, or raise max_memory if the estimate is too cautious')
 
 # %% ../nbs/00b_memory.ipynb #4320c408
-def peak_merge_memory(method: str, T: int, P: int, chunk_size: int | None = None, **hparams) -> dict:
+def peak_merge_memory(
+    method: str,                    # registered method name
+    T: int,                         # number of models
+    P: int,                         # parameters per model
+    chunk_size: int | None = None,  # streamed chunk (None: in memory)
+    **hparams,                      # hyper-parameters of the method
+) -> dict:
     """Run `method` on T random models of P fp32 parameters in a fresh process; return its peak extra resident memory
     (Linux)."""
     code = textwrap.dedent(f"""

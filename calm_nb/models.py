@@ -24,12 +24,20 @@ __all__ = ['ZeroShotHead', 'needs_quick_gelu', 'openclip_model', 'zeroshot_head'
 # %% ../nbs/02_models.ipynb #9b3a73d9
 class ZeroShotHead(nn.Module):
     "logits = normalise(features) @ weightᵀ (+ bias): the classification head of the task-vector literature, frozen."
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, normalize: bool = True):
+    def __init__(
+        self,
+        weight: torch.Tensor,              # class embeddings `[C, D]`
+        bias: torch.Tensor | None = None,  # per-class bias `[C]` (None: none)
+        normalize: bool = True,            # L2-normalise the features first
+    ):
         super().__init__()
         self.register_buffer('weight', weight.detach().float().clone())
         self.register_buffer('bias', None if bias is None else bias.detach().float().clone())
         self.normalize = normalize
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        features: torch.Tensor,  # image features `[B, D]`
+    ) -> torch.Tensor:
         f = F.normalize(features.float(), dim=-1) if self.normalize else features.float()
         out = f @ self.weight.T
         return out if self.bias is None else out + self.bias
@@ -37,7 +45,10 @@ class ZeroShotHead(nn.Module):
     def n_classes(self) -> int: return self.weight.shape[0]
 
 # %% ../nbs/02_models.ipynb #ef732169
-def needs_quick_gelu(name: str, pretrained: str | None) -> bool:
+def needs_quick_gelu(
+    name: str,               # open_clip architecture
+    pretrained: str | None,  # open_clip weights tag (None: random weights)
+) -> bool:
     """Whether open_clip's weights `pretrained` for `name` were trained with QuickGELU (OpenAI's CLIP, and every tag
     whose config says so)."""
     if not pretrained: return False
@@ -45,8 +56,13 @@ def needs_quick_gelu(name: str, pretrained: str | None) -> bool:
     try: return bool(get_pretrained_cfg(name, pretrained).get('quick_gelu', False))
     except Exception: return pretrained == 'openai'
 
-def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', device='cpu', cache: str | None = None,
-                   quick_gelu: bool | None = None):
+def openclip_model(
+    name: str = 'ViT-B-32',             # open_clip architecture
+    pretrained: str | None = 'openai',  # open_clip weights tag or file (None: random weights)
+    device='cpu',                       # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    cache: str | None = None,           # open_clip's download folder (None: its default)
+    quick_gelu: bool | None = None,     # force QuickGELU on or off (None: as the weights were trained)
+):
     """An open_clip CLIP model (eval mode), its evaluation preprocessing and its tokenizer; QuickGELU where the weights
     need it."""
     import difflib, open_clip
@@ -64,8 +80,14 @@ def openclip_model(name: str = 'ViT-B-32', pretrained: str | None = 'openai', de
 
 # %% ../nbs/02_models.ipynb #bff625b9
 @torch.no_grad()
-def zeroshot_head(model, tokenizer, classnames: list[str], templates: list[str], device=None,
-                  cache_path=None) -> ZeroShotHead:
+def zeroshot_head(
+    model,                  # the open_clip model
+    tokenizer,              # open_clip's tokenizer
+    classnames: list[str],  # class names
+    templates: list[str],   # prompt templates with one `{}`
+    device=None,            # device of the text tower (None: the model's)
+    cache_path=None,        # file caching the head (None: not cached)
+) -> ZeroShotHead:
     """The zero-shot head of `classnames` × `templates` (strings with one `{}`) through `model`'s text tower, cached as
     safetensors."""
     if not classnames: raise ValueError('zeroshot_head needs at least one class name')
@@ -99,7 +121,9 @@ def _tensors(obj, path: str) -> dict[str, torch.Tensor]:
 
 _HF_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 
-def checkpoint_file(path) -> Path:
+def checkpoint_file(
+    path,  # a checkpoint file or a `save_pretrained` folder
+) -> Path:
     "The file to read for `path`: the path itself, or the weights file of a Hugging Face `save_pretrained` folder."
     p = check_input_path(path, folder_ok=True)
     if not p.is_dir(): return p
@@ -132,12 +156,18 @@ def load_checkpoint(
         sd = {k.removeprefix(strip_prefix): v for k, v in sd.items()}
     return sd
 
-def convert_checkpoint(src, dst, allow_pickle: bool = True) -> Path:
+def convert_checkpoint(
+    src,                        # any supported checkpoint
+    dst,                        # the safetensors file to write
+    allow_pickle: bool = True,  # read `torch.save`d files (through the safe loader)
+) -> Path:
     "Load any supported checkpoint and save its state dict as safetensors (atomically)."
     return save_state_dict(load_checkpoint(src, allow_pickle), dst, metadata={'converted_from': str(src)})
 
 # %% ../nbs/02_models.ipynb #47c8cf23
-def visual_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def visual_state_dict(
+    sd: dict[str, torch.Tensor],  # a CLIP or image-tower state dict
+) -> dict[str, torch.Tensor]:
     """The open_clip image-tower state dict inside `sd` (keys after the last `visual.` prefix), or `sd` if it is one
     already."""
     pre = [k[:k.index('visual.') + 7] for k in sd if 'visual.' in k]
@@ -145,8 +175,12 @@ def visual_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     p = max(set(pre), key=pre.count)
     return {k[len(p):]: v for k, v in sd.items() if k.startswith(p)}
 
-def check_same_architecture(pretrained: dict, finetuned: list[dict], names: list[str] | None = None,
-                            check_finite: bool = True):
+def check_same_architecture(
+    pretrained: dict,                # pretrained state dict
+    finetuned: list[dict],           # fine-tuned state dicts, one per task, in task order
+    names: list[str] | None = None,  # model names, for messages (default: indices)
+    check_finite: bool = True,       # refuse tensors holding NaN or inf (naming the tensor)
+):
     """Raise a `MergeInputError` naming the model and the first mismatching tensors if any fine-tuned state dict differs
     in keys or shapes (or holds NaN/inf, unless `check_finite=False`)."""
     try: validate_state_dicts(pretrained, finetuned, check_finite=check_finite)
@@ -163,7 +197,9 @@ _HF_TOP = {'embeddings.class_embedding': 'class_embedding', 'embeddings.patch_em
 _HF_LAYER = {'self_attn.out_proj': 'attn.out_proj', 'layer_norm1': 'ln_1', 'layer_norm2': 'ln_2', 'mlp.fc1': 'mlp.c_fc',
              'mlp.fc2': 'mlp.c_proj'}
 
-def hf_clip_vision_to_open_clip(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def hf_clip_vision_to_open_clip(
+    sd: dict[str, torch.Tensor],  # a HF CLIP state dict
+) -> dict[str, torch.Tensor]:
     "Convert a HF `CLIPVisionModel(WithProjection)` / `CLIPModel` state dict to an open_clip image-tower state dict."
     sd = {k.removeprefix('vision_model.'): v for k, v in sd.items()
           if not k.startswith(('text_model.', 'text_projection', 'logit_scale'))}
@@ -187,7 +223,10 @@ def hf_clip_vision_to_open_clip(sd: dict[str, torch.Tensor]) -> dict[str, torch.
     return out
 
 # %% ../nbs/02_models.ipynb #167fdca0
-def open_clip_to_hf_clip_vision(sd: dict[str, torch.Tensor], prefix: str = 'vision_model.') -> dict[str, torch.Tensor]:
+def open_clip_to_hf_clip_vision(
+    sd: dict[str, torch.Tensor],    # an open_clip image-tower state dict
+    prefix: str = 'vision_model.',  # prefix of the HF keys
+) -> dict[str, torch.Tensor]:
     """The inverse of `hf_clip_vision_to_open_clip` (tower keys under `prefix`: `'vision_model.'` as in hub checkpoints,
     `''` for transformers 5's bare `CLIPVisionModel`)."""
     inv_top, inv_layer = {v: k for k, v in _HF_TOP.items()}, {v: k for k, v in _HF_LAYER.items()}
@@ -206,13 +245,20 @@ def open_clip_to_hf_clip_vision(sd: dict[str, torch.Tensor], prefix: str = 'visi
     return out
 
 # %% ../nbs/02_models.ipynb #cdf27cbc
-def hf_clip_encode(model, state: dict, x: torch.Tensor) -> torch.Tensor:
+def hf_clip_encode(
+    model,            # a HF `CLIPVisionModelWithProjection`
+    state: dict,      # encoder parameters: a full or partial state dict
+    x: torch.Tensor,  # pixel values `[B, 3, H, W]`
+) -> torch.Tensor:
     "Image embeddings of a HF `CLIPVisionModelWithProjection` run with `state` (for `MergeBenchmark.encode`)."
     return functional_call(model, state, (), {'pixel_values': x}).image_embeds
 
 # %% ../nbs/02_models.ipynb #cff81a74
-def split_sequence_classifier(sd: dict[str, torch.Tensor], encoder_prefix: str = 'roberta.',
-                              head_prefix: str = 'classifier.'):
+def split_sequence_classifier(
+    sd: dict[str, torch.Tensor],       # a HF `…ForSequenceClassification` state dict
+    encoder_prefix: str = 'roberta.',  # prefix of the encoder keys
+    head_prefix: str = 'classifier.',  # prefix of the head keys
+):
     "(encoder state dict, head state dict) of a HF `…ForSequenceClassification` state dict."
     enc = {k[len(encoder_prefix):]: v for k, v in sd.items() if k.startswith(encoder_prefix)}
     head = {k[len(head_prefix):]: v for k, v in sd.items() if k.startswith(head_prefix)}
@@ -221,19 +267,30 @@ def split_sequence_classifier(sd: dict[str, torch.Tensor], encoder_prefix: str =
                               f'{sorted({k.split(".")[0] for k in sd})}')
     return enc, head
 
-def roberta_encode(model, state: dict, x: torch.Tensor) -> torch.Tensor:
+def roberta_encode(
+    model,            # a HF `RobertaModel`
+    state: dict,      # encoder parameters: a full or partial state dict
+    x: torch.Tensor,  # token ids and attention masks `[B, 2, L]`
+) -> torch.Tensor:
     """Last hidden states `[B, L, H]` of a HF `RobertaModel` run with `state`, from inputs `[B, 2, L]` (ids, attention
     mask)."""
     return functional_call(model, state, (), {'input_ids': x[:, 0], 'attention_mask': x[:, 1]}).last_hidden_state
 
-def roberta_head(config, head_state: dict) -> nn.Module:
+def roberta_head(
+    config,            # the model's `RobertaConfig`
+    head_state: dict,  # the classifier's state dict (`dense.*`, `out_proj.*`)
+) -> nn.Module:
     "A frozen `RobertaClassificationHead` with `head_state` (reads the first token of the hidden states)."
     from transformers.models.roberta.modeling_roberta import RobertaClassificationHead
     h = RobertaClassificationHead(config)
     h.load_state_dict(head_state, strict=True)
     return h.eval().requires_grad_(False)
 
-def tokenize_pairs(tokenizer, texts: list, max_length: int = 128) -> torch.Tensor:
+def tokenize_pairs(
+    tokenizer,              # the tokenizer
+    texts: list,            # texts or (text, text) pairs
+    max_length: int = 128,  # tokens per row
+) -> torch.Tensor:
     "Token ids and attention masks `[N, 2, max_length]` (int64) for single texts or (text, text) pairs."
     a = [t[0] if isinstance(t, (tuple, list)) else t for t in texts]
     b = [t[1] for t in texts] if texts and isinstance(texts[0], (tuple, list)) else None
@@ -245,20 +302,35 @@ class PromptHead(nn.Module):
     """A frozen masked-LM head read at the `<mask>` position and restricted to the task's label words: the head of the
     prompt-based fine-tuning behind the paper's NLP checkpoints (LM-BFF; the pretrained `lm_head`, never trained).
     logits[c] = decoder(layer_norm(gelu(dense(h))))[word_c] + bias[word_c]."""
-    def __init__(self, dense_w, dense_b, ln_w, ln_b, words_w, words_b, eps: float = 1e-5):
+    def __init__(
+        self,
+        dense_w,            # `lm_head.dense.weight`
+        dense_b,            # `lm_head.dense.bias`
+        ln_w,               # `lm_head.layer_norm.weight`
+        ln_b,               # `lm_head.layer_norm.bias`
+        words_w,            # decoder rows of the label words `[C, H]`
+        words_b,            # decoder bias of the label words `[C]`
+        eps: float = 1e-5,  # layer-norm epsilon
+    ):
         super().__init__()
         for k, v in dict(dense_w=dense_w, dense_b=dense_b, ln_w=ln_w, ln_b=ln_b, words_w=words_w,
                          words_b=words_b).items():
             self.register_buffer(k, v.detach().float().clone())
         self.eps = eps
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        h: torch.Tensor,  # hidden states at `<mask>` `[B, H]`
+    ) -> torch.Tensor:
         x = F.gelu(F.linear(h.float(), self.dense_w, self.dense_b))
         x = F.layer_norm(x, x.shape[-1:], self.ln_w, self.ln_b, self.eps)
         return F.linear(x, self.words_w, self.words_b)
     @property
     def n_classes(self) -> int: return self.words_w.shape[0]
 
-def label_word_ids(tokenizer, words: list[str]) -> list[int]:
+def label_word_ids(
+    tokenizer,         # the tokenizer
+    words: list[str],  # label words
+) -> list[int]:
     "The token id of each label word as it follows another token (`' ' + word`); one token each, or a clear error."
     ids = []
     for w in words:
@@ -269,7 +341,12 @@ def label_word_ids(tokenizer, words: list[str]) -> list[int]:
         ids.append(got[0])
     return ids
 
-def prompt_head(mlm_state: dict, word_ids: list[int], eps: float = 1e-5, prefix: str = 'lm_head.') -> PromptHead:
+def prompt_head(
+    mlm_state: dict,           # a `RobertaForMaskedLM` state dict
+    word_ids: list[int],       # token ids of the label words
+    eps: float = 1e-5,         # layer-norm epsilon
+    prefix: str = 'lm_head.',  # prefix of the head's keys
+) -> PromptHead:
     """A `PromptHead` for `word_ids` from a `RobertaForMaskedLM` state dict (its `lm_head.*`; the decoder is tied to the
     word embeddings)."""
     g = lambda k: mlm_state.get(prefix + k)
@@ -288,7 +365,11 @@ def prompt_head(mlm_state: dict, word_ids: list[int], eps: float = 1e-5, prefix:
 class PromptEncode:
     """`(model, state, x)` → the last hidden state at each row's `<mask>` token (`x`: `[B, 2, L]` ids and attention
     mask); `state=None` runs `model` as it is."""
-    def __init__(self, mask_id: int): self.mask_id = int(mask_id)
+    def __init__(
+        self,
+        mask_id: int,  # token id of `<mask>`
+    ):
+        self.mask_id = int(mask_id)
     def __call__(self, model, state, x: torch.Tensor) -> torch.Tensor:
         kw = {'input_ids': x[:, 0], 'attention_mask': x[:, 1]}
         h = (model(**kw) if state is None else functional_call(model, state, (), kw)).last_hidden_state

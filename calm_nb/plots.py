@@ -30,18 +30,25 @@ def use_style():
     sns.set_theme(style='whitegrid', palette='colorblind', context='paper', font_scale=1.15)
     matplotlib.rcParams.update({'figure.dpi': 110, 'savefig.bbox': 'tight', 'axes.titleweight': 'bold'})
 
-def palette(n: int) -> list:
+def palette(
+    n: int,  # number of colours
+) -> list:
     "`n` colour-blind-safe colours."
     import seaborn as sns
     return sns.color_palette('colorblind', n)
 
-def line_styles(n: int) -> list[dict]:
+def line_styles(
+    n: int,  # number of lines
+) -> list[dict]:
     "`n` distinct line styles (colour, marker, dash), so lines can be told apart without colour."
     markers, dashes = 'osD^vPX*<>', ('-', '--', '-.', ':')
     return [{'color': c, 'marker': markers[i % len(markers)], 'ls': dashes[i % len(dashes)]}
             for i, c in enumerate(palette(n))]
 
-def save_figure(fig, path) -> list[Path]:
+def save_figure(
+    fig,   # a matplotlib figure
+    path,  # file stem (suffixes are replaced)
+) -> list[Path]:
     "Save `fig` as `<path>.png` (200 dpi) and `<path>.svg`; return both paths."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     out = []
@@ -52,7 +59,9 @@ def save_figure(fig, path) -> list[Path]:
     return out
 
 # %% ../nbs/09_plots.ipynb #24d5f777
-def load_run(out_dir) -> dict:
+def load_run(
+    out_dir,  # a CALM run folder
+) -> dict:
     "The run card, history, masks (bool tensors) and parameter index written by a CALM run in `out_dir`."
     d = Path(out_dir)
     missing = [f for f in ('run_card.json', 'history.json', 'masks.npz', 'parameter_index.json')
@@ -68,7 +77,9 @@ _BLOCK = re.compile(r'(?:^|\.)(?:resblocks|layers|layer|blocks|h)\.(\d+)\.')
 _HEAD = re.compile(r'(?:^|\.)(?:ln_post|proj|post_layernorm|visual_projection|pooler|ln_f|final_layer_norm|head'
                    r'|classifier|norm|fc_norm)(?:\.|$)')
 
-def layer_groups(names: list[str]) -> list[str]:
+def layer_groups(
+    names: list[str],  # tensor names
+) -> list[str]:
     """A layer name per tensor: `block <i>` for transformer blocks, `head` for final norms / projections / poolers,
     `embed` for the rest."""
     out = []
@@ -80,7 +91,10 @@ def layer_groups(names: list[str]) -> list[str]:
 
 def _layer_order(g: str) -> tuple: return (0, 0) if g == 'embed' else (2, 0) if g == 'head' else (1, int(g.split()[1]))
 
-def layer_density(index: list[dict], mask: torch.Tensor) -> dict[str, tuple[float, int]]:
+def layer_density(
+    index: list[dict],   # the run's parameter index (a list of `{name, offset, numel}`)
+    mask: torch.Tensor,  # binary mask `[P]`
+) -> dict[str, tuple[float, int]]:
     """{layer: (fraction of mask-on coordinates, number of coordinates)} in layer order, computed with one cumulative
     sum."""
     if mask.numel() != sum(s['numel'] for s in index):
@@ -93,8 +107,11 @@ def layer_density(index: list[dict], mask: torch.Tensor) -> dict[str, tuple[floa
     return {g: (on[g] / size[g], size[g]) for g in sorted(on, key=_layer_order)}
 
 # %% ../nbs/09_plots.ipynb #cb3bea41
-def plot_layer_density(densities: dict[str, dict[str, tuple[float, int]]], path=None,
-                       title: str = 'Effective weights per layer (Fig. 7)'):
+def plot_layer_density(
+    densities: dict[str, dict[str, tuple[float, int]]],   # sequential task → `layer_density` output
+    path=None,                                            # file stem to save to (None: not saved)
+    title: str = 'Effective weights per layer (Fig. 7)',  # figure title
+):
     """Heatmap (sequential task × layer) of the mask-on fraction, and per-layer bars averaged over tasks; saved as PNG +
     SVG."""
     import matplotlib.pyplot as plt
@@ -119,7 +136,11 @@ def plot_layer_density(densities: dict[str, dict[str, tuple[float, int]]], path=
     return fig, (save_figure(fig, path) if path is not None else [])
 
 # %% ../nbs/09_plots.ipynb #3db35395
-def topk_share(mask: torch.Tensor, tau: torch.Tensor, ks=(1, 5, 10, 20, 50)) -> dict[int, float]:
+def topk_share(
+    mask: torch.Tensor,     # binary mask `[P]`
+    tau: torch.Tensor,      # task vector `[P]`
+    ks=(1, 5, 10, 20, 50),  # top-k percentages
+) -> dict[int, float]:
     "{k: % of mask-on coordinates inside the top-k % of |tau|} (one sort of |tau|)."
     if mask.shape != tau.shape:
         raise ShapeMismatchError(f'mask {tuple(mask.shape)} and task vector {tuple(tau.shape)} differ')
@@ -131,8 +152,12 @@ def topk_share(mask: torch.Tensor, tau: torch.Tensor, ks=(1, 5, 10, 20, 50)) -> 
     return {k: 100.0 * int((r_on < round(k / 100 * tau.numel())).sum()) / n_on for k in ks}
 
 # %% ../nbs/09_plots.ipynb #447205ef
-def pseudo_label_curves(bench: MergeBenchmark, ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-                        count: str = 'floor') -> dict:
+def pseudo_label_curves(
+    # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    bench: MergeBenchmark,
+    ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),  # sampling rates
+    count: str = 'floor',                                       # credible count per class: `'floor'` or `'ceil_min1'`
+) -> dict:
     """{'ratios': [...], 'ems'|'cb_ems': {task: [accuracy % per ratio]}} on each task's unlabeled split; NaN where a
     ratio keeps no sample (the authors' floor on small data)."""
     def acc(lg, r, m, td):
@@ -147,7 +172,10 @@ def pseudo_label_curves(bench: MergeBenchmark, ratios=(0.1, 0.2, 0.3, 0.4, 0.5, 
             out[m][td.name] = [acc(lg, r, m, td) for r in ratios]
     return out
 
-def plot_pseudo_label_accuracy(curves: dict, path=None):
+def plot_pseudo_label_accuracy(
+    curves: dict,  # `pseudo_label_curves` output
+    path=None,     # file stem to save to (None: not saved)
+):
     "Two panels (EMS, CB-EMS): pseudo-label accuracy against the sampling rate, one line per task; saved as PNG + SVG."
     import matplotlib.pyplot as plt
     use_style()
@@ -162,7 +190,11 @@ def plot_pseudo_label_accuracy(curves: dict, path=None):
     return fig, (save_figure(fig, path) if path is not None else [])
 
 # %% ../nbs/09_plots.ipynb #98a60274
-def class_entropies(bench: MergeBenchmark, task: int | str, by: str = 'predicted') -> dict:
+def class_entropies(
+    bench: MergeBenchmark,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    task: int | str,        # task index or name
+    by: str = 'predicted',  # group by the `'predicted'` or the `'true'` class
+) -> dict:
     """{class name: entropies (numpy)} of the fine-tuned model on task `task`'s unlabeled split, grouped by predicted or
     true class."""
     if by not in ('predicted', 'true'): raise ValueError(f"by must be 'predicted' or 'true', got {by!r}")
@@ -173,7 +205,12 @@ def class_entropies(bench: MergeBenchmark, task: int | str, by: str = 'predicted
     return {td.classes[c]: H[cls == c] for c in range(td.n_classes) if (cls == c).any()}
 
 # %% ../nbs/09_plots.ipynb #41904259
-def plot_class_entropy(groups: dict[str, dict[str, np.ndarray]], path=None, per_row: int = 24, log: bool = True):
+def plot_class_entropy(
+    groups: dict[str, dict[str, np.ndarray]],  # task → class → entropies
+    path=None,                                 # file stem to save to (None: not saved)
+    per_row: int = 24,                         # classes per panel
+    log: bool = True,                          # log-scale entropy axis
+):
     """Boxplots of entropy per class (sorted by median, in equal bins of at most `per_row` classes) for each task in
     `groups`; saved as PNG + SVG."""
     import matplotlib.pyplot as plt
@@ -202,7 +239,11 @@ def plot_class_entropy(groups: dict[str, dict[str, np.ndarray]], path=None, per_
     return fig, (save_figure(fig, path) if path is not None else [])
 
 # %% ../nbs/09_plots.ipynb #34ecf605
-def plot_mask_activation(histories: dict[str, list[float]], path=None, init: float | None = None):
+def plot_mask_activation(
+    histories: dict[str, list[float]],  # sequential task → mask-on fraction per iteration
+    path=None,                          # file stem to save to (None: not saved)
+    init: float | None = None,          # initial fraction, drawn as a reference (None: not drawn)
+):
     "Mask-on share (%) against the iteration, one line per sequential task, log scale; saved as PNG + SVG."
     import matplotlib.pyplot as plt
     use_style()
@@ -219,7 +260,9 @@ def plot_mask_activation(histories: dict[str, list[float]], path=None, init: flo
     return fig, (save_figure(fig, path) if path is not None else [])
 
 # %% ../nbs/09_plots.ipynb #554f6380
-def convergence(history: dict) -> dict:
+def convergence(
+    history: dict,  # a CALM run's history (with `eval_every` set)
+) -> dict:
     """{'iteration': [...], 'boundaries': [...], 'tasks': {task: [acc %]}, 'avg': [...]} from a CALM history with `eval`
     entries."""
     its, tasks, offset, bounds = [], {}, 0, []
@@ -234,8 +277,12 @@ def convergence(history: dict) -> dict:
     return {'iteration': its, 'boundaries': bounds[:-1], 'tasks': tasks, 'avg': avg}
 
 # %% ../nbs/09_plots.ipynb #31f1ca88
-def plot_convergence(conv: dict, path=None, references: dict[str, float] | None = None,
-                     title: str = 'Accuracy during mask optimisation (Fig. 11)'):
+def plot_convergence(
+    conv: dict,                                                  # `convergence` output
+    path=None,                                                   # file stem to save to (None: not saved)
+    references: dict[str, float] | None = None,                  # label → average accuracy (%) drawn dashed
+    title: str = 'Accuracy during mask optimisation (Fig. 11)',  # figure title
+):
     """Average (thick) and per-task test accuracy against the iteration; dashed lines for `references` {label: avg %};
     PNG + SVG."""
     import matplotlib.pyplot as plt
@@ -260,8 +307,14 @@ def plot_convergence(conv: dict, path=None, references: dict[str, float] | None 
 # %% ../nbs/09_plots.ipynb #1a54eb9b
 TABLE2_ROWS = ('θ_pre', 'θ_pre + τ₁', 'θ_pre + (1−M*)⊙τ₁', 'θ_pre + τ₂', 'θ_pre + M*⊙τ₂', 'θ_pre + (1−M*)⊙τ₁ + M*⊙τ₂')
 
-def mask_decomposition(bench: MergeBenchmark, mask: torch.Tensor, task: str, lam: float = 0.3, tv=None,
-                       total: torch.Tensor | None = None) -> dict[str, float]:
+def mask_decomposition(
+    bench: MergeBenchmark,              # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    mask: torch.Tensor,                 # the task's binary mask `[P]`
+    task: str,                          # task name
+    lam: float = 0.3,                   # task-arithmetic coefficient of τ₁
+    tv=None,                            # task vectors (None: computed)
+    total: torch.Tensor | None = None,  # Σ_t τ_t `[P]` (None: computed)
+) -> dict[str, float]:
     """Table 2: accuracy (%) on `task` of the six models built from τ₁ = λ Σ_{t≠task} τ_t, τ₂ = τ_task and the task's
     mask M* (`total`: Σ_t τ_t, if already summed)."""
     from calm_nb.evaluate import accuracy
@@ -275,8 +328,12 @@ def mask_decomposition(bench: MergeBenchmark, mask: torch.Tensor, task: str, lam
     return {name: accuracy(bench, tv.to_state_dict(tv.pre + dl), j) for name, dl in zip(TABLE2_ROWS, deltas)}
 
 # %% ../nbs/09_plots.ipynb #5dc4ad77
-def interpolation_curve(bench: MergeBenchmark, merged_a: dict, merged_b: dict,
-                        betas=tuple(i / 10 for i in range(11))) -> dict:
+def interpolation_curve(
+    bench: MergeBenchmark,                   # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    merged_a: dict,                          # merged state dict at β = 0
+    merged_b: dict,                          # merged state dict at β = 1
+    betas=tuple(i / 10 for i in range(11)),  # the β values
+) -> dict:
     "{'beta': [...], 'avg': [...], 'per_task': {task: [...]}} for θ_pre + (1−β)(θ_a − θ_pre) + β(θ_b − θ_pre)."
     from calm_nb.evaluate import evaluate
     tv = task_vectors(bench.pretrained, [merged_a, merged_b])
@@ -288,7 +345,11 @@ def interpolation_curve(bench: MergeBenchmark, merged_a: dict, merged_b: dict,
         for t, v in ev['per_task'].items(): out['per_task'][t].append(v)
     return out
 
-def plot_interpolation(curves: dict[str, dict], path=None, target: str = 'CALM'):
+def plot_interpolation(
+    curves: dict[str, dict],  # label → `interpolation_curve` output
+    path=None,                # file stem to save to (None: not saved)
+    target: str = 'CALM',     # label of the merge the lines end at
+):
     "Average accuracy against β, one line per starting merge (`curves`: {label: interpolation_curve(...)}); PNG + SVG."
     import matplotlib.pyplot as plt
     use_style()
@@ -301,7 +362,11 @@ def plot_interpolation(curves: dict[str, dict], path=None, target: str = 'CALM')
     return fig, (save_figure(fig, path) if path is not None else [])
 
 # %% ../nbs/09_plots.ipynb #1775ff10
-def explorer_data(runs: dict[str, dict], bench: MergeBenchmark | None = None, ks=(1, 5, 10, 20, 50)) -> dict:
+def explorer_data(
+    runs: dict[str, dict],                # `load_run` dicts keyed by their sequential task
+    bench: MergeBenchmark | None = None,  # the benchmark (for top-k shares of |τ|; None: left out)
+    ks=(1, 5, 10, 20, 50),                # top-k percentages
+) -> dict:
     """{task: {'density', 'groups', 'topk', 'eval'}} for the explorer, from `load_run` dicts keyed by their sequential
     task."""
     tv = task_vectors(bench.pretrained, bench.finetuned) if bench is not None else None
@@ -325,7 +390,12 @@ def explorer_data(runs: dict[str, dict], bench: MergeBenchmark | None = None, ks
     return data
 
 # %% ../nbs/09_plots.ipynb #801422c1
-def plot_explorer(data: dict, task: str, group: str = 'all', iteration: int | None = None):
+def plot_explorer(
+    data: dict,                    # `explorer_data` output
+    task: str,                     # sequential task shown
+    group: str = 'all',            # layer group (`'all'`, `'block 3'`, …)
+    iteration: int | None = None,  # iteration shown (None: the last)
+):
     """One explorer view: density over iterations, per-layer densities, top-k |τ| shares of `group`, accuracy at
     `iteration`."""
     import matplotlib.pyplot as plt
@@ -382,7 +452,10 @@ def _widgets_live() -> bool:
     return shell is not None and type(shell).__name__ in ('ZMQInteractiveShell', 'Shell')   # Jupyter, Colab
 
 # %% ../nbs/09_plots.ipynb #95bce8a1
-def mask_explorer(data: dict, static: bool | None = None):
+def mask_explorer(
+    data: dict,                  # `explorer_data` output
+    static: bool | None = None,  # draw static figures (None: when no live widgets are available)
+):
     """ipywidgets controls (task, layer group, iteration) over `plot_explorer`; the static view of every task where
     widgets cannot render."""
     import matplotlib.pyplot as plt
@@ -401,8 +474,15 @@ def mask_explorer(data: dict, static: bool | None = None):
     return ui
 
 # %% ../nbs/09_plots.ipynb #70a66994
-def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, float] | None = None, title: str = '',
-               labels: dict | None = None, percent: bool = False):
+def plot_sweep(
+    summary: dict,                               # `summarize_sweep` output
+    xlabel: str,                                 # x-axis label
+    path=None,                                   # file stem to save to (None: not saved)
+    references: dict[str, float] | None = None,  # label → average accuracy (%) drawn dashed
+    title: str = '',                             # figure title
+    labels: dict | None = None,                  # setting value → label shown
+    percent: bool = False,                       # show values as percentages
+):
     "Mean ± std of the average accuracy per setting value: a line for numbers, bars for names; saved as PNG + SVG."
     import matplotlib.pyplot as plt
     use_style()
@@ -438,7 +518,12 @@ def plot_sweep(summary: dict, xlabel: str, path=None, references: dict[str, floa
     return fig, (save_figure(fig, path) if path else [])
 
 # %% ../nbs/09_plots.ipynb #7246b88e
-def sweep_table(summary: dict, tasks: list[str], labels: dict | None = None, header: str = 'setting') -> str:
+def sweep_table(
+    summary: dict,               # `summarize_sweep` output
+    tasks: list[str],            # task names, in column order
+    labels: dict | None = None,  # setting value → label shown
+    header: str = 'setting',     # header of the first column
+) -> str:
     "A markdown table: one row per setting value with per-task means, the average as mean ± std, and the seed count."
     cell = lambda v: str(v).replace('|', r'\|')   # a | inside a cell (|S̄|) would split it
     lines = [f'| {cell(header)} | ' + ' | '.join(map(cell, tasks)) + ' | avg | seeds |', '|' + '---|'
@@ -450,7 +535,12 @@ def sweep_table(summary: dict, tasks: list[str], labels: dict | None = None, hea
 
 # %% ../nbs/09_plots.ipynb #07dc691c
 @torch.no_grad()
-def confusion_matrix(bench: MergeBenchmark, state: dict, task: int | str, split: str = 'test') -> np.ndarray:
+def confusion_matrix(
+    bench: MergeBenchmark,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    state: dict,            # encoder parameters: a full or partial state dict
+    task: int | str,        # task index or name
+    split: str = 'test',    # the split scored
+) -> np.ndarray:
     "`[C, C]` counts of (true class, predicted class) of encoder `state` on `split` of `task`."
     t = bench.task_names.index(task) if isinstance(task, str) else task
     td = bench.tasks[t]
@@ -460,8 +550,12 @@ def confusion_matrix(bench: MergeBenchmark, state: dict, task: int | str, split:
     return torch.bincount(y.long().cpu() * C + pred.long().cpu(), minlength=C * C).reshape(C, C).numpy()
 
 # %% ../nbs/09_plots.ipynb #ea5cdb72
-def plot_confusion(mats: dict[str, np.ndarray], path=None, classnames: dict[str, list[str]] | None = None,
-                   title: str = ''):
+def plot_confusion(
+    mats: dict[str, np.ndarray],                     # task → `[C, C]` counts
+    path=None,                                       # file stem to save to (None: not saved)
+    classnames: dict[str, list[str]] | None = None,  # task → class names (None: indices)
+    title: str = '',                                 # figure title
+):
     """Row-normalised confusion matrices (true class → share of its test samples per predicted class), one panel per
     task."""
     import matplotlib.pyplot as plt

@@ -13,7 +13,9 @@ __all__ = ['bench_fingerprint', 'methods_fingerprint', 'assets_fingerprint', 'co
 # %% ../nbs/00i_provenance.ipynb #fee9306a
 def _hash(obj) -> str: return hashlib.sha1(json.dumps(obj, sort_keys=True, default=repr).encode()).hexdigest()[:12]
 
-def bench_fingerprint(bench) -> str:
+def bench_fingerprint(
+    bench,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+) -> str:
     """A short hash of a benchmark's configuration (its data and how its models were built): cached runs key on it, so a
     rebuilt zoo never reuses old runs."""
     return _hash(bench.config)
@@ -33,7 +35,9 @@ def _content_hash(folder: Path) -> str:
 @functools.lru_cache(maxsize=4)
 def _shipped_hash(folder: str, stats: tuple) -> str: return _content_hash(Path(folder))   # keyed by the files' stats
 
-def assets_fingerprint(folder=None) -> str:
+def assets_fingerprint(
+    folder=None,  # a zoo folder (None: the shipped assets)
+) -> str:
     """A short hash of the contents of the shipped assets (zoo-vit's pretrained tower and task deltas). The shipped
     folder's hash is computed once per process and set of file stats (every run card asks for it); `folder` is hashed
     each time."""
@@ -54,7 +58,9 @@ def code_commit() -> str | None:
     return head.stdout.strip()[:12] + ('+' if dirty else '')
 
 # %% ../nbs/00i_provenance.ipynb #60006630
-def provenance(bench=None) -> dict:
+def provenance(
+    bench=None,  # the benchmark the result was made on (None: none)
+) -> dict:
     """What produced a result: the methods' defaults, the benchmark (its configuration and, for zoo-vit, the shipped
     assets), calm_nb's version and commit; `hash` covers the methods, the benchmark and the assets."""
     import importlib.metadata as md

@@ -62,7 +62,13 @@ def _kind_rule(annotation, default) -> tuple | None:
     kind = {'bool': 'bool', 'int': 'int', 'float': 'real'}.get(name)
     return None if kind is None else (kind,) if kind == 'bool' else (kind, *_ANY, False, False)
 
-def check_value(method: str, name: str, v, rule: tuple, n_tasks: int | None = None) -> None:
+def check_value(
+    method: str,                 # method name (for the message)
+    name: str,                   # hyper-parameter name
+    v,                           # its value
+    rule: tuple,                 # the rule (see `HPARAM_RULES`)
+    n_tasks: int | None = None,  # number of tasks, for rules that depend on it
+) -> None:
     "Raise `HyperParameterError` unless `v` satisfies `rule` (see `HPARAM_RULES`)."
     import math, numbers
     kind = rule[0]
@@ -91,7 +97,12 @@ class MemoryModel:
     fixed: float                    # buffers whatever the number of tasks (θ, its gradient, the mask logits, …)
     per_task: float = 0.0           # buffers per task (the task-vector matrix, per-task Fishers, …)
     matrix: bool = False            # the per-task buffers are held in the method's `matrix_dtype` (bf16 halves them)
-    def buffer_bytes(self, P: int, T: int, matrix_bytes: int = 4) -> int:
+    def buffer_bytes(
+        self,
+        P: int,                 # merged coordinates
+        T: int,                 # number of tasks
+        matrix_bytes: int = 4,  # bytes per element of the task-vector matrix
+    ) -> int:
         "Bytes of the buffers for P coordinates and T tasks."
         return int(4 * P * (self.fixed + self.per_task * T * (matrix_bytes / 4 if self.matrix else 1)))
 
@@ -100,12 +111,13 @@ class MemoryModel:
 class MergeMethod:
     """A registered merging method: its function and everything the CLI, the demo, the checks, the planner and the docs
     read."""
-    name: str
+    name: str                                   # the name users type
+    # the method: `fn(pretrained, finetuned, **hparams)` → merged state dict
     fn: Callable
-    defaults: dict
+    defaults: dict                              # its hyper-parameters' defaults
     data: str = 'none'               # a key of `DATA_KINDS`
-    paper: str = ''
-    description: str = ''
+    paper: str = ''                             # the paper it comes from
+    description: str = ''                       # one line for tables and `calm_nb methods`
     config: type | None = None       # a dataclass of further keyword arguments taken through **kw (CALM: CalmConfig)
     order: float = 1000.0            # place in `list_methods()`, the results tables and the faithfulness table
     # {'code': reference code, 'status': ..., 'deviations': [(what, why, measured effect)]}
@@ -121,7 +133,11 @@ class MergeMethod:
         n = len(finetuned) if hasattr(finetuned, '__len__') else None
         self.check(kwargs, n_tasks=n)   # types and ranges, before any work
         return self.fn(pretrained, finetuned, **kwargs)
-    def check(self, hparams: dict, n_tasks: int | None = None) -> None:
+    def check(
+        self,
+        hparams: dict,               # hyper-parameters to check
+        n_tasks: int | None = None,  # number of tasks, for rules that depend on it
+    ) -> None:
         "Raise `HyperParameterError` for a hyper-parameter of the wrong type or out of range."
         for k, v in hparams.items():
             if (rule := self.rules.get(k) or HPARAM_RULES.get(k)) is not None:
@@ -203,7 +219,9 @@ def _load_method_modules():
             importlib.import_module(f'{pkg_name}.{m.name}')
 
 # %% ../nbs/00d_registry.ipynb #caf3f9be
-def get_method(name: str) -> MergeMethod:
+def get_method(
+    name: str,  # method name
+) -> MergeMethod:
     "The registered method `name`; unknown names raise a `KeyError` suggesting close matches."
     if name not in METHODS: _load_method_modules()
     if name in METHODS: return METHODS[name]
@@ -212,7 +230,9 @@ def get_method(name: str) -> MergeMethod:
     raise KeyError(f'unknown merging method {name!r}{hint} (registered: {", ".join(sorted(METHODS))})')
 
 # %% ../nbs/00d_registry.ipynb #69e03a71
-def list_methods(needs_data: bool | None = None) -> list[str]:
+def list_methods(
+    needs_data: bool | None = None,  # None: all; True: only methods that need data; False: only data-free ones
+) -> list[str]:
     """Names of the registered methods in table order, optionally only those that do (`True`) or do not (`False`) need
     data."""
     _load_method_modules()
@@ -220,7 +240,11 @@ def list_methods(needs_data: bool | None = None) -> list[str]:
     return [m.name for m in ms if needs_data is None or m.needs_data == needs_data]
 
 # %% ../nbs/00d_registry.ipynb #79152d2a
-def check_hparams(method: str, hparams: dict, n_tasks: int | None = None) -> None:
+def check_hparams(
+    method: str,                 # registered method name
+    hparams: dict,               # hyper-parameters to check
+    n_tasks: int | None = None,  # number of tasks, for rules that depend on it
+) -> None:
     """Raise `HyperParameterError` for a hyper-parameter of `method` of the wrong type or out of range; the number of
     tasks bounds `n_seq` and consensus `k`."""
     get_method(method).check(hparams, n_tasks)
@@ -250,7 +274,10 @@ def merge(
     return merged
 
 # %% ../nbs/00d_registry.ipynb #f489cdce
-def check_merged_finite(method: str, merged: dict):
+def check_merged_finite(
+    method: str,   # the method that produced `merged` (for the message)
+    merged: dict,  # a merged state dict
+):
     "Raise a `NonFiniteError` naming the first floating-point tensor of `merged` that holds NaN or inf."
     from calm_nb.core import NonFiniteError, count_non_finite
     for k, v in merged.items():
@@ -262,7 +289,10 @@ def check_merged_finite(method: str, merged: dict):
                 f'finite{hint}; nothing was written')
 
 # %% ../nbs/00d_registry.ipynb #b42e2fe8
-def method_kwargs(method: str, **context) -> dict:
+def method_kwargs(
+    method: str,  # registered method name
+    **context,    # candidate keyword arguments
+) -> dict:
     """The entries of `context` (bench, seed, out_dir, progress, record, chunk_size, …) that `method` takes, `None`s
     dropped."""
     m = get_method(method)
@@ -271,7 +301,9 @@ def method_kwargs(method: str, **context) -> dict:
     return {k: v for k, v in context.items() if k in params and v is not None}
 
 # %% ../nbs/00d_registry.ipynb #ff1ef7a6
-def faithfulness_table(methods: list[str] | None = None) -> str:
+def faithfulness_table(
+    methods: list[str] | None = None,  # method names (None: every registered one)
+) -> str:
     """A markdown table: each method's paper, the reference code followed, its current defaults and its deviations, from
     the registrations."""
     rows = ['| method | paper | reference code | status | defaults | deviations (reason; measured effect on zoo-vit) |',

@@ -54,7 +54,11 @@ def _label_names(task) -> list[str]:
                 'smart fortwo Convertible 2012']
     return list(task.label_names)
 
-def fake_hub_dataset(task, rows: int = 24, seed: int = 0):
+def fake_hub_dataset(
+    task,            # a registry task
+    rows: int = 24,  # rows per split
+    seed: int = 0,   # seed of the contents
+):
     """A `datasets.DatasetDict` with the hub copy's schema for a registry task: its splits, columns, `ClassLabel` names
     and `-1` labels, random contents."""
     import datasets as hfd
@@ -122,7 +126,11 @@ def _tiny_roberta(root: Path) -> Path:
     RobertaForMaskedLM(cfg).save_pretrained(d); tok.save_pretrained(d)
     return d
 
-def roberta_finetuned(root, tasks, seed: int = 0) -> dict[str, Path]:
+def roberta_finetuned(
+    root,           # folder of the simulated hubs
+    tasks,          # task names
+    seed: int = 0,  # seed of the noise
+) -> dict[str, Path]:
     """One `RobertaForSequenceClassification` folder per task, fine-tuned (a little noise) from the simulated
     `roberta-base`: what a user's `save_pretrained` gives."""
     from transformers import RobertaForSequenceClassification, RobertaModel
@@ -182,7 +190,11 @@ def _hf_clip_tower(root: Path, repo: str) -> Path:
 
 # %% ../nbs/11_rehearsal.ipynb #63a5196f
 @contextlib.contextmanager
-def simulated_hubs(root, rows: int = 24, seed: int = 0):
+def simulated_hubs(
+    root,            # folder of the simulated hubs
+    rows: int = 24,  # rows per simulated split
+    seed: int = 0,   # seed of the contents
+):
     "Simulate the model and dataset hubs under folder `root` (see above) for the duration of the `with` block."
     import unittest.mock as um
     import datasets as hfd, open_clip, transformers
@@ -247,7 +259,12 @@ def simulated_hubs(root, rows: int = 24, seed: int = 0):
                 else: open_clip.factory._MODEL_CONFIGS[n] = c
 
 # %% ../nbs/11_rehearsal.ipynb #357251d0
-def rehearse(notebook, root, env: dict | None = None, rows: int = 24) -> dict:
+def rehearse(
+    notebook,                 # the notebook to run
+    root,                     # folder of the simulated hubs and outputs
+    env: dict | None = None,  # environment variables for the run
+    rows: int = 24,           # rows per simulated split
+) -> dict:
     """Run `notebook`'s code cells top to bottom under `simulated_hubs(root)`; return `{'ran': [...], 'skipped': [...],
     'namespace': ...}`."""
     import unittest.mock as um

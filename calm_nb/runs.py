@@ -44,7 +44,9 @@ def _parse_value(v: str):
     except (ValueError, SyntaxError): return _YAML_WORDS.get(v.strip().lower(), v)
 
 # %% ../nbs/09b_runs.ipynb #5b8f882d
-def parse_hparams(pairs: list[str]) -> dict:
+def parse_hparams(
+    pairs: list[str],  # `'method.name=value'` or `'name=value'` strings
+) -> dict:
     "Parse `method.name=value` (or `name=value` for every method) overrides."
     out = {}
     for p in pairs or []:
@@ -55,8 +57,14 @@ def parse_hparams(pairs: list[str]) -> dict:
     return out
 
 # %% ../nbs/09b_runs.ipynb #39d7b9a8
-def demo_hparams(methods: list[str], benchmark: str, seed: int = 0, quick: bool = False, overrides: dict | None = None,
-                 paper_settings: bool = False) -> tuple[dict, dict]:
+def demo_hparams(
+    methods: list[str],             # method names
+    benchmark: str,                 # the built-in benchmark
+    seed: int = 0,                  # seed of every method
+    quick: bool = False,            # the quick settings
+    overrides: dict | None = None,  # method → hyper-parameters over the demo's
+    paper_settings: bool = False,   # the paper's settings instead of the scaled ones
+) -> tuple[dict, dict]:
     """Each method's hyper-parameters in the demo, and the scaled settings among them: its registration's
     `demo[benchmark]` (unless `paper_settings`), its `quick` settings, then `overrides` (`'*'` for all)."""
     overrides, specs = overrides or {}, {m: get_method(m) for m in methods}
@@ -66,9 +74,17 @@ def demo_hparams(methods: list[str], benchmark: str, seed: int = 0, quick: bool 
     return hp, scaled
 
 # %% ../nbs/09b_runs.ipynb #873dafa1
-def demo(benchmark: str = 'zoo-vit', methods: list[str] | None = None, seed: int = 0, out: str = 'calm_nb_out',
-         quick: bool = False, overrides: dict | None = None, progress: bool = True, paper_settings: bool = False,
-         resume: bool = False) -> dict:
+def demo(
+    benchmark: str = 'zoo-vit',        # the built-in benchmark (`'zoo-vit'`)
+    methods: list[str] | None = None,  # method names (None: every registered one)
+    seed: int = 0,                     # seed of every method
+    out: str = 'calm_nb_out',          # output folder
+    quick: bool = False,               # the quick benchmark and settings (a smoke run)
+    overrides: dict | None = None,     # method → hyper-parameters over the demo's
+    progress: bool = True,             # show progress bars
+    paper_settings: bool = False,      # every method at the paper's settings instead of the demo's scaled ones
+    resume: bool = False,              # reuse methods finished in `out`
+) -> dict:
     """Build `benchmark`, run the reference rows and `methods` (default: every registered method), write results to
     `out`; each method's result is kept in `out/methods` as it finishes, and `resume` reuses those of an interrupted
     run."""
@@ -147,7 +163,9 @@ def _resolve_paths(node, base: Path, pathlike: bool = False):
         return p
     return node
 
-def load_config(path) -> dict:
+def load_config(
+    path,  # a YAML or JSON file
+) -> dict:
     """Read a run configuration from a YAML or JSON file; input paths in it resolve relative to the file, with `~` and
     `$VAR` expanded."""
     import yaml
@@ -169,7 +187,9 @@ def load_config(path) -> dict:
     return cfg
 
 # %% ../nbs/09b_runs.ipynb #3acb4aff
-def parse_bytes(v) -> int | None:
+def parse_bytes(
+    v,  # a size: a number or a string with a unit
+) -> int | None:
     "`'8GB'`, `'512MB'`, `2e9` → bytes."
     if v is None: return None
     n = _parse_bytes(v)
@@ -209,7 +229,9 @@ def _n_tasks(kind, body) -> int | None:
     if kind == 'checkpoints' and body.get('tasks'): return len(body['tasks'])
     return 8 if kind == 'benchmark' and body.get('name', 'zoo-vit') == 'zoo-vit' else None
 
-def check_config(cfg: dict) -> dict:
+def check_config(
+    cfg: dict,  # a run configuration (a mapping)
+) -> dict:
     """Validate a run configuration against the schema and the registry, and return it completed with defaults; nothing
     is loaded."""
     from calm_nb.registry import check_hparams, HyperParameterError, DATA_KINDS
@@ -271,7 +293,9 @@ def _task_folder_names(paths) -> list[str]:
     names = [q.parent.name if q.stem == 'finetuned' and q.parent.name else q.stem for q in ps]
     return names if len(set(names)) == len(names) else [f'{n}_{i}' for i, n in enumerate(names)]
 
-def checkpoint_layout(body: dict) -> tuple[str, list[str], list[str]]:
+def checkpoint_layout(
+    body: dict,  # a checked `checkpoints` source
+) -> tuple[str, list[str], list[str]]:
     """(pretrained path, task names, fine-tuned paths) of a `checkpoints` source: explicit files, or a task-vector
     folder (`zeroshot.pt`, `<Task>/finetuned.pt`)."""
     if body.get('checkpoints'):
@@ -291,7 +315,9 @@ def checkpoint_layout(body: dict) -> tuple[str, list[str], list[str]]:
     if isinstance(ft, dict): return body['pretrained'], list(ft), list(ft.values())
     return body['pretrained'], _task_folder_names(ft), list(ft)
 
-def checkpoint_files(source: dict) -> list[Path]:
+def checkpoint_files(
+    source: dict,  # a checked source
+) -> list[Path]:
     """The checkpoint files (or folders) a source will load, pretrained first where it is a file; [] for built-in
     benchmarks."""
     kind, body = next(iter(source.items()))
@@ -323,7 +349,12 @@ def _is_open_clip_model(sd) -> bool:
                                                                                  for k in keys)
 
 # %% ../nbs/09b_runs.ipynb #58f8c1bd
-def build_source(source: dict, device: str = 'cpu', progress: bool = True, stream_chunk: int | None = None):
+def build_source(
+    source: dict,                     # a checked source (`validate_source`)
+    device: str = 'cpu',              # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    progress: bool = True,            # show progress bars
+    stream_chunk: int | None = None,  # read checkpoints lazily, in chunks of this many coordinates (None: load them)
+):
     "`(benchmark, None)` for sources with data, `(None, (pretrained, finetuned, names))` for checkpoint files."
     kind, body = next(iter(source.items()))
     if kind == 'benchmark':
@@ -404,7 +435,11 @@ def _inputs(files) -> list[dict]:
     return [{'path': str(p), 'bytes': sum(q.stat().st_size for q in Path(p).rglob('*') if q.is_file())
              if Path(p).is_dir() else Path(p).stat().st_size, 'sha256': file_sha256(p)} for p in files]
 
-def check_inputs_unchanged(recorded: list[dict], now: list[dict], out):
+def check_inputs_unchanged(
+    recorded: list[dict],  # input files and hashes the run recorded
+    now: list[dict],       # the same, computed now
+    out,                   # the run folder (for the message)
+):
     "Refuse to resume when an input file's SHA-256 differs from the one its run recorded."
     before = {r['path']: r['sha256'] for r in recorded}
     for r in now:
@@ -434,15 +469,39 @@ def _splits(bench) -> dict:
 class RunLog:
     """A run folder's `log.txt`: timestamped lines, also said through `say`; sanity warnings logged, and said unless
     quiet."""
-    def __init__(self, out: Path, say=print, quiet_warnings: bool = False):
+    def __init__(
+        self,
+        out: Path,                     # the run folder
+        say=print,                     # where messages go (a function of one string)
+        quiet_warnings: bool = False,  # log sanity warnings without saying them
+    ):
         self.f, self.say, self.quiet = open(Path(out) / 'log.txt', 'a'), say, quiet_warnings
-    def write(self, text: str): self.f.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {text}\n'); self.f.flush()
-    def note(self, msg: str): self.write(msg); self.say(msg)
-    def showwarning(self, message, category, filename, lineno, file=None, line=None):
+    def write(
+        self,
+        text: str,  # text to append
+    ):
+        self.f.write(f'{time.strftime("%Y-%m-%d %H:%M:%S")} {text}\n'); self.f.flush()
+    def note(
+        self,
+        msg: str,  # one line
+    ):
+        self.write(msg); self.say(msg)
+    def showwarning(
+        self,
+        message,    # the warning
+        category,   # its class
+        filename,   # where it was raised
+        lineno,     # the line
+        file=None,  # ignored
+        line=None,  # ignored
+    ):
         "A `warnings.showwarning` that writes to the log."
         self.write(f'warning: {message}')
         if not (self.quiet and issubclass(category, SanityWarning)): self.say(f'warning: {message}')
-    def failed(self, e: BaseException):
+    def failed(
+        self,
+        e: BaseException,  # the exception
+    ):
         "Log an exception with its traceback."
         import traceback
         self.write(f'FAILED: {type(e).__name__}: {e}'); traceback.print_exc(file=self.f); self.f.flush()
@@ -557,7 +616,12 @@ def run(
         log.close(); lock.release()
 
 # %% ../nbs/09b_runs.ipynb #ecdab8b8
-def evaluate_merged(merged_path, source: dict, device: str = 'cpu', progress: bool = True) -> dict:
+def evaluate_merged(
+    merged_path,            # a merged safetensors file
+    source: dict,           # a checked benchmark-type source
+    device: str = 'cpu',    # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    progress: bool = True,  # show progress bars
+) -> dict:
     "Per-task accuracy of a merged safetensors model on a benchmark-type source."
     from calm_nb.evaluate import evaluate
     check_device(device)

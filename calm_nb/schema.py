@@ -27,6 +27,7 @@ _count = lambda lo: Field(ge=lo)
 # %% ../nbs/09c_schema.ipynb #02e1479e
 class DataSource(_Strict):
     "Where a task's data come from: any `datasets` loader."
+    # a `datasets` loader, `save_to_disk` or `hub`
     loader: Literal['csv', 'json', 'parquet', 'text', 'arrow', 'imagefolder', 'audiofolder', 'save_to_disk', 'hub']
     path: str | None = None                                              # save_to_disk folder or hub id
     data_files: str | list[str] | dict[str, str | list[str]] | None = None  # file loaders: files per split
@@ -47,15 +48,15 @@ def _source_before(v):
 
 class TaskDecl(_Strict):
     "A task: a registry name with overrides, or a new task."
-    name: str = Field(min_length=1)
-    classes: list[str] | None = Field(default=None, min_length=2)
-    templates: list[str] | None = Field(default=None, min_length=1)
+    name: str = Field(min_length=1)        # a registry name or a new task's name
+    classes: list[str] | None = Field(default=None, min_length=2)  # class names, in label order
+    templates: list[str] | None = Field(default=None, min_length=1)  # prompt templates with `{}` (vision)
     head: str | None = None                # vision: 'zeroshot' or a head checkpoint; NLP: 'own'
-    head_normalize: bool = True
+    head_normalize: bool = True            # apply the head to L2-normalised features
     input: str | list[str] | None = None   # image column, or one or two text columns
-    label: str | None = None
-    splits: Splits | None = None
-    data: DataSource | None = None
+    label: str | None = None               # label column
+    splits: Splits | None = None           # which split plays which role
+    data: DataSource | None = None         # where the data come from
     finetuned: str | None = None           # this task's fine-tuned checkpoint
     _src = field_validator('data', mode='before')(classmethod(lambda cls, v: _source_before(v)))
     @field_validator('templates')
@@ -80,15 +81,18 @@ def _path_map(v, what='finetuned'):
     return v
 
 class _DataSourceBase(_Strict):
-    tasks: list[TaskDecl] | None = None
-    finetuned: dict[str, str] | None = None
+    tasks: list[TaskDecl] | None = None  # task declarations or names (None: the paper's 12)
+    finetuned: dict[str, str] | None = None  # task → checkpoint
+    # data source per task name (see `load_data_source`; None: the hub datasets)
     datasets: dict[str, DataSource] | None = None
+    # unlabeled examples per task (what CB-EMS and the entropy-based methods read)
     n_unlabeled: int = Field(default=1000, ge=1)
-    n_train: int = Field(default=256, ge=0)
-    n_test: int | None = Field(default=None, ge=1)
-    seed: int | None = Field(default=None, ge=0)
+    n_train: int = Field(default=256, ge=0)  # labelled training examples per task (for the methods that need labels)
+    n_test: int | None = Field(default=None, ge=1)  # test examples per task (None: the whole test split)
+    seed: int | None = Field(default=None, ge=0)  # seed of the draws (None: the run's)
+    # split the unlabeled examples come from (None: the paper's rule per task)
     unlabeled_split: str | None = None
-    allow_test_as_unlabeled: bool = False
+    allow_test_as_unlabeled: bool = False  # allow unlabeled examples drawn from the test split (refused otherwise)
     _t = field_validator('tasks', mode='before')(classmethod(lambda cls, v: _task_list(v)))
     _f = field_validator('finetuned', mode='before')(classmethod(lambda cls, v: _path_map(v)))
     @field_validator('datasets', mode='before')
@@ -102,7 +106,10 @@ class _DataSourceBase(_Strict):
         if len({n.lower() for n in names}) != len(names): raise ValueError(f'task names repeat: {names}')
         return self
 
-def check_task_keys(kind: str, body: dict):
+def check_task_keys(
+    kind: str,   # `'vision'` or `'nlp'`
+    body: dict,  # the source body
+):
     """Every task named in `finetuned` and `datasets` is one of the source's tasks (a typo would otherwise send that
     task to the hub)."""
     from calm_nb.data import VISION_TASKS, NLP_TASKS
@@ -119,8 +126,8 @@ def check_task_keys(kind: str, body: dict):
 
 class VisionSource(_DataSourceBase):
     "open_clip CLIP image tower, task-vector checkpoints, zero-shot (or checkpoint) heads."
-    model: str = 'ViT-B-32'
-    pretrained: str | None = 'openai'
+    model: str = 'ViT-B-32'           # open_clip architecture (`'ViT-B-32'`, `'ViT-L-14'`, …)
+    pretrained: str | None = 'openai'  # open_clip weights tag (`'openai'`) or a checkpoint file
     # an open_clip model config JSON (its file stem is the model name)
     model_config_file: str | None = Field(default=None, alias='model_config')
     checkpoints: str | None = None    # a folder: zeroshot.pt and <Task>/finetuned.pt
@@ -128,7 +135,7 @@ class VisionSource(_DataSourceBase):
 
 class NlpSource(_DataSourceBase):
     "A shared RoBERTa-style encoder and each task's own classifier."
-    model: str = 'roberta-base'
+    model: str = 'roberta-base'       # the pretrained RoBERTa: a hub name or a local folder
     # None: 128 (prompt heads: the task's prompt length), or fewer if the model has fewer positions
     max_length: int | None = Field(default=None, ge=8)
     # each checkpoint's classifier, or the masked-LM head at the prompt's <mask> (calm_nb finetune's)
@@ -137,8 +144,8 @@ class NlpSource(_DataSourceBase):
 
 class CheckpointsSource(_Strict):
     "Bare checkpoint files: data-free methods only."
-    pretrained: str | None = None
-    finetuned: dict[str, str] | list[str] | None = None
+    pretrained: str | None = None     # the pretrained checkpoint
+    finetuned: dict[str, str] | list[str] | None = None  # task → checkpoint, or a list of checkpoints
     # instead: a task-vector folder, zeroshot.pt and <Task>/finetuned.pt (task names from the folders)
     checkpoints: str | None = None
     tasks: list[str] | None = None    # with `checkpoints`: which task folders (default: every one)
@@ -162,25 +169,26 @@ class CheckpointsSource(_Strict):
 
 class BenchmarkSource(_Strict):
     "A built-in benchmark."
-    name: str = 'zoo-vit'
-    quick: bool = False
+    name: str = 'zoo-vit'  # the built-in benchmark: `'zoo-vit'`
+    quick: bool = False    # the quick build (smaller splits)
 
 # %% ../nbs/09c_schema.ipynb #0e359649
 DEVICE_RE = re.compile(r'^(cpu|mps|cuda(:\d+)?)$')
 
 class RunConfig(_Strict):
     "A `calm_nb merge` run: one method, one source, one output folder."
-    method: str
-    hparams: dict[str, Any] = {}
-    source: dict[str, Any] | str
-    seed: int = Field(default=0, ge=0, lt=2**63)
-    device: str = 'cpu'
-    out: str = Field(min_length=1)
-    include: list[str] | None = None
-    exclude: list[str] | None = None
+    method: str  # registered method name
+    hparams: dict[str, Any] = {}      # hyper-parameters over its defaults
+    source: dict[str, Any] | str  # the models and data: a source mapping or a built-in benchmark name
+    seed: int = Field(default=0, ge=0, lt=2**63)  # seed of every random choice made here
+    device: str = 'cpu'  # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    out: str = Field(min_length=1)    # output folder
+    include: list[str] | None = None  # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude: list[str] | None = None  # glob patterns of tensors kept at their pretrained values
+    # stream in chunks of this many coordinates (None: the planner decides)
     chunk_size: int | None = Field(default=None, ge=1)
-    evaluate: bool = True
-    max_memory: str | int | None = None
+    evaluate: bool = True             # evaluate the merged model when the source has data
+    max_memory: str | int | None = None  # host memory the merge may use (`'8GB'`; None: what is available)
     @field_validator('include', 'exclude', mode='before')
     @classmethod
     def _patterns(cls, v): return [v] if isinstance(v, str) else v
@@ -201,8 +209,8 @@ class FinetuneConfig(_Strict):
     source: dict[str, Any]              # {vision: {model, pretrained, …}} or {nlp: {model, tasks, datasets, …}}
     # the folder: zeroshot.safetensors, <Task>/finetuned.safetensors and card.json, finetune.json
     out: str = Field(min_length=1)
-    seed: int = Field(default=0, ge=0, lt=2**63)
-    device: str = 'cpu'
+    seed: int = Field(default=0, ge=0, lt=2**63)  # seed of the fine-tuning
+    device: str = 'cpu'                 # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
     recipe: dict[str, Any] = {}         # `FinetuneRecipe` fields (default: the task-vectors recipe)
     # epochs per task (default: the task-vectors epochs for the paper's tasks, else recipe.epochs)
     epochs: dict[str, float] = {}
@@ -214,7 +222,10 @@ class FinetuneConfig(_Strict):
 _UNION_TAG = re.compile(r'^(str|int|float|bool|list|dict|function-\w+|list\[.*\]|dict\[.*\]|Literal\[.*\]'
                         r'|\w+Source|DataSource|TaskDecl|Splits)$')   # pydantic's union-branch names in error paths
 
-def short_repr(v, n: int = 80) -> str:
+def short_repr(
+    v,            # any value
+    n: int = 80,  # maximum length
+) -> str:
     "`repr(v)` cut to `n` characters (an error line stays one short line whatever a file holds)."
     r = reprlib.Repr(); r.maxstring = r.maxother = n; r.maxlevel = 3; r.maxlist = r.maxdict = 6
     s = r.repr(v)
@@ -237,7 +248,9 @@ def _one_line(e: ValidationError, prefix: str = '') -> str:
         return f"{loc}: {msg}, got {shown}; YAML reads unquoted no/yes/on/off/true/false as booleans: quote the value"
     return f'{loc}: {msg}, got {shown}' if 'got' not in msg else f'{loc}: {msg}'
 
-def validate_source(src) -> tuple[str, BaseModel]:
+def validate_source(
+    src,  # a source mapping, or a built-in benchmark name
+) -> tuple[str, BaseModel]:
     "The source's kind and its checked body."
     if isinstance(src, str): src = {'benchmark': src}
     if not isinstance(src, dict) or len(src) != 1 or next(iter(src)) not in SOURCE_MODELS:
@@ -251,7 +264,9 @@ def validate_source(src) -> tuple[str, BaseModel]:
     try: return kind, SOURCE_MODELS[kind].model_validate(body)
     except ValidationError as e: raise ConfigError(_one_line(e, f'source.{kind}')) from None
 
-def validate_run_config(cfg) -> RunConfig:
+def validate_run_config(
+    cfg,  # a run configuration (a mapping)
+) -> RunConfig:
     "A checked `RunConfig`, or a one-line `ConfigError` naming the key."
     if not isinstance(cfg, dict):
         raise ConfigError(f'a run configuration is a mapping of settings, got {type(cfg).__name__}')
@@ -277,7 +292,9 @@ def config_keys() -> str:
     return '\n'.join(f'{where}\n    {fields(m)}' for where, m in rows)
 
 # %% ../nbs/09c_schema.ipynb #998be650
-def check_device(device: str) -> str:
+def check_device(
+    device: str,  # a device string (`'cpu'`, `'cuda:0'`, `'mps'`)
+) -> str:
     "Raise a `ConfigError` unless `device` exists here."
     import torch
     if device.startswith('cuda'):

@@ -34,12 +34,21 @@ _DIGIT_TASKS = {
 
 class MLPEncoder(nn.Module):
     "A small MLP image encoder: flatten → (Linear → LayerNorm → GELU) × depth."
-    def __init__(self, in_dim: int = 64, width: int = 128, depth: int = 2):
+    def __init__(
+        self,
+        in_dim: int = 64,  # input features
+        width: int = 128,  # hidden width
+        depth: int = 2,    # hidden layers
+    ):
         super().__init__()
         layers, d = [nn.Flatten()], in_dim
         for _ in range(depth): layers += [nn.Linear(d, width), nn.LayerNorm(width), nn.GELU()]; d = width
         self.net, self.out_dim = nn.Sequential(*layers), width
-    def forward(self, x): return self.net(x)
+    def forward(
+        self,
+        x,     # inputs `[B, ...]`
+    ):
+        return self.net(x)
 
 # %% ../nbs/04_zoo.ipynb #b6a06a06
 def _train(encoder: nn.Module, head: nn.Module, x, y, epochs: int, lr: float, seed: int, batch_size: int = 64):
@@ -54,8 +63,13 @@ def _train(encoder: nn.Module, head: nn.Module, x, y, epochs: int, lr: float, se
     return encoder, head
 
 # %% ../nbs/04_zoo.ipynb #ea7a16c7
-def toy_digits(seed: int = 0, width: int = 128, pretrain_epochs: int = 10, finetune_epochs: int = 15,
-               lr: float = 1e-3) -> MergeBenchmark:
+def toy_digits(
+    seed: int = 0,              # seed of every random choice made here
+    width: int = 128,           # hidden width of the MLP
+    pretrain_epochs: int = 10,  # epochs of multi-class pretraining
+    finetune_epochs: int = 15,  # epochs of each task's fine-tuning
+    lr: float = 1e-3,           # learning rate
+) -> MergeBenchmark:
     "Build the toy-digits benchmark (seconds on CPU); every random choice follows `seed`."
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -293,7 +307,12 @@ ZOO_TASKS = {  # name -> (draw(rng, label) -> uint8 [32, 32, 3], class names)
 }
 _SPLIT_ID = {'train': 0, 'unlabeled': 1, 'test': 2, 'pretrain': 3}
 
-def render_split(task: str, split: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def render_split(
+    task: str,      # zoo task name (or `'proxy'`)
+    split: str,     # `'train'`, `'unlabeled'` or `'test'`
+    n: int,         # number of images
+    seed: int = 0,  # seed of the rendering
+) -> tuple[np.ndarray, np.ndarray]:
     "Images (uint8 `[n, 32, 32, 3]`) and labels of `split` of zoo task `task` (or `'proxy'`), deterministic in `seed`."
     if split not in _SPLIT_ID: raise ValueError(f'unknown split {split!r}; one of {list(_SPLIT_ID)}')
     if task == 'proxy': draw, classes, tid = _proxy, PROXY_CLASSES, 99
@@ -328,7 +347,9 @@ def register_zoo_model() -> str:
     return ZOO_MODEL
 
 # %% ../nbs/04_zoo.ipynb #7a3704d0
-def zoo_visual(seed: int = 0) -> nn.Module:
+def zoo_visual(
+    seed: int = 0,  # seed of the initialisation
+) -> nn.Module:
     "A freshly initialised image tower of the zoo model, built through `open_clip.create_model`."
     import open_clip, logging
     torch.manual_seed(seed)
@@ -339,7 +360,9 @@ def zoo_visual(seed: int = 0) -> nn.Module:
 # %% ../nbs/04_zoo.ipynb #4a42228e
 _MEAN, _STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # CLIP's normalisation
 
-def prepare_images(x: torch.Tensor) -> torch.Tensor:
+def prepare_images(
+    x: torch.Tensor,  # uint8 images `[N, 32, 32, 3]`
+) -> torch.Tensor:
     "uint8 `[N, 32, 32, 3]` → normalised float `[N, 3, 32, 32]` (CLIP mean/std)."
     x = x.permute(0, 3, 1, 2).float().div_(255)
     mean, std = torch.tensor(_MEAN, device=x.device).view(1, 3, 1, 1), torch.tensor(_STD, device=x.device).view(1, 3, 1,
@@ -347,10 +370,23 @@ def prepare_images(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / std
 
 # %% ../nbs/04_zoo.ipynb #cb886cdd
-def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor, torch.Tensor]], epochs: float,
-        lr: float, batch_size: int = 128, weight_decay: float = 0.05, train_encoder: bool = True,
-        train_heads: bool = True, label_smoothing: float = 0.0, warmup: float = 0.05, seed: int = 0, device='cpu',
-        progress: bool = True, desc: str = 'training') -> list[float]:
+def fit(
+    visual: nn.Module,                              # the image tower
+    heads: list[nn.Module],                         # one head per set
+    sets: list[tuple[torch.Tensor, torch.Tensor]],  # `(images, labels)` per task
+    epochs: float,                                  # passes over the data
+    lr: float,                                      # peak learning rate (AdamW, warm-up then cosine decay)
+    batch_size: int = 128,                          # rows per step
+    weight_decay: float = 0.05,                     # AdamW weight decay
+    train_encoder: bool = True,                     # update the tower
+    train_heads: bool = True,                       # update the heads
+    label_smoothing: float = 0.0,                   # cross-entropy label smoothing
+    warmup: float = 0.05,                           # fraction of steps of linear warm-up
+    seed: int = 0,                                  # seed of every random choice made here
+    device='cpu',                                   # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    progress: bool = True,                          # show progress bars
+    desc: str = 'training',                         # progress-bar label
+) -> list[float]:
     "Train `visual` (+ `heads`) on labelled uint8 image sets; return the loss per step."
     from tqdm.auto import tqdm
     dev = torch.device(device)
@@ -382,7 +418,12 @@ def fit(visual: nn.Module, heads: list[nn.Module], sets: list[tuple[torch.Tensor
 
 # %% ../nbs/04_zoo.ipynb #40c8ad6b
 @torch.no_grad()
-def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device='cpu') -> torch.Tensor:
+def features(
+    visual: nn.Module,       # the image tower
+    x: torch.Tensor,         # uint8 images `[N, 32, 32, 3]`
+    batch_size: int = 1024,  # rows per forward pass
+    device='cpu',            # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+) -> torch.Tensor:
     "Image-tower features of uint8 images, batched, without gradients."
     dev = torch.device(device); visual.to(dev).eval()
     out = []
@@ -392,8 +433,14 @@ def features(visual: nn.Module, x: torch.Tensor, batch_size: int = 1024, device=
     return torch.cat(out)
 
 # %% ../nbs/04_zoo.ipynb #707f6527
-def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int = 300, lr: float = 1e-2,
-                 seed: int = 0) -> nn.Linear:
+def linear_probe(
+    feats: torch.Tensor,  # frozen features `[N, D]`
+    y: torch.Tensor,      # labels
+    n_classes: int,       # number of classes
+    steps: int = 300,     # full-batch AdamW steps
+    lr: float = 1e-2,     # learning rate
+    seed: int = 0,        # seed of the initialisation
+) -> nn.Linear:
     "A linear head fitted to frozen features by full-batch AdamW (softmax regression)."
     torch.manual_seed(seed)
     head = nn.Linear(feats.shape[1], n_classes).to(feats.device)
@@ -403,8 +450,16 @@ def linear_probe(feats: torch.Tensor, y: torch.Tensor, n_classes: int, steps: in
     return head.eval()
 
 # %% ../nbs/04_zoo.ipynb #79bc43e2
-def prototype_head(visual: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: int, shots: int = 16,
-                   scale: float = 20.0, seed: int = 0, device='cpu') -> nn.Module:
+def prototype_head(
+    visual: nn.Module,    # the pretrained image tower
+    x: torch.Tensor,      # uint8 images
+    y: torch.Tensor,      # their labels
+    n_classes: int,       # number of classes
+    shots: int = 16,      # examples per class averaged
+    scale: float = 20.0,  # logit scale
+    seed: int = 0,        # seed of the draw
+    device='cpu',         # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+) -> nn.Module:
     """The zoo's stand-in for a CLIP zero-shot head, fixed before fine-tuning: for each class the normalised mean of the
     normalised features of `shots` training images through `visual`, times a fixed logit `scale` (a
     `models.ZeroShotHead`)."""
@@ -430,8 +485,13 @@ def _split_size(task: str, split: str, sizes: dict) -> int:
     return min(sizes[split], _DIGIT_SPLITS[split][1] - _DIGIT_SPLITS[split][0]) if task == 'digits' else sizes[split]
 
 # %% ../nbs/04_zoo.ipynb #af86a343
-def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', 'unlabeled', 'test'), workers: int = 1,
-                    progress: bool = False) -> dict:
+def render_zoo_data(
+    seed: int = 0,                          # seed of the rendering
+    sizes: dict | None = None,              # split sizes over `ZOO_SIZES`
+    splits=('train', 'unlabeled', 'test'),  # splits to render
+    workers: int = 1,                       # processes
+    progress: bool = False,                 # show progress bars
+) -> dict:
     "Render every zoo task's splits: `{task: {split: (uint8 images, int64 labels)}}`."
     from tqdm.auto import tqdm
     sizes = ZOO_SIZES | (sizes or {})
@@ -449,7 +509,10 @@ def render_zoo_data(seed: int = 0, sizes: dict | None = None, splits=('train', '
 # %% ../nbs/04_zoo.ipynb #99bdc118
 REGIME_LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
 
-def spearman(a, b) -> float:
+def spearman(
+    a,  # first sequence
+    b,  # second sequence
+) -> float:
     "Spearman's rank correlation of two sequences (tied values share their average rank); NaN when either is constant."
     def ranks(v):
         v = np.asarray(v, float); order = np.argsort(v, kind='mergesort'); r = np.empty(len(v)); i = 0
@@ -462,7 +525,9 @@ def spearman(a, b) -> float:
     return float('nan') if ra.std() == 0 or rb.std() == 0 else float(np.corrcoef(ra, rb)[0, 1])
 
 # %% ../nbs/04_zoo.ipynb #7fe77b1a
-def regime_targets(rep: dict) -> dict[str, bool]:
+def regime_targets(
+    rep: dict,  # a `regime_report` dict
+) -> dict[str, bool]:
     "The issue's regime targets, each `True` when the report meets it (all measured without any data-driven merge)."
     m = rep['means']; ta = m['task_arithmetic']; rho = [r for r in rep['spearman'].values()]
     need = max(1, len(rho) - 1)
@@ -488,8 +553,17 @@ def _scores(visual, state, heads, data, tasks, device, entropy: bool = False) ->
         else: out[t] = acc
     return out
 
-def regime_report(visual: nn.Module, pretrained: dict, finetuned: dict, heads: dict, data: dict, mtl: dict
-                  | None = None, lambdas=REGIME_LAMBDAS, device='cpu') -> dict:
+def regime_report(
+    visual: nn.Module,                          # the image tower (architecture)
+    pretrained: dict,                           # pretrained state dict
+    finetuned: dict,                            # task → fine-tuned state dict
+    heads: dict,                                # task → frozen head
+    data: dict,                                 # task → `{'test': (x, y), 'unlabeled': (x, y)}`
+    # a multi-task state dict (None: no MTL row)
+    mtl: dict | None = None,
+    lambdas=REGIME_LAMBDAS,                     # task-arithmetic coefficients of the line
+    device='cpu',                               # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+) -> dict:
     """Where a benchmark stands against the paper's CLIP setting, measured without any data-driven merge: zero-shot,
     individual, MTL, weight averaging, the task-arithmetic line θ₀ + λ·Στ (accuracy and unlabeled-split entropy per
     task), its best λ, per task the Spearman correlation of entropy with accuracy along the line, and the issue's
@@ -544,8 +618,16 @@ def _pretrain(seed: int, r: dict, device, workers: int, progress: bool) -> tuple
     return ({k: v.detach().cpu().clone() for k, v in visual.state_dict().items()},
             {'seconds': time.perf_counter() - t, 'final_loss': float(np.mean(losses[-50:]))})
 
-def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: dict | None = None, workers: int = 1,
-              progress: bool = True, pretrained: dict | None = None, pretrain_report: dict | None = None) -> dict:
+def build_zoo(
+    seed: int = 0,                        # seed of every random choice made here
+    device='cpu',                         # device to run on (`'cpu'`, `'cuda'`, `'cuda:1'`, …)
+    recipe: dict | None = None,           # training settings over `ZOO_RECIPE`
+    sizes: dict | None = None,            # split sizes over `ZOO_SIZES`
+    workers: int = 1,                     # processes rendering the data
+    progress: bool = True,                # show progress bars
+    pretrained: dict | None = None,       # a pretrained tower to start from (None: pretrain one)
+    pretrain_report: dict | None = None,  # the report of that pretraining (recorded)
+) -> dict:
     """Pretrain (or take `pretrained`), fix every task's head, fine-tune each task with its head frozen
     (`finetune.finetune`), train the MTL model, and measure the regime; return state dicts, heads and a report."""
     from calm_nb.finetune import finetune, FinetuneRecipe
@@ -589,7 +671,10 @@ def build_zoo(seed: int = 0, device='cpu', recipe: dict | None = None, sizes: di
                        'heads': 'few-shot class prototypes (prototype_head), frozen', 'device': str(device)}}
 
 # %% ../nbs/04_zoo.ipynb #c4e4cfea
-def save_zoo(zoo: dict, out_dir) -> list[Path]:
+def save_zoo(
+    zoo: dict,  # a `build_zoo` result
+    out_dir,    # output folder
+) -> list[Path]:
     """Write a built zoo as `zoo_vit_base.safetensors` (fp32 pretrained tower + heads) and `zoo_vit_deltas.safetensors`
     (fp16 task vectors)."""
     out = Path(out_dir); pre = zoo['pretrained']
@@ -608,13 +693,19 @@ QUICK_SIZES = {'train': 64, 'unlabeled': 64, 'test': 64}
 _DATA_VERSION = 1
 
 # %% ../nbs/04_zoo.ipynb #f0a3dfe7
-def cached_arrays(name: str, config: dict, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def cached_arrays(
+    name: str,                                   # cache entry name
+    config: dict,                                # everything the arrays depend on
+    build: Callable[[], dict[str, np.ndarray]],  # builds them when missing
+) -> dict[str, np.ndarray]:
     """The arrays cached for `config` under `name` (built once by `build()`), read into memory from the one array cache,
     `io.array_cache`."""
     return {k: np.array(v) for k, v in array_cache(name, config, build).items()}
 
 # %% ../nbs/04_zoo.ipynb #a0c1c49f
-def load_zoo_pretrained(assets=None) -> dict:
+def load_zoo_pretrained(
+    assets=None,  # a zoo folder (None: the shipped one)
+) -> dict:
     """Only the pretrained tower of a zoo folder, with its build config and report (what `zoo-build --reuse-pretrained`
     starts from)."""
     from safetensors import safe_open
@@ -629,7 +720,9 @@ def load_zoo_pretrained(assets=None) -> dict:
             'report': json.loads(meta.get('report', '{}'))}
 
 # %% ../nbs/04_zoo.ipynb #ac087608
-def load_zoo_weights(assets=None) -> dict:
+def load_zoo_weights(
+    assets=None,  # a zoo folder (None: the shipped one)
+) -> dict:
     """The shipped zoo: pretrained and fine-tuned image towers, MTL tower, frozen prototype heads, and the config and
     report of its build."""
     from safetensors import safe_open
@@ -661,7 +754,12 @@ def load_zoo_weights(assets=None) -> dict:
             'config': json.loads(meta['config']), 'report': json.loads(meta['report'])}
 
 # %% ../nbs/04_zoo.ipynb #0dcea53d
-def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, progress: bool = True) -> MergeBenchmark:
+def zoo_vit(
+    quick: bool = False,        # the quick build (smaller splits, for tests)
+    sizes: dict | None = None,  # split sizes over `ZOO_SIZES`
+    workers: int = 2,           # processes rendering the data (first build only)
+    progress: bool = True,      # show progress bars
+) -> MergeBenchmark:
     "The embedded benchmark: 8 tasks, the shipped tiny open_clip ViT zoo, rendered splits (cached)."
     z = load_zoo_weights()
     data_seed = z['config']['seed']  # the splits the shipped models were trained and are tested on
@@ -685,7 +783,10 @@ def zoo_vit(quick: bool = False, sizes: dict | None = None, workers: int = 2, pr
 PAPER_VIT_B32 = {'zero_shot': 48.0, 'weight_averaging': 65.8, 'task_arithmetic 0.3': 69.1, 'individual': 90.5,
                  'mtl': 88.9}
 
-def print_regime(rep: dict, say=print):
+def print_regime(
+    rep: dict,  # a `regime_report` dict
+    say=print,  # where messages go (a function of one string)
+):
     """Print a regime report (`regime_report`'s dict): the headline numbers beside the paper's, the line, per task, the
     targets."""
     m = rep['means']; ta = m['task_arithmetic']

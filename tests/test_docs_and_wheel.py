@@ -106,7 +106,10 @@ def test_docs_check_catches_problems(tmp_path):
     (tmp_path / 'core.html').write_text('<html><body><main>' + 'word ' * 100 + '<p>see <code>task_vectors</code></p>'
                                         '<h3 id="flatindex" class="doc-name"><code>FlatIndex</code></h3><p>::: {.callout-note}</p>'
                                         '<div class="code"><pre><span class="err">!</span>pip</pre></div><img src="https://x.org/badge.svg">'
-                                        '<pre class="sig">def run(bench, _stop_after=None)</pre></main></body></html>')
+                                        '<pre class="sig">def run(bench, _stop_after=None)</pre>'
+                                        '<div class="doc" data-level="3"><h3 id="blocks" class="doc-name"><code>blocks</code></h3><div class="table-wrap"><table class="params">'
+                                        '<tbody><tr><td><code>start</code></td><td>int</td><td></td><td>first coordinate</td></tr>'
+                                        '<tr><td><code>size</code></td><td>int</td><td>262144</td><td></td></tr></tbody></table></div></div></main></body></html>')
     r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'check_docs.py'), str(tmp_path), '--no-browser'], capture_output=True, text=True)
     assert r.returncode == 1
     for s in ('broken link missing.html', 'missing image nope.png', 'traceback', 'b.html: page is (nearly) empty',
@@ -115,8 +118,9 @@ def test_docs_check_catches_problems(tmp_path):
               'api.html: no entry for calm_nb.core.task_vectors', 'core.html: no API entry (anchor #task_vectors)',
               'core.html: backticked names without a link to their entry: task_vectors', 'core.html: API entry #flatindex has no source links',
               'core.html: a raw callout block', 'core.html: an error token in a highlighted code block', 'core.html: an image from the web',
-              'search_index.js is missing', 'core.html: a private parameter in a public signature: _stop_after'): assert s in r.stdout, (s, r.stdout)
-    assert 'link #here' not in r.stdout and 'no entry for calm_nb.core.FlatIndex' not in r.stdout
+              'search_index.js is missing', 'core.html: a private parameter in a public signature: _stop_after',
+              'core.html: API entry #blocks has parameters without a description: size'): assert s in r.stdout, (s, r.stdout)
+    assert 'link #here' not in r.stdout and 'no entry for calm_nb.core.FlatIndex' not in r.stdout and 'description: start' not in r.stdout
 
 
 @pytest.mark.skipif(not (shutil.which('chromium') or shutil.which('chromium-browser')), reason='Debian chromium not installed')

@@ -17,7 +17,7 @@ installed everywhere). The pages follow nbdev's rules:
 
 Users with Quarto get pages from the same notebooks with `nbdev_docs` (see _quarto.yml).
 """
-import argparse, ast, base64, html, importlib, inspect, json, os, re, shutil, sys, time
+import argparse, ast, base64, html, importlib, inspect, json, os, re, shutil, sys, textwrap, time
 from pathlib import Path
 from markdown_it import MarkdownIt
 from pygments import highlight
@@ -249,12 +249,55 @@ def signature(obj, oneline: bool = False) -> str:
     return one if len(one) <= 90 or oneline else '(\n    ' + ',\n    '.join(ps) + f'\n){ret}'
 
 
+def _is_model(cls) -> bool:
+    return inspect.isclass(cls) and any(c.__module__.startswith('pydantic') and c.__name__ == 'BaseModel' for c in cls.__mro__)
+
+
+def _own_init(cls) -> bool:
+    "Whether `cls`'s parameters are its own: a dataclass, a pydantic model, or an `__init__` defined in this package."
+    import dataclasses
+    if dataclasses.is_dataclass(cls) or _is_model(cls): return True
+    init = next((c.__dict__['__init__'] for c in cls.__mro__ if '__init__' in c.__dict__), None)
+    return init is not None and getattr(init, '__module__', '').split('.')[0] == cls.__module__.split('.')[0]
+
+
+def field_comments(cls) -> dict:
+    "{field (or its alias): comment} of the annotated fields of `cls` and its bases: the comment on the field's line, else the comment lines right above it."
+    import io, tokenize
+    out = {}
+    alias = {n: f.alias for n, f in getattr(cls, 'model_fields', {}).items() if getattr(f, 'alias', None)}
+    for c in reversed(cls.__mro__):
+        if not c.__dict__.get('__annotations__'): continue
+        try: src = textwrap.dedent(inspect.getsource(c))
+        except (OSError, TypeError): continue
+        lines = src.splitlines()
+        com = {t.start[0]: t.string.lstrip('#').strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+        node = ast.parse(src).body[0]
+        for st in node.body:
+            if not (isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name)): continue
+            name, ln = st.target.id, st.lineno
+            text = com.get(ln)
+            if text is None:
+                above = []
+                k = ln - 1
+                while k >= 1 and lines[k - 1].strip().startswith('#'): above.insert(0, com[k]); k -= 1
+                text = ' '.join(above) or None
+            if text:
+                out[name] = text
+                if name in alias: out[alias[name]] = text
+    return out
+
+
 def param_table(obj) -> str:
     "nbdev's parameter table (Type, Default, Details) from fastcore's docments: `arg,  # what it is` comments."
     from fastcore.docments import docments
-    if inspect.isclass(obj) and issubclass(obj, BaseException) and '__init__' not in vars(obj): return ''   # no table of *args/**kwargs
-    try: dm = docments(obj, full=True, returns=True)
+    if inspect.isclass(obj) and not _own_init(obj): return ''   # an inherited foreign __init__: no table of its *args/**kwargs
+    try: dm = docments(obj, full=True, returns=True, args_kwargs=True)
     except Exception: return ''
+    if _is_model(obj):   # pydantic: fastcore reads BaseModel.__init__; the fields and their comments are the class bodies'
+        fc = field_comments(obj)
+        dm = {n: {'docment': fc.get(n), 'anno': p.annotation, 'default': p.default, 'kind': p.kind}
+              for n, p in inspect.signature(obj).parameters.items()}
     rows, written = [], written_defaults(obj)
     for name, info in dm.items():
         if name in ('self', 'cls') or name.startswith('_') and name != 'return': continue
@@ -598,6 +641,16 @@ nav a code{font-size:.86em}
  #menu{display:block;position:fixed;top:.5rem;left:.5rem;z-index:30;font-size:1.2rem;padding:.1rem .5rem;border:1px solid #c8cfdb;border-radius:4px;background:#fff}
  main{padding:2.8rem 1rem 1rem;max-width:100%}
  h1{font-size:1.6rem;overflow-wrap:anywhere}
+}
+@media (max-width:600px){
+ .doc table.params thead{display:none}
+ .doc table.params,.doc table.params tbody,.doc table.params tr{display:block;border:none}
+ .doc table.params tr{border-top:1px solid #d5dae3;padding:.3rem 0}
+ .doc table.params td{display:block;border:none;padding:.05rem .3rem;position:static;white-space:normal}
+ .doc table.params td:nth-child(-n+3){display:inline-block}
+ .doc table.params td:nth-child(2):not(:empty)::before{content:'type ';color:#778}
+ .doc table.params td:nth-child(3):not(:empty)::before{content:'default ';color:#778}
+ .doc table.params td:empty{display:none}
 }
 """
 BADGE_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" role="img" aria-label="Open in Colab"><rect rx="3" width="117" height="20" fill="#555"/>'

@@ -9,7 +9,8 @@
   notebook's page and on the API page, constants an entry on the API page;
 - machine-local paths (home folders, temporary folders, this checkout's path) in outputs and in the API page's values;
 - a backticked name of an exported function or class in prose that does not link to its entry (nbdev's doclinks);
-- an API entry without links to its source lines and its notebook; a Quarto callout (`::: {.callout-…}`) left raw;
+- an API entry without links to its source lines and its notebook, or with a parameter whose Details cell is empty
+  (every parameter needs its docment); a Quarto callout (`::: {.callout-…}`) left raw;
 - code blocks with Pygments error tokens (the red boxes `!pip` lines used to get); a page that loads an image from the
   web (the Colab badge ships with the site); a site without `search_index.js` (search must work from file://).
 
@@ -113,7 +114,7 @@ def _exported_names() -> set:
 
 
 def reader_check(site: Path, parsed: dict) -> list[str]:
-    "Doclinks, source links, callouts, error tokens in code, web images, the file:// search index."
+    "Doclinks, source links, parameters without a description, callouts, error tokens in code, web images, the file:// search index."
     problems, names = [], _exported_names()
     if parsed and not (site / 'search_index.js').exists(): problems.append('search_index.js is missing: search cannot work from file://')
     for f in parsed:
@@ -127,6 +128,11 @@ def reader_check(site: Path, parsed: dict) -> list[str]:
         if re.search(r'<div class="code"><pre>.*?<span class="err">', raw, flags=re.S): problems.append(f'{rel}: an error token in a highlighted code block (red box)')
         for src in parsed[f].imgs:
             if urlparse(src).scheme in ('http', 'https'): problems.append(f'{rel}: an image from the web ({src}); ship it with the site')
+        for part in re.split(r'(?=<div class="doc" )', raw)[1:]:
+            entry = re.search(r'id="([^"]+)" class="doc-name"', part)
+            undocumented = re.findall(r'<tr><td><code>([^<]+)</code></td>(?:<td>[^<]*</td>){2}<td></td></tr>', part)
+            if entry and undocumented:
+                problems.append(f'{rel}: API entry #{entry.group(1)} has parameters without a description: {", ".join(html.unescape(u) for u in undocumented[:6])}')
         for sig in re.findall(r'<pre class="(?:sig|apisig)">(.*?)</pre>', raw, flags=re.S):
             text = html.unescape(re.sub(r'<[^>]+>', '', sig))
             if (m := re.search(r'[(,\s](_[a-z]\w*)\s*[:=]', text)): problems.append(f'{rel}: a private parameter in a public signature: {m.group(1)}'); break

@@ -18,21 +18,37 @@ __all__ = ['adamerging_tw', 'adamerging_lw', 'segment_blocks', 'expand_coefficie
            'AdaMergingResult', 'task_vector_matrix', 'adamerging_step', 'run_adamerging']
 
 # %% ../../nbs/08_adamerging.ipynb #51d3cd5e
-def segment_blocks(index: FlatIndex, device=None) -> dict[int, torch.Tensor]:
+def segment_blocks(
+    index: FlatIndex,  # flat index (`FlatIndex`) of the merged tensors
+    device=None,       # device of the ids
+) -> dict[int, torch.Tensor]:
     """The tensor id of every coordinate, block by block (`{block start: int64 ids}` on `device`): built once, reused
     every iteration."""
     return {a: index.segment_ids(a, b).long().to(device) for a, b in blocks(0, index.size)}
 
-def expand_coefficients(lam: torch.Tensor, index: FlatIndex, start: int, end: int, segments: dict
-                        | None = None) -> torch.Tensor:
+def expand_coefficients(
+    lam: torch.Tensor,                                     # coefficients `[T, 1]` or `[T, n_tensors]`
+    index: FlatIndex,                                      # flat index (`FlatIndex`) of the merged tensors
+    start: int,                                            # first coordinate
+    end: int,                                              # one past the last coordinate
+    # tensor ids per block (`segment_blocks`)
+    segments: dict | None = None,
+) -> torch.Tensor:
     "Per-coordinate coefficients `[T, end-start]` from task-wise `[T, 1]` or layer-wise `[T, n_tensors]` coefficients."
     if lam.shape[1] == 1: return lam
     if segments is not None and start in segments: ids = segments[start]
     else: ids = index.segment_ids(start, end).long().to(lam.device)
     return lam[:, ids]
 
-def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index: FlatIndex, out: torch.Tensor
-                | None = None, segments: dict | None = None) -> torch.Tensor:
+def merged_flat(
+    pre: torch.Tensor,                                # θ_pre, flat `[P]`
+    taus: torch.Tensor,                               # task-vector matrix `[T, P]`
+    lam: torch.Tensor,                                # coefficients `[T, 1]` or `[T, n_tensors]`
+    index: FlatIndex,                                 # flat index (`FlatIndex`) of the merged tensors
+    # output buffer `[P]` (None: a new one)
+    out: torch.Tensor | None = None,
+    segments: dict | None = None,                     # tensor ids per block (`segment_blocks`)
+) -> torch.Tensor:
     "θ = θ_pre + Σ_t λ_t ⊙ τ_t (coefficients expanded per coordinate), block by block."
     out = torch.empty_like(pre) if out is None else out
     with torch.no_grad():
@@ -40,8 +56,14 @@ def merged_flat(pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor, index:
             out[a:b] = pre[a:b] + (expand_coefficients(lam, index, a, b, segments) * taus[:, a:b].to(pre.dtype)).sum(0)
     return out
 
-def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIndex, layerwise: bool, segments: dict
-                     | None = None) -> torch.Tensor:
+def coefficient_grad(
+    taus: torch.Tensor,                                 # task-vector matrix `[T, P]`
+    grad_theta: torch.Tensor,                           # ∂L/∂θ `[P]`
+    index: FlatIndex,                                   # flat index (`FlatIndex`) of the merged tensors
+    layerwise: bool,                                    # layer-wise coefficients (else task-wise)
+    # tensor ids per block (`segment_blocks`)
+    segments: dict | None = None,
+) -> torch.Tensor:
     "∂L/∂λ from ∂L/∂θ: `[T, 1]` dot products or `[T, n_tensors]` segment sums."
     T = taus.shape[0]
     g = torch.zeros(T, len(index) if layerwise else 1, dtype=grad_theta.dtype, device=grad_theta.device)
@@ -55,15 +77,20 @@ def coefficient_grad(taus: torch.Tensor, grad_theta: torch.Tensor, index: FlatIn
 # %% ../../nbs/08_adamerging.ipynb #6666e9fb
 @dataclass
 class AdaMergingResult:
-    state_dict: dict
+    state_dict: dict             # the merged state dict
     coefficients: torch.Tensor   # [T, 1] (task-wise) or [T, n_tensors] (layer-wise), in [0, 1]
     history: list                # summed mean entropy per iteration
-    tensor_names: list
-    seconds: float
+    tensor_names: list           # names of the merged tensors (the columns of layer-wise coefficients)
+    seconds: float               # wall time of the run
 
 # %% ../../nbs/08_adamerging.ipynb #fd899f89
-def task_vector_matrix(bench: MergeBenchmark, include=None, exclude=None,
-                       matrix_dtype: torch.dtype = torch.float32) -> tuple[TaskVectors, torch.Tensor]:
+def task_vector_matrix(
+    bench: MergeBenchmark,                      # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                               # glob patterns of tensors kept at their pretrained values
+    matrix_dtype: torch.dtype = torch.float32,  # dtype of the matrix (bf16/fp16: half the memory)
+) -> tuple[TaskVectors, torch.Tensor]:
     """The benchmark's task vectors and their `[T, P]` matrix in `matrix_dtype` (bf16/fp16: half the memory, filled
     chunk by chunk, with no fp32 `[T, P]` on the way)."""
     fp32 = matrix_dtype == torch.float32
@@ -77,10 +104,22 @@ def task_vector_matrix(bench: MergeBenchmark, include=None, exclude=None,
     return tv, taus
 
 # %% ../../nbs/08_adamerging.ipynb #64b8bf8e
-def adamerging_step(bench: MergeBenchmark, pre: torch.Tensor, taus: torch.Tensor, lam: torch.Tensor,
-                    opt: torch.optim.Optimizer, leaf: FlatLeaf, data: list[torch.Tensor], batch_size: int,
-                    g: torch.Generator, layerwise: bool, segments: dict | None = None, micro_batch: int
-                    | None = None) -> float:
+def adamerging_step(
+    # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    bench: MergeBenchmark,
+    pre: torch.Tensor,                                   # θ_pre, flat `[P]`
+    taus: torch.Tensor,                                  # task-vector matrix `[T, P]`
+    lam: torch.Tensor,                                   # coefficients `[T, 1]` or `[T, n_tensors]` (a leaf)
+    opt: torch.optim.Optimizer,                          # the optimiser of `lam`
+    leaf: FlatLeaf,                                      # the flat parameter leaf θ (`FlatLeaf`)
+    data: list[torch.Tensor],                            # unlabeled inputs of each task
+    batch_size: int,                                     # rows per task per iteration
+    g: torch.Generator,                                  # generator of the batches
+    layerwise: bool,                                     # layer-wise coefficients (else task-wise)
+    segments: dict | None = None,                        # tensor ids per block (`segment_blocks`; layer-wise only)
+    # rows per forward/backward pass (None: the whole batch); gradients accumulate over them
+    micro_batch: int | None = None,
+) -> float:
     """One AdaMerging iteration: θ from the coefficients, the mean entropy of a batch per task, an Adam step on λ in [0,
     1]."""
     index = leaf.index
@@ -102,11 +141,25 @@ def adamerging_step(bench: MergeBenchmark, pre: torch.Tensor, taus: torch.Tensor
     return total
 
 # %% ../../nbs/08_adamerging.ipynb #aefb0045
-def run_adamerging(bench: MergeBenchmark, layerwise: bool = False, iterations: int = 500, lr: float = 1e-3,
-                   init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None,
-                   split: str = 'unlabeled', allow_test_split: bool = False, progress: bool = False,
-                   micro_batch: int | str | None = 'auto',
-                   matrix_dtype: torch.dtype = torch.float32) -> AdaMergingResult:
+def run_adamerging(
+    bench: MergeBenchmark,                      # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    layerwise: bool = False,                    # one coefficient per task and tensor (else per task)
+    iterations: int = 500,                      # optimisation iterations
+    lr: float = 1e-3,                           # Adam learning rate of the coefficients
+    init: float = 0.3,                          # initial coefficient
+    batch_size: int = 32,                       # unlabeled rows per task per iteration
+    seed: int = 0,                              # seed of every random choice made here
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                               # glob patterns of tensors kept at their pretrained values
+    split: str = 'unlabeled',                   # split the entropy is minimised on
+    allow_test_split: bool = False,             # let merging read the test split (refused otherwise)
+    progress: bool = False,                     # show progress bars
+    # rows per forward/backward pass: `'auto'` (the planner's choice on a GPU, else the whole batch), an int, or None
+    # (the whole batch)
+    micro_batch: int | str | None = 'auto',
+    matrix_dtype: torch.dtype = torch.float32,  # dtype of the `[T, P]` task-vector matrix (bf16: half the memory)
+) -> AdaMergingResult:
     "AdaMerging on a benchmark-like object: learn task-wise or layer-wise coefficients by entropy minimisation."
     from tqdm.auto import tqdm
     from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (with the [T, P] matrix on the device)
@@ -147,9 +200,23 @@ _DOCS = {False: 'Task-wise AdaMerging: one coefficient per task, learned by entr
 
 def _adamerging(layerwise: bool, name: str):
     "The registered AdaMerging method of one granularity (`run_adamerging` with the common signature)."
-    def method(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
-               init: float = 0.3, batch_size: int = 32, seed: int = 0, include=None, exclude=None,
-               micro_batch: int | str | None = 'auto', record: dict | None = None):
+    def method(
+        pretrained,                              # pretrained state dict
+        finetuned,                               # fine-tuned state dicts, one per task, in task order
+        *,
+        bench: MergeBenchmark,                   # the benchmark whose unlabeled splits the entropy is minimised on
+        iterations: int = 500,                   # optimisation iterations
+        lr: float = 1e-3,                        # Adam learning rate of the coefficients
+        init: float = 0.3,                       # initial coefficient
+        batch_size: int = 32,                    # unlabeled rows per task per iteration
+        seed: int = 0,                           # seed of the batches
+        include=None,                            # glob patterns of the tensors to merge (None: every float tensor)
+        exclude=None,                            # glob patterns of tensors kept at their pretrained values
+        # rows per forward/backward pass: `'auto'` (the planner's choice on a GPU, else the whole batch), an int,
+        # or None (the whole batch)
+        micro_batch: int | str | None = 'auto',
+        record: dict | None = None,              # a dict that receives the run's coefficients and history
+    ):
         res = run_adamerging(bench.with_models(pretrained, finetuned), layerwise, iterations, lr, init, batch_size,
                              seed, include, exclude, micro_batch=micro_batch)
         return _recorded(res, record)

@@ -80,25 +80,25 @@ class CalmConfig:
     sampling: str = 'cb_ems'         # 'cb_ems' | 'ems' | 'supervised' (Fig. 5 ablation)
     # per predicted class floor(ratio·n_c), as the authors' code; 'ceil_min1': max(1, ceil(ratio·n_c))
     credible_count: str = 'floor'
-    iterations: int = 100
-    batch_size: int = 128
-    batches_per_task: int = 2
+    iterations: int = 100            # mask-optimisation iterations per sequential task
+    batch_size: int = 128            # credible samples per task per batch
+    batches_per_task: int = 2        # batches of every seen task per iteration
     # rows per forward/backward pass: 'auto' (on a GPU the memory planner's choice, else the whole batch), an int,
     # or None (the whole batch); gradients accumulate, so the result is the batch's up to float rounding
     micro_batch: int | str | None = 'auto'
-    lr: float = 1e7
-    alpha: float = 1.0
-    init_active: float = 1e-5
-    init_logit: float = 5.0
+    lr: float = 1e7                  # learning rate of the mask logits R
+    alpha: float = 1.0               # weight α of the ‖M‖₁ term
+    init_active: float = 1e-5        # fraction of coordinates whose mask starts on
+    init_logit: float = 5.0          # |R| at initialisation (σ(±5) ≈ 0.993 / 0.007)
     # mask initialisation: |τⱼ| above the int(init_active·P)-th largest, as the authors' code; 'round':
     # round(init_active·P) coordinates
     init_count: str = 'reference'
     update: str = 'paper'            # 'paper' (size-normalised, the default) | 'reference' (see above)
     ref_size: int | None = VIT_B32_COORDINATES  # paper mode: η = lr · P / ref_size (None: η = lr)
     strategy: str = 'calm'           # 'calm' | 'm_only' | 'one_minus_m_only' (Table 3 ablation)
-    seed: int = 0
+    seed: int = 0                    # seed of the split, the mask initialisation and the batches
     eval_every: int = 0              # evaluate on the test splits every k iterations (0: never; for Fig. 11)
-    checkpoint_every: int = 10
+    checkpoint_every: int = 10       # save the loop's state every k iterations (with `out_dir`)
     # opt-in bf16 autocast for the forward passes where the GPU has native bf16 (the authors run fp32; recorded in
     # the run card)
     amp: bool = False
@@ -128,11 +128,11 @@ class CalmConfig:
 @dataclass
 class CalmResult:
     "What a CALM run produces."
-    state_dict: dict
+    state_dict: dict            # the merged state dict
     masks: dict                 # sequential task name -> bool [P] mask M*
     history: dict               # sequential task name -> {'loss': [...], 'density': [...], 'eval': [...]}
-    card: dict
-    index: FlatIndex
+    card: dict                  # the run card: configuration, split, credible sets, timings, provenance
+    index: FlatIndex            # flat index (`FlatIndex`) of the merged tensors
 
 # %% ../../nbs/07_calm.ipynb #db0e3b28
 def _views(index: FlatIndex, flat: torch.Tensor, extra: dict) -> dict:
@@ -175,7 +175,10 @@ def _weights_digest(bench, keys) -> str:
     return tensors_digest((k, sd[k]) for sd in (bench.pretrained, *bench.finetuned) for k in keys)
 
 # %% ../../nbs/07_calm.ipynb #efa2d538
-def tensor_density(index: FlatIndex, mask: torch.Tensor) -> dict[str, float]:
+def tensor_density(
+    index: FlatIndex,    # flat index (`FlatIndex`) of the merged tensors
+    mask: torch.Tensor,  # binary mask `[P]`
+) -> dict[str, float]:
     "Fraction of mask-on coordinates in every merged tensor."
     return {s.name: float(mask[s.offset:s.offset + s.numel].float().mean()) for s in index.specs}
 
@@ -194,7 +197,10 @@ def _run_card(bench, cfg, S, Sbar, creds, index, masks, timings, include, exclud
             'provenance': provenance(bench)}
 
 # %% ../../nbs/07_calm.ipynb #e3125107
-def save_calm_outputs(res: CalmResult, out_dir) -> Path:
+def save_calm_outputs(
+    res: CalmResult,  # the result of a run
+    out_dir,          # the run folder
+) -> Path:
     "Write merged weights, bit-packed masks, the run card and the history to `out_dir` (atomically)."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     save_state_dict(res.state_dict, out / 'merged.safetensors',
@@ -209,7 +215,9 @@ def save_calm_outputs(res: CalmResult, out_dir) -> Path:
     return out
 
 # %% ../../nbs/07_calm.ipynb #0beabd59
-def load_masks(out_dir) -> dict[str, torch.Tensor]:
+def load_masks(
+    out_dir,  # a CALM run folder
+) -> dict[str, torch.Tensor]:
     "Masks saved by a CALM run, unpacked to bool tensors."
     with np.load(Path(out_dir) / 'masks.npz') as z:
         n = int(z['n_coordinates'])
@@ -219,17 +227,17 @@ def load_masks(out_dir) -> dict[str, torch.Tensor]:
 @dataclass
 class CalmRun:
     "What a CALM run fixes before its loop: the configuration, the task vectors, the split, the credible samples."
-    bench: MergeBenchmark
-    cfg: CalmConfig
+    bench: MergeBenchmark      # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    cfg: CalmConfig            # the configuration
     tv: TaskVectors            # lazy task vectors (τ rows built on demand)
     extra: dict                # buffers and unmerged tensors, carried into every evaluated state
     S: list[int]               # tasks merged by task arithmetic
     Sbar: list[int]            # sequential tasks, in order
     creds: list                # CB-EMS credible samples per task (empty when S̄ is)
     amp: str | None            # 'bf16' autocast, or None
-    include: object = None
-    exclude: object = None
-    timings: dict = field(default_factory=dict)
+    include: object = None     # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude: object = None     # glob patterns of tensors kept at their pretrained values
+    timings: dict = field(default_factory=dict)  # seconds of each phase
     @property
     def names(self) -> list[str]: return self.bench.task_names
     @property
@@ -237,7 +245,12 @@ class CalmRun:
     @property
     def pre(self) -> torch.Tensor: return self.tv.pre
 
-def calm_run(bench: MergeBenchmark, cfg: CalmConfig, include=None, exclude=None) -> CalmRun:
+def calm_run(
+    bench: MergeBenchmark,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    cfg: CalmConfig,        # the configuration
+    include=None,           # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,           # glob patterns of tensors kept at their pretrained values
+) -> CalmRun:
     """Task vectors, the efficient-aware split and CB-EMS for `cfg` on `bench`: everything the loop reads but never
     changes."""
     names = bench.task_names
@@ -255,7 +268,10 @@ def calm_run(bench: MergeBenchmark, cfg: CalmConfig, include=None, exclude=None)
                    {'credible_sets': time.perf_counter() - t})
 
 # %% ../../nbs/07_calm.ipynb #cf194ae8
-def calm_checkpoint(run: CalmRun, out_dir) -> Path | None:
+def calm_checkpoint(
+    run: CalmRun,  # the fixed part of the CALM run (`calm_run`)
+    out_dir,       # the run folder (None: no checkpoint)
+) -> Path | None:
     """The checkpoint file of this run in `out_dir` (None without one), named by a hash of the configuration and the
     input weights."""
     if not out_dir: return None
@@ -268,7 +284,10 @@ def calm_checkpoint(run: CalmRun, out_dir) -> Path | None:
                     'weights; not resumed from')
     return ckpt
 
-def calm_state(run: CalmRun, ckpt: Path | None = None) -> dict:
+def calm_state(
+    run: CalmRun,              # the fixed part of the CALM run (`calm_run`)
+    ckpt: Path | None = None,  # a checkpoint file to resume from (None: a fresh state)
+) -> dict:
     """The loop's state: read from `ckpt` when it holds one, else fresh, with τ⁽⁰⁾ = λ Σ_{t∈S} τ_t and the sampler
     seeded."""
     if ckpt is not None and ckpt.exists():
@@ -279,7 +298,10 @@ def calm_state(run: CalmRun, ckpt: Path | None = None) -> dict:
             'history': {}, 'masks': {}, 'timings': {}}
 
 # %% ../../nbs/07_calm.ipynb #9e82337d
-def start_task(run: CalmRun, state: dict) -> tuple[torch.Tensor, torch.Tensor, str]:
+def start_task(
+    run: CalmRun,  # the fixed part of the CALM run (`calm_run`)
+    state: dict,   # the loop's state (`calm_state`): k, τ⁽ʲ⁾, R, histories
+) -> tuple[torch.Tensor, torch.Tensor, str]:
     """Begin (or resume) sequential task `state['k']`: R initialised from τⱼ if new, its history, and (b, d) with τ⁽ʲ⁾ =
     b + M ⊙ d."""
     cfg, k = run.cfg, state['k']
@@ -295,8 +317,16 @@ def start_task(run: CalmRun, state: dict) -> tuple[torch.Tensor, torch.Tensor, s
     return base, d, jname
 
 # %% ../../nbs/07_calm.ipynb #dfb57187
-def mask_step(run: CalmRun, state: dict, leaf: FlatLeaf, base: torch.Tensor, d: torch.Tensor, rng: torch.Generator,
-              micro: int | None = None) -> float:
+def mask_step(
+    run: CalmRun,              # the fixed part of the CALM run (`calm_run`)
+    state: dict,               # the loop's state (`calm_state`): k, τ⁽ʲ⁾, R, histories
+    leaf: FlatLeaf,            # the flat parameter leaf θ (`FlatLeaf`)
+    base: torch.Tensor,        # θ_pre + τ⁽ʲ⁻¹⁾
+    d: torch.Tensor,           # τⱼ − τ⁽ʲ⁻¹⁾
+    rng: torch.Generator,      # generator of the batches (on the CPU)
+    # rows per forward/backward pass (None: the whole batch); gradients accumulate over them
+    micro: int | None = None,
+) -> float:
     "One mask-optimisation iteration of sequential task `state['k']`: the loss on credible batches and the update of R."
     cfg, R, k = run.cfg, state['R'], state['k']
     hist = state['history'][run.names[run.Sbar[k]]]
@@ -326,7 +356,13 @@ def mask_step(run: CalmRun, state: dict, leaf: FlatLeaf, base: torch.Tensor, d: 
     return total
 
 # %% ../../nbs/07_calm.ipynb #e674feb1
-def finish_task(run: CalmRun, state: dict, base: torch.Tensor, d: torch.Tensor, seconds: float):
+def finish_task(
+    run: CalmRun,        # the fixed part of the CALM run (`calm_run`)
+    state: dict,         # the loop's state (`calm_state`): k, τ⁽ʲ⁾, R, histories
+    base: torch.Tensor,  # τ⁽ʲ⁻¹⁾ (what the mask keeps)
+    d: torch.Tensor,     # τⱼ − τ⁽ʲ⁻¹⁾ (what the mask adds)
+    seconds: float,      # time spent on this task
+):
     "End sequential task `state['k']`: M* = round(σ(R)), τ⁽ʲ⁾ = b + M* ⊙ d (Eq. 8, in place), on to the next task."
     cfg, R, jname = run.cfg, state['R'], run.names[run.Sbar[state['k']]]
     hist = state['history'][jname]
@@ -346,8 +382,14 @@ def finish_task(run: CalmRun, state: dict, base: torch.Tensor, d: torch.Tensor, 
     state.update(k=state['k'] + 1, it=0, R=None)
 
 # %% ../../nbs/07_calm.ipynb #81873c39
-def calm_result(run: CalmRun, state: dict, out_dir=None, ckpt: Path | None = None, t_start: float | None = None,
-                **card) -> CalmResult:
+def calm_result(
+    run: CalmRun,                  # the fixed part of the CALM run (`calm_run`)
+    state: dict,                   # the loop's state (`calm_state`): k, τ⁽ʲ⁾, R, histories
+    out_dir=None,                  # the run folder (None: nothing written)
+    ckpt: Path | None = None,      # the checkpoint file, removed once the outputs are written
+    t_start: float | None = None,  # `perf_counter()` at the start (for the card's seconds)
+    **card,                        # extra entries of the run card
+) -> CalmResult:
     "θ_pre + τ⁽ᵏ⁾ (Eq. 9, in place: the run is over), its run card (with `card`), and the outputs written to `out_dir`."
     merged = run.tv.to_state_dict(state['tau'].add_(run.pre))
     timings = run.timings | {f'seq_{n}': s for n, s in state['timings'].items()}
@@ -362,14 +404,14 @@ def calm_result(run: CalmRun, state: dict, out_dir=None, ckpt: Path | None = Non
 
 # %% ../../nbs/07_calm.ipynb #fe832373
 def run_calm(
-    bench: MergeBenchmark,              # the benchmark: pretrained and fine-tuned state dicts, heads, task data
-    config: CalmConfig | None = None,   # a `CalmConfig`; its fields can also be given as keywords (`overrides`)
-    out_dir=None,                       # folder for checkpoints, masks and the run card; a rerun resumes from it
-    include=None,                       # glob patterns of the tensors to merge
-    exclude=None,                       # glob patterns of tensors left at their pretrained values
-    progress: bool = True,              # show progress bars
+    bench: MergeBenchmark,             # the benchmark: pretrained and fine-tuned state dicts, heads, task data
+    config: CalmConfig | None = None,  # a `CalmConfig`; its fields can also be given as keywords (`overrides`)
+    out_dir=None,                      # folder for checkpoints, masks and the run card; a rerun resumes from it
+    include=None,                      # glob patterns of the tensors to merge
+    exclude=None,                      # glob patterns of tensors left at their pretrained values
+    progress: bool = True,             # show progress bars
     _stop_after: int | None = None,
-    **overrides,                        # `CalmConfig` fields, e.g. `iterations=100, n_seq=2`
+    **overrides,                       # `CalmConfig` fields, e.g. `iterations=100, n_seq=2`
 ) -> CalmResult:
     "Run CALM on a benchmark-like object (pretrained, finetuned, heads, task data, `logits`)."
     from tqdm.auto import tqdm
@@ -428,8 +470,18 @@ _FAITHFULNESS_CALM = {'code': 'yankd22/CALM: src/mask_merging.py (mask initialis
 @register_method(paper='Yan et al., ICML 2025 (CALM)', data='unlabeled', order=70, faithfulness=_FAITHFULNESS_CALM,
                  memory=MemoryModel(6.5), quick={'iterations': 3, 'batch_size': 32}, config=CalmConfig,
                  demo={'zoo-vit': {'iterations': 20}, 'toy-digits': {'iterations': 20, 'batch_size': 64}})
-def calm(pretrained, finetuned, *, bench: MergeBenchmark, out_dir=None, include=None, exclude=None,
-         progress: bool = False, record: dict | None = None, **config):
+def calm(
+    pretrained,                  # pretrained state dict
+    finetuned,                   # fine-tuned state dicts, one per task, in task order
+    *,
+    bench: MergeBenchmark,       # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    out_dir=None,                # folder for checkpoints, masks and the run card (a rerun resumes)
+    include=None,                # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,                # glob patterns of tensors kept at their pretrained values
+    progress: bool = False,      # show progress bars
+    record: dict | None = None,  # a dict that receives the run card
+    **config,                    # `CalmConfig` fields
+):
     "CALM: CB-EMS credible samples, efficient-aware split, consensus-aware mask optimisation."
     bench = bench.with_models(pretrained, finetuned)
     cfg = CalmConfig(**config)   # the hyper-parameters and their defaults are CalmConfig's, written there once

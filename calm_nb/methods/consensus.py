@@ -13,7 +13,12 @@ from .ties import base_delta
 __all__ = ['MASK_ORDERS', 'tall_count', 'consensus_mask', 'consensus_merging', 'consensus_ta', 'consensus_ties']
 
 # %% ../../nbs/01d_consensus.ipynb #598b3f69
-def tall_count(tau: torch.Tensor, merged: torch.Tensor, tall_lam: float, strict: bool = True) -> torch.Tensor:
+def tall_count(
+    tau: torch.Tensor,     # task-vector block `[T, c]`
+    merged: torch.Tensor,  # the merged vector's block `[c]`
+    tall_lam: float,       # λ of the TALL masks
+    strict: bool = True,   # `>` (else `≥`)
+) -> torch.Tensor:
     """How many tasks' TALL masks keep each coordinate of a `[T, c]` block: |τ_t| > λ·|merged − τ_t| (`strict`, the
     authors' `generate_task_masks`), or ≥."""
     count = torch.zeros(tau.shape[1], dtype=torch.int32, device=tau.device)
@@ -22,7 +27,12 @@ def tall_count(tau: torch.Tensor, merged: torch.Tensor, tall_lam: float, strict:
         count += row.abs() > ref if strict else row.abs() >= ref
     return count
 
-def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4, strict: bool = True) -> torch.Tensor:
+def consensus_mask(
+    tv: TaskVectors,        # the task vectors (`TaskVectors`)
+    k: int = 2,             # minimum number of agreeing TALL masks
+    tall_lam: float = 0.4,  # λ of the TALL masks
+    strict: bool = True,    # `>` in the TALL test, as the authors' code (else `≥`)
+) -> torch.Tensor:
     "Boolean `[P]` mask of the coordinates where at least `k` TALL masks agree."
     if k < 0 or int(k) != k: raise ValueError(f'k must be a non-negative integer (tasks that must agree), got {k}')
     mask = torch.empty(tv.size, dtype=torch.bool, device=tv.device)
@@ -33,9 +43,24 @@ def consensus_mask(tv: TaskVectors, k: int = 2, tall_lam: float = 0.4, strict: b
 # %% ../../nbs/01d_consensus.ipynb #c04e0bed
 MASK_ORDERS = ('after_merge', 'before_merge')
 
-def consensus_merging(pretrained, finetuned, base: str = 'ta', k: int = 2, tall_lam: float = 0.4, lam: float = 0.3,
-                      ties_k: float = 0.2, merge_func: str = 'sum', mask_order: str = 'after_merge',
-                      tall_strict: bool = True, *, include=None, exclude=None, chunk_size='auto'):
+def consensus_merging(
+    pretrained,                       # pretrained state dict
+    finetuned,                        # fine-tuned state dicts, one per task, in task order
+    base: str = 'ta',                 # the base method: `'ta'` (task arithmetic) or `'ties'`
+    k: int = 2,                       # keep coordinates where at least k TALL masks agree
+    tall_lam: float = 0.4,            # λ of the TALL masks
+    lam: float = 0.3,                 # task-arithmetic coefficient
+    ties_k: float = 0.2,              # TIES keeps the top-k fraction of each task vector
+    merge_func: str = 'sum',          # TIES's disjoint merge: `'sum'` or `'mean'`
+    # `'after_merge'` (mask the merged vector) or `'before_merge'` (mask each task vector)
+    mask_order: str = 'after_merge',
+    tall_strict: bool = True,         # `>` in the TALL test, as the authors' code (else `≥`)
+    *,
+    include=None,                     # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,                     # glob patterns of tensors kept at their pretrained values
+    # coordinates per streamed chunk: `'auto'` (chunked above 2^22 coordinates), an int, or None (all in memory)
+    chunk_size='auto',
+):
     """Consensus TA / TIES: TALL masks against the base method's merged vector, whose coordinates fewer than k masks
     keep are zeroed (`mask_order='after_merge'`, the authors' order); or masks from Σ τ applied to each τ before the
     base merge (`'before_merge'`)."""

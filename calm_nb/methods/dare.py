@@ -15,7 +15,12 @@ __all__ = ['block_uniform', 'dare_transform', 'dare']
 # %% ../../nbs/01c_dare.ipynb #7b93420a
 _RNG_BLOCK = 1 << 20
 
-def block_uniform(seed: int, task: int, start: int, end: int) -> torch.Tensor:
+def block_uniform(
+    seed: int,   # seed of the draw
+    task: int,   # task index
+    start: int,  # first coordinate
+    end: int,    # one past the last coordinate
+) -> torch.Tensor:
     "Uniform [0, 1) numbers for coordinates `[start, end)` of `task`, reproducible from `seed` whatever the chunking."
     out = torch.empty(end - start)
     for blk in range(start // _RNG_BLOCK, (end - 1) // _RNG_BLOCK + 1 if end > start else 0):
@@ -26,7 +31,10 @@ def block_uniform(seed: int, task: int, start: int, end: int) -> torch.Tensor:
     return out
 
 # %% ../../nbs/01c_dare.ipynb #ce917322
-def dare_transform(p: float, seed: int = 0):
+def dare_transform(
+    p: float,       # drop probability
+    seed: int = 0,  # seed of the drops
+):
     "In-place transform: drop entries with probability `p`, rescale the rest by 1/(1−p)."
     if not 0 <= p < 1: raise ValueError(f'DARE drop probability p must lie in [0, 1), got {p}')
     def f(tau, tasks, a, b):
@@ -43,8 +51,19 @@ _FAITHFULNESS_DARE = {'code': 'Yu et al. (DARE): drop with probability p, rescal
                                      'not measured')]}
 
 @register_method(paper='Yu et al., ICML 2024 (DARE)', order=40, faithfulness=_FAITHFULNESS_DARE)
-def dare(pretrained, finetuned, p: float = 0.9, base: str = 'ta', seed: int = 0, *, include=None, exclude=None,
-         chunk_size='auto', **base_hparams):
+def dare(
+    pretrained,         # pretrained state dict
+    finetuned,          # fine-tuned state dicts, one per task, in task order
+    p: float = 0.9,     # drop probability
+    base: str = 'ta',   # the base method after dropping: `'ta'` or `'ties'`
+    seed: int = 0,      # seed of the drops
+    *,
+    include=None,       # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,       # glob patterns of tensors kept at their pretrained values
+    # coordinates per streamed chunk: `'auto'` (chunked above 2^22 coordinates), an int, or None (all in memory)
+    chunk_size='auto',
+    **base_hparams,     # hyper-parameters of the base method (`lam`, `k`, …)
+):
     "DARE: drop each task-vector entry with probability p, rescale by 1/(1−p), then task arithmetic or TIES."
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude,
                       chunk_size=chunk_size).add_transform(dare_transform(p, seed))

@@ -14,9 +14,19 @@ from ..masks import FlatLeaf
 __all__ = ['diagonal_fisher', 'fisher_weighted_average', 'fisher_merging']
 
 # %% ../../nbs/08b_fisher.ipynb #d7371147
-def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, index: FlatIndex,
-                    n_examples: int = 256, labels: str = 'sample', split: str = 'train', seed: int = 0,
-                    allow_test_split: bool = False, progress: bool = False) -> torch.Tensor:
+def diagonal_fisher(
+    bench: MergeBenchmark,           # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    state: dict[str, torch.Tensor],  # encoder state dict of the fine-tuned model
+    task: int,                       # index of the task in `bench.tasks`
+    index: FlatIndex,                # flat index (`FlatIndex`) of the merged tensors
+    n_examples: int = 256,           # inputs the Fisher is estimated on
+    # `'sample'`: labels drawn from the model's predictive distribution; `'predicted'`: its argmax
+    labels: str = 'sample',
+    split: str = 'train',            # split the inputs come from
+    seed: int = 0,                   # seed of the inputs and sampled labels
+    allow_test_split: bool = False,  # let merging read the test split (refused otherwise)
+    progress: bool = False,          # show progress bars
+) -> torch.Tensor:
     """Diagonal Fisher `[P]` (flat, in `index` order) of `state` with task `task`'s head, from `n_examples` inputs of
     `split`."""
     from tqdm.auto import tqdm
@@ -39,8 +49,13 @@ def diagonal_fisher(bench: MergeBenchmark, state: dict[str, torch.Tensor], task:
     return fisher.div_(len(pick))
 
 # %% ../../nbs/08b_fisher.ipynb #f3353d02
-def fisher_weighted_average(thetas: torch.Tensor, fishers: torch.Tensor, weights: torch.Tensor | None = None,
-                            floor: float = 1e-6, normalize: bool = True) -> torch.Tensor:
+def fisher_weighted_average(
+    thetas: torch.Tensor,                 # fine-tuned parameters `[T, P]`
+    fishers: torch.Tensor,                # diagonal Fishers `[T, P]`
+    weights: torch.Tensor | None = None,  # per-task weights `[T]` (None: equal)
+    floor: float = 1e-6,                  # added to every Fisher (avoids 0/0)
+    normalize: bool = True,               # divide each task's Fisher by its L2 norm first
+) -> torch.Tensor:
     "θ* = Σ_t (w_t F_t + floor) ⊙ θ_t / Σ_t (w_t F_t + floor) for `thetas`, `fishers` of shape `[T, P]`."
     if thetas.shape != fishers.shape:
         raise ShapeMismatchError(f'thetas {tuple(thetas.shape)} and fishers {tuple(fishers.shape)} differ')
@@ -65,9 +80,22 @@ _FAITHFULNESS_FISHER_MERGING = {'code': 'Matena & Raffel: per-example squared gr
 
 @register_method(paper='Matena & Raffel, NeurIPS 2022 (Fisher merging)', data='inputs', order=100,
                  faithfulness=_FAITHFULNESS_FISHER_MERGING, memory=MemoryModel(4, 2), quick={'n_examples': 16})
-def fisher_merging(pretrained, finetuned, *, bench: MergeBenchmark, n_examples: int = 256, labels: str = 'sample',
-                   split: str = 'train', normalize: bool = True, floor: float = 1e-6, weights=None, seed: int = 0,
-                   include=None, exclude=None, progress: bool = False):
+def fisher_merging(
+    pretrained,              # pretrained state dict
+    finetuned,               # fine-tuned state dicts, one per task, in task order
+    *,
+    bench: MergeBenchmark,   # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    n_examples: int = 256,   # inputs per task the Fishers are estimated on
+    labels: str = 'sample',  # `'sample'` (labels drawn from the model) or `'predicted'` (its argmax)
+    split: str = 'train',    # split the inputs come from
+    normalize: bool = True,  # divide each task's Fisher by its L2 norm first
+    floor: float = 1e-6,     # added to every Fisher (avoids 0/0)
+    weights=None,            # per-task weights (None: equal)
+    seed: int = 0,           # seed of the inputs and sampled labels
+    include=None,            # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,            # glob patterns of tensors kept at their pretrained values
+    progress: bool = False,  # show progress bars
+):
     """Fisher-weighted average of the fine-tuned models, diagonal Fishers from `n_examples` inputs of each task's
     `split`."""
     bench = bench.with_models(pretrained, finetuned)

@@ -16,7 +16,11 @@ __all__ = ['BINARIZE', 'stitch', 'magnitude_masks', 'few_shot', 'localize', 'bin
            'localize_stitch_dataless']
 
 # %% ../../nbs/08d_localize_stitch.ipynb #8fcdbe97
-def stitch(pre: torch.Tensor, taus: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def stitch(
+    pre: torch.Tensor,    # θ_pre, flat `[P]`
+    taus: torch.Tensor,   # task-vector matrix `[T, P]`
+    masks: torch.Tensor,  # binary masks `[T, P]`
+) -> torch.Tensor:
     "θ* = θ_pre + Σ_t γ_t ⊙ τ_t / max(1, Σ_k γ_k) for binary `masks` `[T, P]`, block by block."
     if masks.shape != taus.shape:
         raise ShapeMismatchError(f'masks {tuple(masks.shape)} and task vectors {tuple(taus.shape)} differ')
@@ -26,12 +30,19 @@ def stitch(pre: torch.Tensor, taus: torch.Tensor, masks: torch.Tensor) -> torch.
         out[a:b] = pre[a:b] + (m * taus[:, a:b]).sum(0) / m.sum(0).clamp_min(1)
     return out
 
-def magnitude_masks(taus: torch.Tensor, sparsity: float = 0.01) -> torch.Tensor:
+def magnitude_masks(
+    taus: torch.Tensor,      # task-vector matrix `[T, P]`
+    sparsity: float = 0.01,  # fraction of |τ_t| each task keeps
+) -> torch.Tensor:
     "Dataless localization: per task, the top-`sparsity` fraction of |τ_t| (at least one coordinate)."
     return torch.stack([init_mask_logits(t, sparsity, 1.0) > 0 for t in taus])
 
 # %% ../../nbs/08d_localize_stitch.ipynb #9fd6e59b
-def few_shot(y: torch.Tensor, shots_per_class: int, seed: int = 0) -> torch.Tensor:
+def few_shot(
+    y: torch.Tensor,       # labels
+    shots_per_class: int,  # examples per class
+    seed: int = 0,         # seed of the draw
+) -> torch.Tensor:
     "Indices of up to `shots_per_class` examples of every class present in `y`, drawn with `seed`."
     g = torch.Generator().manual_seed(seed)
     out = [idx[torch.randperm(len(idx), generator=g)[:shots_per_class]] for c in torch.unique(y)
@@ -39,11 +50,29 @@ def few_shot(y: torch.Tensor, shots_per_class: int, seed: int = 0) -> torch.Tens
     return torch.cat(out).sort().values
 
 # %% ../../nbs/08d_localize_stitch.ipynb #884dde16
-def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Tensor, index: FlatIndex, extra: dict,
-             sparsity: float = 1e-5, sigmoid_bias: float = 5.0, lr: float = 1e7, l1: float = 1.0, iterations: int = 10,
-             batch_size: int | None = None, shots_per_class: int = 64, split: str = 'train', seed: int = 0,
-             binarize: str = 'round', progress: bool = False, micro_batch: int | None = None,
-             init_count: str = 'reference') -> tuple[torch.Tensor, dict]:
+def localize(
+    bench: MergeBenchmark,           # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    task: int,                       # index of the task in `bench.tasks`
+    pre: torch.Tensor,               # θ_pre, flat `[P]`
+    tau: torch.Tensor,               # the task vector τ_task `[P]`
+    index: FlatIndex,                # flat index (`FlatIndex`) of the merged tensors
+    extra: dict,                     # tensors carried over unmerged (`carried`)
+    # fraction of coordinates the mask starts with (and keeps, with `binarize='topk'`)
+    sparsity: float = 1e-5,
+    sigmoid_bias: float = 5.0,       # |S| at initialisation
+    lr: float = 1e7,                 # learning rate of the mask logits
+    l1: float = 1.0,                 # weight of the ‖σ(S)‖₁ term
+    iterations: int = 10,            # optimisation iterations
+    batch_size: int | None = None,   # rows per step (None: all few-shot examples)
+    shots_per_class: int = 64,       # labelled examples per class
+    split: str = 'train',            # split the labelled examples come from
+    seed: int = 0,                   # seed of the examples and batches
+    binarize: str = 'round',         # `'round'` (round(σ(S))) or `'topk'` (top-`sparsity`)
+    progress: bool = False,          # show progress bars
+    # rows per forward/backward pass (None: the whole batch); gradients accumulate over them
+    micro_batch: int | None = None,
+    init_count: str = 'reference',   # `'reference'` (the authors' count) or `'round'`
+) -> tuple[torch.Tensor, dict]:
     "Learn task `task`'s binary mask (`binarize_mask` of the logits S) on labelled examples of its `split` split."
     if binarize not in BINARIZE: raise ValueError(f'binarize must be one of {BINARIZE}, got {binarize!r}')
     from tqdm.auto import tqdm
@@ -72,7 +101,11 @@ def localize(bench: MergeBenchmark, task: int, pre: torch.Tensor, tau: torch.Ten
 # %% ../../nbs/08d_localize_stitch.ipynb #9feaa2fa
 BINARIZE = ('topk', 'round')
 
-def binarize_mask(R: torch.Tensor, how: str = 'topk', sparsity: float = 0.01) -> torch.Tensor:
+def binarize_mask(
+    R: torch.Tensor,         # mask logits
+    how: str = 'topk',       # `'topk'` or `'round'`
+    sparsity: float = 0.01,  # fraction kept by `topk`
+) -> torch.Tensor:
     "γ from mask logits: the top-`sparsity` fraction of `R` (`'topk'`) or round(σ(R)) (`'round'`)."
     if how == 'round': return R > 0
     if how == 'topk':
@@ -107,10 +140,30 @@ _FAITHFULNESS_LOCALIZE_STITCH_DATALESS = {'code': 'uiuctml/Localize-and-Stitch (
                  rules={'batch_size': ('optint', 1, float('inf'), False, False)},   # None: the whole few-shot set
                  quick={'iterations': 2, 'shots_per_class': 4, 'batch_size': 32},
                  data_note='shots_per_class labelled examples per class')
-def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: float = 1e-5, sigmoid_bias: float = 5.0,
-                    lr: float = 1e7, l1: float = 1.0, iterations: int = 10, batch_size: int | None = None,
-                    shots_per_class: int = 64, binarize: str = 'round', init_count: str = 'reference', seed: int = 0,
-                    include=None, exclude=None, progress: bool = False, micro_batch: int | str | None = 'auto'):
+def localize_stitch(
+    pretrained,                              # pretrained state dict
+    finetuned,                               # fine-tuned state dicts, one per task, in task order
+    *,
+    bench: MergeBenchmark,                   # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    # fraction of coordinates each mask starts with (and keeps, with `binarize='topk'`)
+    sparsity: float = 1e-5,
+    sigmoid_bias: float = 5.0,               # |S| at initialisation
+    lr: float = 1e7,                         # learning rate of the mask logits
+    l1: float = 1.0,                         # weight of the ‖σ(S)‖₁ term
+    iterations: int = 10,                    # optimisation iterations
+    batch_size: int | None = None,           # rows per step (None: all few-shot examples)
+    shots_per_class: int = 64,               # labelled examples per class
+    binarize: str = 'round',                 # `'round'` (round(σ(S))) or `'topk'` (top-`sparsity`)
+    init_count: str = 'reference',           # `'reference'` (the authors' count) or `'round'`
+    seed: int = 0,                           # seed of the examples and batches
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                            # glob patterns of tensors kept at their pretrained values
+    progress: bool = False,                  # show progress bars
+    # rows per forward/backward pass: `'auto'` (the planner's choice on a GPU, else the whole batch), an int, or None
+    # (the whole batch)
+    micro_batch: int | str | None = 'auto',
+):
     """Localize-and-Stitch: a learned sparse mask per task (labelled few-shot training data), stitched with overlaps
     averaged."""
     bench = bench.with_models(pretrained, finetuned)
@@ -133,7 +186,14 @@ def localize_stitch(pretrained, finetuned, *, bench: MergeBenchmark, sparsity: f
 
 @register_method(paper='He et al., 2024 (Localize-and-Stitch, dataless)', order=130,
                  faithfulness=_FAITHFULNESS_LOCALIZE_STITCH_DATALESS)
-def localize_stitch_dataless(pretrained, finetuned, sparsity: float = 0.01, *, include=None, exclude=None):
+def localize_stitch_dataless(
+    pretrained,              # pretrained state dict
+    finetuned,               # fine-tuned state dicts, one per task, in task order
+    sparsity: float = 0.01,  # fraction of |τ_t| each task keeps
+    *,
+    include=None,            # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,            # glob patterns of tensors kept at their pretrained values
+):
     """Dataless Localize-and-Stitch: each task keeps the top-`sparsity` fraction of its |τ|; stitched with overlaps
     averaged."""
     tv = task_vectors(pretrained, finetuned, include=include, exclude=exclude)

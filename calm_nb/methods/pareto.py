@@ -22,13 +22,16 @@ __all__ = ['PreferenceMerge', 'low_rank_delta', 'run_pareto', 'pareto_lowrank']
 @dataclass
 class PreferenceMerge:
     "The learned preference-aware merge: coefficients, low-rank factors, and a way to build θ(γ) for any preference."
-    tv: TaskVectors
+    tv: TaskVectors                       # the task vectors (`TaskVectors`)
     coefficients: torch.Tensor            # [T, n_tensors]
     factors: dict                         # tensor name -> (A [m, r], B [r, n], C [r, T])
-    history: list
-    seconds: float
+    history: list                         # mean loss of every iteration
+    seconds: float                        # wall time of the run
 
-    def flat(self, preference=None) -> torch.Tensor:
+    def flat(
+        self,
+        preference=None,  # task weights on the simplex `[T]` (None: uniform)
+    ) -> torch.Tensor:
         "Flat merged parameters for `preference` (a length-T vector on the simplex; default uniform)."
         T = self.tv.n_tasks
         g = torch.full((T,), 1 / T) if preference is None else torch.as_tensor(preference, dtype=torch.float32)
@@ -40,20 +43,42 @@ class PreferenceMerge:
             for k, (A, B, C) in self.factors.items(): views[k] += low_rank_delta(A, B, C, g.to(A))
         return out
 
-    def state_dict(self, preference=None) -> dict[str, torch.Tensor]:
+    def state_dict(
+        self,
+        preference=None,  # task weights on the simplex `[T]` (None: uniform)
+    ) -> dict[str, torch.Tensor]:
         "The merged state dict for `preference` (default uniform)."
         return self.tv.to_state_dict(self.flat(preference))
 
 # %% ../../nbs/08e_pareto.ipynb #0fa46227
-def low_rank_delta(A: torch.Tensor, B: torch.Tensor, C: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+def low_rank_delta(
+    A: torch.Tensor,  # left factor `[out, r]`
+    B: torch.Tensor,  # right factor `[r, in]`
+    C: torch.Tensor,  # preference map `[r, T]`
+    g: torch.Tensor,  # the preference `[T]`
+) -> torch.Tensor:
     "A diag(C γ) B: the preference-dependent update of one weight matrix."
     return (A * (C @ g)) @ B
 
 # %% ../../nbs/08e_pareto.ipynb #d79381cd
-def run_pareto(bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3, rank: int = 4, init: float = 0.3,
-               batch_size: int = 16, concentration: float = 1.0, seed: int = 0, include=None, exclude=None,
-               split: str = 'unlabeled', progress: bool = False,
-               micro_batch: int | str | None = 'auto') -> PreferenceMerge:
+def run_pareto(
+    bench: MergeBenchmark,                   # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    iterations: int = 500,                   # optimisation iterations
+    lr: float = 1e-3,                        # Adam learning rate
+    rank: int = 4,                           # rank of the preference term per weight matrix
+    init: float = 0.3,                       # initial layer-wise coefficient
+    batch_size: int = 16,                    # unlabeled rows per task per iteration
+    concentration: float = 1.0,              # Dirichlet concentration of the sampled preferences
+    seed: int = 0,                           # seed of every random choice made here
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                            # glob patterns of tensors kept at their pretrained values
+    split: str = 'unlabeled',                # split the entropy is minimised on
+    progress: bool = False,                  # show progress bars
+    # rows per forward/backward pass: `'auto'` (the planner's choice on a GPU, else the whole batch), an int, or None
+    # (the whole batch)
+    micro_batch: int | str | None = 'auto',
+) -> PreferenceMerge:
     """Learn a preference-aware merge (layer-wise coefficients + low-rank preference term) by preference-weighted
     entropy minimisation."""
     from tqdm.auto import tqdm
@@ -112,9 +137,26 @@ _FAITHFULNESS_PARETO_LOWRANK = {'code': 'none: after Chen & Kwok (Pareto Merging
 @register_method(paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction', data='unlabeled',
                  order=140, faithfulness=_FAITHFULNESS_PARETO_LOWRANK, memory=MemoryModel(3, 1, matrix=True),
                  demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}}, quick={'iterations': 3})
-def pareto_lowrank(pretrained, finetuned, *, bench: MergeBenchmark, iterations: int = 500, lr: float = 1e-3,
-                   rank: int = 4, init: float = 0.3, batch_size: int = 16, concentration: float = 1.0, seed: int = 0,
-                   preference=None, include=None, exclude=None, micro_batch: int | str | None = 'auto'):
+def pareto_lowrank(
+    pretrained,                              # pretrained state dict
+    finetuned,                               # fine-tuned state dicts, one per task, in task order
+    *,
+    bench: MergeBenchmark,                   # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    iterations: int = 500,                   # optimisation iterations
+    lr: float = 1e-3,                        # Adam learning rate
+    rank: int = 4,                           # rank of the preference term per weight matrix
+    init: float = 0.3,                       # initial layer-wise coefficient
+    batch_size: int = 16,                    # unlabeled rows per task per iteration
+    concentration: float = 1.0,              # Dirichlet concentration of the sampled preferences
+    seed: int = 0,                           # seed of every random choice made here
+    preference=None,                         # the preference the merged model is built for (None: uniform)
+    # glob patterns of the tensors to merge (None: every floating-point tensor)
+    include=None,
+    exclude=None,                            # glob patterns of tensors kept at their pretrained values
+    # rows per forward/backward pass: `'auto'` (the planner's choice on a GPU, else the whole batch), an int, or None
+    # (the whole batch)
+    micro_batch: int | str | None = 'auto',
+):
     """Preference-aware merge (layer-wise coefficients + low-rank preference term, entropy on unlabeled data), at
     `preference` (default uniform)."""
     res = run_pareto(bench.with_models(pretrained, finetuned), iterations, lr, rank, init, batch_size, concentration,

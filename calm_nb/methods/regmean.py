@@ -34,7 +34,11 @@ def _mha_context(mod: nn.MultiheadAttention, q, k, v, kwargs) -> torch.Tensor:
 class GramCollector:
     """Forward hooks that accumulate Σ xᵀx (and the row count) of the inputs of every linear map of `model`, keyed by
     weight name."""
-    def __init__(self, model: nn.Module, keys=None):
+    def __init__(
+        self,
+        model: nn.Module,  # the encoder module
+        keys=None,         # weight names to collect for (None: every linear map)
+    ):
         self.grams, self.counts, self.handles, self.keys = {}, {}, [], None if keys is None else set(keys)
         for name, mod in model.named_modules():
             pre = f'{name}.' if name else ''
@@ -43,7 +47,11 @@ class GramCollector:
             elif isinstance(mod, nn.Linear):
                 self.handles.append(mod.register_forward_hook(partial(self._linear, pre + 'weight')))
 
-    def add(self, key: str, x: torch.Tensor):
+    def add(
+        self,
+        key: str,         # weight name
+        x: torch.Tensor,  # inputs of that linear map `[..., in]`
+    ):
         if self.keys is not None and key not in self.keys: return
         x = _rows(x)
         if key in self.grams: self.grams[key].add_(x.T @ x); self.counts[key] += len(x)
@@ -70,9 +78,17 @@ class GramCollector:
 
 # %% ../../nbs/08c_regmean.ipynb #06365fd1
 @torch.no_grad()
-def regmean_grams(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: int, keys=None, n_examples: int = 256,
-                  batch_size: int = 32, split: str = 'train', seed: int = 0,
-                  allow_test_split: bool = False) -> dict[str, torch.Tensor]:
+def regmean_grams(
+    bench: MergeBenchmark,           # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    state: dict[str, torch.Tensor],  # encoder state dict of the fine-tuned model
+    task: int,                       # index of the task in `bench.tasks`
+    keys=None,                       # weight names (None: every linear map)
+    n_examples: int = 256,           # inputs the Grams are computed on
+    batch_size: int = 32,            # rows per forward pass
+    split: str = 'train',            # split the inputs come from
+    seed: int = 0,                   # seed of the inputs
+    allow_test_split: bool = False,  # let merging read the test split (refused otherwise)
+) -> dict[str, torch.Tensor]:
     """Row-normalised Gram matrices `{weight name: [in, in]}` of every linear map's inputs in `state` on `n_examples` of
     task `task`."""
     x, _ = task_split(bench, task, split, allow_test_split, 'collect Gram matrices on it')
@@ -85,7 +101,11 @@ def regmean_grams(bench: MergeBenchmark, state: dict[str, torch.Tensor], task: i
     return gc.normalized()
 
 # %% ../../nbs/08c_regmean.ipynb #ee4475c8
-def regmean_solve(weights: torch.Tensor, grams: torch.Tensor, alpha: float = 0.9) -> torch.Tensor:
+def regmean_solve(
+    weights: torch.Tensor,  # each task's weight `[T, out, in]`
+    grams: torch.Tensor,    # each task's Gram `[T, in, in]`
+    alpha: float = 0.9,     # weight α of the off-diagonal: αG + (1−α)diag(G)
+) -> torch.Tensor:
     "RegMean for one layer: `weights` `[T, out, in]`, `grams` `[T, in, in]` → merged `[out, in]`."
     if not 0 <= alpha <= 1: raise ValueError(f'alpha must be in [0, 1], got {alpha}')
     if weights.shape[0] != grams.shape[0] or weights.shape[2] != grams.shape[1]:
@@ -106,8 +126,19 @@ _FAITHFULNESS_REGMEAN = {'code': 'Jin et al. (RegMean): Gram matrices per linear
 
 @register_method(paper='Jin et al., ICLR 2023 (RegMean)', data='inputs', order=110, faithfulness=_FAITHFULNESS_REGMEAN,
                  rules={'alpha': ('real', 0, 1, False, False)}, memory=MemoryModel(3), quick={'n_examples': 16})
-def regmean(pretrained, finetuned, *, bench: MergeBenchmark, alpha: float = 0.9, n_examples: int = 256,
-            batch_size: int = 32, split: str = 'train', seed: int = 0, include=None, exclude=None):
+def regmean(
+    pretrained,             # pretrained state dict
+    finetuned,              # fine-tuned state dicts, one per task, in task order
+    *,
+    bench: MergeBenchmark,  # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    alpha: float = 0.9,     # weight α of the Grams' off-diagonal: αG + (1−α)diag(G)
+    n_examples: int = 256,  # inputs per task the Grams are computed on
+    batch_size: int = 32,   # rows per forward pass
+    split: str = 'train',   # split the inputs come from
+    seed: int = 0,          # seed of the inputs
+    include=None,           # glob patterns of the tensors to merge (None: every floating-point tensor)
+    exclude=None,           # glob patterns of tensors kept at their pretrained values
+):
     """RegMean: closed-form merge of every linear layer from per-task Gram matrices of its inputs; other tensors
     averaged."""
     bench = bench.with_models(pretrained, finetuned)

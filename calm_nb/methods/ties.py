@@ -30,7 +30,11 @@ def _kth_largest(x: torch.Tensor, n_keep: int) -> torch.Tensor:
     return torch.kthvalue(x, kth + 1).values  # small inputs, or an unlucky bracket
 
 # %% ../../nbs/01b_ties.ipynb #3152ba3d
-def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Tensor:
+def ties_thresholds(
+    tv: TaskVectors,       # the task vectors (`TaskVectors`)
+    k: float,              # fraction of each task vector kept
+    trim: str = 'global',  # `'global'` (one threshold per task) or `'per_tensor'`
+) -> torch.Tensor:
     "Magnitude thresholds of TIES's trim step: `[T, 1]` (global) or `[T, n_tensors]` (per tensor)."
     if not 0 <= k <= 1: raise ValueError(f'k is the fraction of entries kept and must lie in [0, 1], got {k}')
     if trim not in ('global', 'per_tensor'): raise ValueError(f"trim must be 'global' or 'per_tensor', got {trim!r}")
@@ -48,7 +52,11 @@ def ties_thresholds(tv: TaskVectors, k: float, trim: str = 'global') -> torch.Te
 # %% ../../nbs/01b_ties.ipynb #c2e4f91a
 ZERO_SIGNS = ('majority', 'positive')
 
-def disjoint_merge(tau: torch.Tensor, merge_func: str = 'mean', zero_sign: float = 1.0) -> torch.Tensor:
+def disjoint_merge(
+    tau: torch.Tensor,         # trimmed task-vector block `[T, c]` (modified in place)
+    merge_func: str = 'mean',  # `'mean'` or `'sum'` over the entries that agree with the elected sign
+    zero_sign: float = 1.0,    # sign elected where the signed sum is 0
+) -> torch.Tensor:
     """TIES's elect + disjoint merge of a `[T, c]` block of trimmed task vectors (modified in place); a coordinate whose
     trimmed entries sum to 0 gets the elected sign `zero_sign`."""
     if merge_func not in ('mean', 'sum', 'max'):
@@ -128,7 +136,11 @@ def ties_merging(
     return assemble(tv, ties_delta(tv, k, lam, merge_func, trim, zero_sign))
 
 # %% ../../nbs/01b_ties.ipynb #c01fffee
-def base_delta(tv: TaskVectors, base: str, base_hparams: dict):
+def base_delta(
+    tv: TaskVectors,     # the task vectors (`TaskVectors`)
+    base: str,           # `'ta'` or `'ties'`
+    base_hparams: dict,  # its hyper-parameters (`lam`; `k`, `merge_func`, …)
+):
     """The block delta of a base method for DARE and Consensus: task arithmetic (`'ta'`, λ Σ τ) or TIES (`'ties'`, with
     TIES's defaults)."""
     if base == 'ta': return lambda tau, a, b: tau.sum(0).mul_(base_hparams.get('lam', 0.3))
