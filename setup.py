@@ -20,6 +20,8 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 requirements = shlex.split(cfg.get('requirements', ''))
 hf_requirements = shlex.split(cfg.get('hf_requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', '')) + hf_requirements
+# FusionBench, for benchmarks/parity_fusion_bench.py only (a separate environment; never a runtime requirement)
+parity_requirements = shlex.split(cfg.get('parity_requirements', ''))
 lic = licenses[cfg['license'].lower()]
 project_urls = {'Documentation': cfg['doc_host'] + cfg.get('doc_baseurl', ''),
                 'Source': cfg['git_url'], 'Issues': cfg['git_url'] + '/issues'}
@@ -37,7 +39,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={'calm_nb': ['assets/*', 'configs/*']},
     install_requires=requirements,
-    extras_require={'hf': hf_requirements, 'dev': dev_requirements},
+    extras_require={'hf': hf_requirements, 'dev': dev_requirements, 'parity': parity_requirements},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf8').read(),
     long_description_content_type='text/markdown',

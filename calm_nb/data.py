@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #61863857
 from __future__ import annotations
-import difflib, hashlib, json, re, warnings
+import difflib, hashlib, inspect, json, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -538,9 +538,9 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
     for s in dict.fromkeys((src_split, ev_split)):
         if len(rows[s]) == 0:
             raise MergeInputError(f'{name}: the {s!r} split has no labelled rows (all {len(labels[s])} are -1)')
-    def enc(split, idx):   # an empty draw still has the inputs' shape
-        return encode(split, idx) if len(idx) else encode(split, rows[split][:1])[:0]
-    def build():
+    # encoders that take `alloc` write each example straight into the cache file's memory map
+    writes = 'alloc' in inspect.signature(encode).parameters
+    def build(sink):   # split by split: at most one example of a split is in host memory beyond the cache files
         if train_split == src_split:
             u, tr = take_splits(len(rows[src_split]), n_unlabeled, n_train, seed)
             u, tr = rows[src_split][u], rows[src_split][tr]
@@ -549,8 +549,12 @@ def _cached_task_data(cache_name: str, cfg: dict, ds, src_split: str, ev_split: 
             tr = rows[train_split][
                 subsample(len(rows[train_split]), n_train, seed)] if len(rows[train_split]) else rows[train_split]
         te = rows[ev_split][subsample(len(rows[ev_split]), n_test, seed)]
-        return {'x_unlabeled': enc(src_split, u), 'y_unlabeled': labels[src_split][u], 'x_train': enc(train_split, tr),
-                'y_train': labels[train_split][tr], 'x_test': enc(ev_split, te), 'y_test': labels[ev_split][te]}
+        for part, split, idx in (('unlabeled', src_split, u), ('train', train_split, tr), ('test', ev_split, te)):
+            if len(idx) == 0: x = encode(split, rows[split][:1])[:0]   # an empty draw still has the inputs' shape
+            elif writes: x = encode(split, idx, alloc=lambda shape, dtype, k=f'x_{part}': sink.new(k, shape, dtype))
+            else: x = encode(split, idx)
+            sink.put(f'x_{part}', x); sink.put(f'y_{part}', labels[split][idx])
+            del x
     # the data themselves, not only their sizes, key the cache
     cfg = cfg | {'sizes': [len(ds[s]) for s in used], 'train_split': train_split,
                  'fingerprints': [getattr(ds[s], '_fingerprint', None) for s in used]}
@@ -663,7 +667,9 @@ def _image_path(split, key: str, i: int) -> str:
         return raw.get('path') or f'{len(raw.get("bytes") or b"")} bytes embedded in the dataset'
     except Exception: return 'its file is unknown'
 
-def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progress: bool) -> np.ndarray:
+def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progress: bool,
+            alloc: Callable | None = None) -> np.ndarray:
+    "Decoded, preprocessed uint8 images `[N, 3, H, W]` of rows `idx`, written into `alloc(shape, dtype)` if given."
     from tqdm.auto import tqdm
     if len(idx) == 0: return np.zeros((0, 3, 1, 1), np.uint8)
     out = None
@@ -675,7 +681,7 @@ def _images(task: VisionTask, split, idx: np.ndarray, to_uint8, desc: str, progr
                 f'{task.name}: image {int(i)} ({_image_path(split, task.image_key, int(i))}) cannot be decoded '
                 f'({type(e).__name__}: {str(e)[:160]})') from None
         # one preallocated array, never a list of images plus a stacked copy
-        if out is None: out = np.empty((len(idx),) + im.shape, np.uint8)
+        if out is None: out = (alloc or np.empty)((len(idx),) + im.shape, np.uint8)
         elif im.shape != out.shape[1:]:
             raise MergeInputError(
                 f'{task.name}: image {int(i)} preprocesses to {im.shape}, the first to {out.shape[1:]}')
@@ -757,7 +763,8 @@ def vision_task_data(
         splits[t.name] = {'eval': ev_split, 'unlabeled': src_split, 'train': train_split, 'data': where}
         cfg = {'task': t.name, 'model': model, 'preprocess': repr(preprocess), 'n_unlabeled': n_unlabeled,
                'n_train': n_train, 'n_test': n_test, 'seed': seed, 'leak': allow_test_as_unlabeled}
-        encode = lambda split, idx, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}', progress)
+        encode = lambda split, idx, alloc=None, t=t, ds=ds: _images(t, ds[split], idx, to_uint8, f'{t.name} {split}',
+                                                                    progress, alloc)
         tdata.append(_cached_task_data(f'vision-{t.name}', cfg, ds, src_split, ev_split, t.label_key, encode, t.name,
                                        names, n_unlabeled, n_train, n_test, seed, train_split, (t.image_key,), where))
     return heads, tdata, splits, prepare

@@ -158,11 +158,12 @@ def plan_device_memory(
     device: str = 'device',                  # the device's name, for the report
     context: int = 0,                        # bytes of the CUDA context
     matrix_bytes: int = 4,                   # bytes per element of the task-vector matrix (2 in bf16)
+    G: int = 0,                              # Σ in² over the merged 2-D weights (for Gram-shaped buffers)
 ) -> dict:
     """Peak device memory of `method` for P coordinates, T tasks and a batch of `batch_size` (micro-batches of
     `micro_batch`, or the largest that fits in `budget` with `'auto'`)."""
     spec = memory_model(method)
-    buffers = spec.memory.buffer_bytes(P, T, matrix_bytes)
+    buffers = spec.memory.buffer_bytes(P, T, matrix_bytes, G)
     need = lambda m: int(context + resident + buffers + fixed + per_sample * m)
     micro = batch_size if micro_batch in (None, 'auto') else int(micro_batch)
     if micro_batch == 'auto' and budget is not None and need(batch_size) > budget and spec.micro_batches:
@@ -222,14 +223,16 @@ def plan_for(
 ) -> dict:
     """`plan_device_memory` for `bench` as it is: P and T from its models, the activation cost measured on its device
     (or `activation`), its free device memory (or `budget`)."""
-    P, T = _merged_index(bench, include, exclude).size, len(bench.tasks)
+    index = _merged_index(bench, include, exclude)
+    P, T = index.size, len(bench.tasks)
+    G = sum(s.shape[1] ** 2 for s in index.specs if len(s.shape) == 2)   # one set of Gram matrices (RegMean)
     act = activation or activation_cost(bench, amp=amp)
     dev = bench.device
     resident = resident_bytes(bench)
     if budget is None: budget = device_budget(dev) + (0 if dev.type == 'cuda' else resident)
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'
     return plan_device_memory(method, P, T, batch_size, act['per_sample'], act['fixed'], resident, budget, micro_batch,
-                              name, matrix_bytes=matrix_bytes) | {'activation': act}
+                              name, matrix_bytes=matrix_bytes, G=G) | {'activation': act}
 
 # %% ../nbs/00g_device.ipynb #8709b12e
 def choose_micro_batch(
@@ -304,7 +307,8 @@ tasks = [TaskData(f't{{i}}', ['a', 'b'], x, y, x, y, x, y) for i in range(T)]
 b = from_modules('probe', enc, fts, [nn.Linear(width, 2) for _ in range(T)], tasks)
 del fts, m
 method, kw = {method!r}, {kw!r}
-plan = plan_for(b, method, kw['batch_size'], kw.get('micro_batch') or kw['batch_size'], budget=None)
+bs = kw.get('batch_size', 1)   # Fisher merging: one example per pass
+plan = plan_for(b, method, bs, kw.get('micro_batch') or bs, budget=None)
 # the optimizer's first use imports torch._dynamo (~150 MiB of host memory, once per process): not the method's
 torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 meter = PeakMeter('cpu').start()
@@ -355,17 +359,33 @@ from calm_nb.zoo import zoo_vit
 from calm_nb.methods.calm import run_calm
 from calm_nb.methods.adamerging import run_adamerging
 from calm_nb.evaluate import accuracy
+from calm_nb.methods.pareto import run_pareto
+from calm_nb.methods.fisher import diagonal_fisher
+from calm_nb.methods.regmean import regmean_grams
+from calm_nb.core import FlatIndex
 torch.set_num_threads(1)
 dev = init_distributed()
 bench = zoo_vit(quick=True, progress=False).to(dev)
 c = run_calm(bench, iterations={iterations}, batch_size=32, lr=1e6, progress=False)
 a = run_adamerging(bench, iterations={iterations}, batch_size=16)
 acc = [accuracy(bench, c.state_dict, t) for t in range(len(bench.tasks))]
+p = run_pareto(bench, iterations={iterations}, batch_size=8)
+fi = diagonal_fisher(bench, bench.finetuned[0], 0, FlatIndex.from_state_dict(bench.pretrained), n_examples=12)
+gr = regmean_grams(bench, bench.finetuned[1], 1, n_examples=24, batch_size=8)
+from calm_nb.registry import merge
+ls = merge('localize_stitch', bench.pretrained, bench.finetuned, bench=bench, iterations=3, shots_per_class=4,
+           sanity=False)
+idx = FlatIndex.from_state_dict(bench.pretrained)
+moved = (idx.flatten(ls) - idx.flatten(bench.pretrained)).cpu()
 if world()[0] == 0:
     json.dump({{'masks': {{k: m.nonzero().flatten().tolist() for k, m in c.masks.items()}},
                'loss': {{k: h['loss'] for k, h in c.history.items()}},
                'coefficients': a.coefficients.flatten().tolist(), 'entropy': a.history, 'accuracy': acc,
-               'world': world()[1]}}, open(sys.argv[1], 'w'))
+               'pareto': p.coefficients.flatten().tolist(), 'pareto_loss': [h['loss'] for h in p.history],
+               'fisher': fi[::997].tolist(), 'fisher_sum': float(fi.sum()),
+               'grams': {{k: [float(g.norm()), float(g.trace())] for k, g in gr.items()}}, 'world': world()[1],
+               'ls_moved': moved.nonzero().flatten().tolist(), 'ls_sum': float(moved.abs().sum())}},
+              open(sys.argv[1], 'w'))
 """
 
 def distributed_probe(

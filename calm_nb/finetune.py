@@ -432,6 +432,10 @@ def _finetune_nlp(cfg, out, body, doc, progress, say):
     for t, td in zip(tasks, tdata):
         head = prompt_head(state, label_word_ids(tok, [specs[t.name].words[c] for c in t.label_names]),
                            mlm.config.layer_norm_eps)
+        if len(td.y_train) == 0:
+            raise MergeInputError(
+                f"{t.name}: no labelled examples left to fine-tune on: the {splits[t.name]['train']!r} split is taken "
+                f"whole by the unlabeled draw (n_unlabeled={body['n_unlabeled']}); lower n_unlabeled or give more data")
         idx = k_shot(td.y_train, k, cfg['seed'])
         jobs.append((t, head, td, td.x_train[idx], td.y_train[idx], prompt_recipe(**cfg['recipe'])))
     enc = PromptEncode(tok.mask_token_id)

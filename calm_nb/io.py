@@ -14,9 +14,9 @@ from .core import MergeInputError
 
 # %% auto #0
 __all__ = ['LOCK_FILE', 'check_input_path', 'atomic_write', 'write_text', 'write_json', 'save_state_dict', 'load_state_dict',
-           'safetensors_table', 'LazySafetensors', 'cache_dir', 'array_cache', 'file_sha256', 'tensors_digest',
-           'layout_file', 'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors', 'OutputExistsError',
-           'RunLock']
+           'safetensors_table', 'LazySafetensors', 'cache_dir', 'ArraySink', 'array_cache', 'file_sha256',
+           'tensors_digest', 'layout_file', 'RefusedCall', 'InertStub', 'safe_torch_load', 'module_tensors',
+           'OutputExistsError', 'RunLock']
 
 # %% ../nbs/00a_io.ipynb #b9fc7ebe
 def check_input_path(
@@ -234,14 +234,65 @@ def cache_dir() -> Path:
     if os.environ.get('CALM_NB_CACHE'): return Path(os.environ['CALM_NB_CACHE'])
     return Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'calm_nb' / 'v1'
 
+# %% ../nbs/00a_io.ipynb #a14cc568
+class ArraySink:
+    """Where a cache build puts its arrays, one at a time: `new` gives a writable memory map backed by a file in the
+    cache folder (the build fills it row by row), `put` saves a finished array; `finish` moves every file to its final
+    name. Without a folder (`None`: a read-only cache) the arrays stay in memory."""
+    def __init__(
+        self,
+        folder=None,   # the cache entry's folder (None: in memory)
+    ):
+        self.folder, self.arrays = (Path(folder) if folder is not None else None), {}
+
+    def _partial(self, key: str) -> Path:   # a key may name sub-folders ('digits/test/x')
+        f = self.folder / f'{key}.npy.partial'; f.parent.mkdir(parents=True, exist_ok=True)
+        return f
+
+    def new(
+        self,
+        key: str,      # array name
+        shape: tuple,  # its shape
+        dtype,         # its dtype
+    ) -> np.ndarray:
+        "A writable array of `shape` for `key`: a memory map of its cache file (in memory without a folder, or empty)."
+        if self.folder is None or math.prod(shape) == 0: a = np.empty(shape, dtype)
+        else: a = np.lib.format.open_memmap(self._partial(key), mode='w+', dtype=dtype, shape=tuple(shape))
+        self.arrays[key] = a
+        return a
+
+    def put(
+        self,
+        key: str,        # array name
+        a: np.ndarray,   # the finished array (an array from `new` is already in place)
+    ):
+        "Store the finished array `a` as `key`."
+        if self.arrays.get(key) is a: return
+        if self.folder is None: self.arrays[key] = np.ascontiguousarray(a); return
+        with open(self._partial(key), 'wb') as f: np.save(f, np.ascontiguousarray(a))
+        self.arrays[key] = None   # on disk only
+
+    def finish(self) -> list[str]:
+        "Flush the memory maps and give every file its final name; return the keys."
+        for k, a in self.arrays.items():
+            if isinstance(a, np.memmap): a.flush()
+            elif a is not None and self.folder is not None:   # an empty array from `new`
+                with open(self._partial(k), 'wb') as f: np.save(f, a)
+            self.arrays[k] = None
+            os.replace(self._partial(k), self.folder / f'{k}.npy')
+        return list(self.arrays)
+
 # %% ../nbs/00a_io.ipynb #ad288c96
 def array_cache(
     name: str,                                   # cache entry name
     config: dict,                                # everything the arrays depend on (hashed into the key)
-    build: Callable[[], dict[str, np.ndarray]],  # builds the arrays when the cache has none
+    # builds the arrays when the cache has none: `build()` returns them, or `build(sink)` writes them one by one
+    # into an `ArraySink` (file-backed, so a big split never sits whole in host memory)
+    build: Callable,
     root=None,                                   # cache folder (None: `$CALM_NB_CACHE` or the default)
 ) -> dict[str, np.ndarray]:
     "Memory-mapped arrays cached under `name` for `config` (rebuilt when missing, stale or corrupt)."
+    import inspect, warnings
     key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
     d = Path(root or cache_dir()) / 'arrays' / f'{name}-{key}'
     man = d / 'manifest.json'
@@ -252,19 +303,23 @@ def array_cache(
                 return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in m['sha256']}
         except Exception: pass
         print(f'calm_nb: cache {d} is stale or corrupt; rebuilding it')
-    arrays = build()
+    streams = len(inspect.signature(build).parameters) > 0
     try:
         d.mkdir(parents=True, exist_ok=True)
-        for k, a in arrays.items():
-            atomic_write(d / f'{k}.npy', lambda tmp, a=a: np.save(open(tmp, 'wb'), np.ascontiguousarray(a)))
-        write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in arrays}}, indent=None)
-    except OSError as e:   # a read-only or full cache: go on without it
-        import warnings
+        man.unlink(missing_ok=True)   # a manifest never describes files being rewritten
+        sink = ArraySink(d)
+        if streams: build(sink)
+        else:
+            for k, a in build().items(): sink.put(k, a)
+        keys = sink.finish()
+        write_json(man, {'config': config, 'sha256': {k: _sha(d / f'{k}.npy') for k in keys}}, indent=None)
+    except OSError as e:   # a read-only or full cache: go on without it, in memory
         warnings.warn(
             f'calm_nb: cannot write the cache {d} ({e.strerror or e}); going on without it (set CALM_NB_CACHE to a '
             'writable folder)')
-        return arrays
-    return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in arrays}
+        if not streams: return build()
+        sink = ArraySink(None); build(sink); return sink.arrays
+    return {k: np.load(d / f'{k}.npy', mmap_mode='r') for k in keys}
 
 # %% ../nbs/00a_io.ipynb #63f8a5c4
 def _sha(p: Path) -> str:

@@ -97,14 +97,18 @@ class MemoryModel:
     fixed: float                    # buffers whatever the number of tasks (θ, its gradient, the mask logits, …)
     per_task: float = 0.0           # buffers per task (the task-vector matrix, per-task Fishers, …)
     matrix: bool = False            # the per-task buffers are held in the method's `matrix_dtype` (bf16 halves them)
+    # Gram-shaped fp32 buffers: G = Σ in² over the merged 2-D weights (RegMean's input Gram matrices)
+    gram: float = 0.0
     def buffer_bytes(
         self,
         P: int,                 # merged coordinates
         T: int,                 # number of tasks
         matrix_bytes: int = 4,  # bytes per element of the task-vector matrix
+        G: int = 0,             # Σ in² over the merged 2-D weights (the size of one set of Gram matrices)
     ) -> int:
-        "Bytes of the buffers for P coordinates and T tasks."
-        return int(4 * P * (self.fixed + self.per_task * T * (matrix_bytes / 4 if self.matrix else 1)))
+        "Bytes of the buffers for P coordinates, T tasks and Gram matrices of G entries."
+        per_task = self.per_task * T * (matrix_bytes / 4 if self.matrix else 1)
+        return int(4 * P * (self.fixed + per_task) + 4 * G * self.gram)
 
 # %% ../nbs/00d_registry.ipynb #d81c57bd
 @dataclass
@@ -303,16 +307,21 @@ def method_kwargs(
 # %% ../nbs/00d_registry.ipynb #ff1ef7a6
 def faithfulness_table(
     methods: list[str] | None = None,  # method names (None: every registered one)
+    # method → verdict of an executed comparison with another implementation (FusionBench's); adds that column
+    parity: dict | None = None,
 ) -> str:
     """A markdown table: each method's paper, the reference code followed, its current defaults and its deviations, from
-    the registrations."""
-    rows = ['| method | paper | reference code | status | defaults | deviations (reason; measured effect on zoo-vit) |',
-            '|---|---|---|---|---|---|']
+    the registrations (and, with `parity`, the executed comparison)."""
+    extra = parity is not None
+    head = '| method | paper | reference code | status | defaults | deviations (reason; measured effect on zoo-vit) |'
+    rows = [head + (' parity with FusionBench (executed) |' if extra else ''),
+            '|---|---|---|---|---|---|' + '---|' * extra]
     for n in methods or list_methods():
         m = get_method(n)
         f = m.faithfulness
         if f is None: raise KeyError(f'no faithfulness entry for {n!r}: pass faithfulness= to its register_method')
         dflt = ', '.join(f'`{k}={v!r}`' for k, v in m.defaults.items()) or '—'
         dev = '<br>'.join(f'{d} ({why}; {eff})' for d, why, eff in f['deviations']) or 'none known'
-        rows.append(f"| `{n}` | {m.paper} | {f['code']} | {f['status']} | {dflt} | {dev} |")
+        rows.append(f"| `{n}` | {m.paper} | {f['code']} | {f['status']} | {dflt} | {dev} |"
+                    + (f" {parity.get(n, 'not run')} |" if extra else ''))
     return '\n'.join(rows)

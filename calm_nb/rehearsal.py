@@ -4,54 +4,179 @@
 
 # %% ../nbs/11_rehearsal.ipynb #54d83fc7
 from __future__ import annotations
-import contextlib, json, os, re
+import contextlib, io, json, os, re
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['HUB_DATASETS', 'TINY_OPEN_CLIP', 'ROBERTA_WORDS', 'fake_hub_dataset', 'roberta_finetuned', 'simulated_hubs',
-           'rehearse']
+__all__ = ['HUB_DATASETS', 'SUN397_CLASSES', 'CARS_CLASSES', 'TINY_OPEN_CLIP', 'ROBERTA_WORDS', 'fake_hub_dataset',
+           'roberta_finetuned', 'simulated_hubs', 'rehearse']
 
 # %% ../nbs/11_rehearsal.ipynb #cc28271c
 _V = ('train', 'test')
-# (path, config) -> splits, columns (text keys or 'image'), label column, splits whose labels are all -1, rows with -1
-# elsewhere
+# (path, config) -> splits, images or texts, label column type, splits whose labels are all -1, rows with -1
+# elsewhere, extra columns
+# images: (height range, width range, mode, format) as the hub copies store them (JPEG decoded on every read)
+_JPEG_RGB = lambda h, w: dict(size=(h, w), mode='RGB', format='JPEG')
+_GLUE = dict(idx=True)   # GLUE configurations carry an int32 `idx` column
 HUB_DATASETS = {
-    ('tanganke/sun397', None): dict(splits=_V, image=True),
-    ('tanganke/stanford_cars', None): dict(splits=_V + ('contrast', 'gaussian_noise'), image=True),
-    ('tanganke/resisc45', None): dict(splits=_V + ('contrast',), image=True),
-    ('tanganke/eurosat', None): dict(splits=_V + ('contrast',), image=True),
-    ('ufldl-stanford/svhn', 'cropped_digits'): dict(splits=_V + ('extra',), image=True),
-    ('tanganke/gtsrb', None): dict(splits=_V + ('contrast',), image=True),
-    ('ylecun/mnist', None): dict(splits=_V, image=True, mode='L'),
-    ('tanganke/dtd', None): dict(splits=_V + ('contrast',), image=True),
-    ('nyu-mll/glue', 'sst2'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
-    ('SetFit/SentEval-CR', None): dict(splits=('train', 'test')),
+    ('tanganke/sun397', None): dict(splits=_V, image=_JPEG_RGB((200, 500), (300, 700))),
+    ('tanganke/stanford_cars', None): dict(splits=_V + ('contrast', 'gaussian_noise'),
+                                           image=_JPEG_RGB((360, 440), (560, 640))),
+    ('tanganke/resisc45', None): dict(splits=_V + ('contrast',), image=_JPEG_RGB((256, 256), (256, 256))),
+    ('tanganke/eurosat', None): dict(splits=_V + ('contrast',), image=_JPEG_RGB((64, 64), (64, 64))),
+    ('ufldl-stanford/svhn', 'cropped_digits'): dict(splits=_V + ('extra',),
+                                                    image=dict(size=((32, 32), (32, 32)), mode='RGB', format='PNG')),
+    ('tanganke/gtsrb', None): dict(splits=_V + ('contrast',), image=dict(size=((30, 120), (30, 120)), mode='RGB',
+                                                                         format='PNG')),
+    ('ylecun/mnist', None): dict(splits=_V, image=dict(size=((28, 28), (28, 28)), mode='L', format='PNG')),
+    ('tanganke/dtd', None): dict(splits=_V + ('contrast',), image=_JPEG_RGB((300, 640), (300, 849))),
+    ('nyu-mll/glue', 'sst2'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',), **_GLUE),
+    # integer labels (`Value('int64')`) with a `label_text` column, not a ClassLabel
+    ('SetFit/SentEval-CR', None): dict(splits=('train', 'test'), label_value=True),
     ('cornell-movie-review-data/rotten_tomatoes', None): dict(splits=('train', 'validation', 'test')),
-    ('jxm/mpqa', None): dict(splits=('train', 'test')), ('CogComp/trec', None): dict(splits=('train', 'test'),
-                                                                                     extra_columns={'fine_label': 50},
-                                                                                     revision='refs/convert/parquet'),
-    ('SetFit/subj', None): dict(splits=('train', 'test')),
-    ('nyu-mll/glue', 'qnli'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
+    ('jxm/mpqa', None): dict(splits=('train', 'dev', 'test'), label_value=True),
+    ('CogComp/trec', None): dict(splits=('train', 'test'), extra_columns={'fine_label': 50},
+                                 revision='refs/convert/parquet'),
+    ('SetFit/subj', None): dict(splits=('train', 'test'), label_value=True),
+    ('nyu-mll/glue', 'qnli'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',), **_GLUE),
     ('stanfordnlp/snli', None): dict(splits=('train', 'validation', 'test'), minus_one=True),
     ('nyu-mll/glue', 'mnli'): dict(splits=('train', 'validation_matched', 'validation_mismatched', 'test_matched',
-                                           'test_mismatched'), unlabeled=('test_matched', 'test_mismatched')),
-    ('nyu-mll/glue', 'rte'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
+                                           'test_mismatched'), unlabeled=('test_matched', 'test_mismatched'), **_GLUE),
+    ('nyu-mll/glue', 'rte'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',), **_GLUE),
     # 408 validation rows on the hub: fewer than n_unlabeled
-    ('nyu-mll/glue', 'mrpc'): dict(splits=('train', 'validation', 'test'), small={'validation': 0.25}),
-    ('nyu-mll/glue', 'qqp'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',)),
+    ('nyu-mll/glue', 'mrpc'): dict(splits=('train', 'validation', 'test'), small={'validation': 0.25}, **_GLUE),
+    ('nyu-mll/glue', 'qqp'): dict(splits=('train', 'validation', 'test'), unlabeled=('test',), **_GLUE),
 }
+
+# %% ../nbs/11_rehearsal.ipynb #073c8d26
+# the hub copy's 397 ClassLabel names (plain, as FusionBench's CLIP class-name lists have them)
+SUN397_CLASSES = tuple((
+    'abbey|airplane cabin|airport terminal|alley|amphitheater|amusement arcade|amusement park|anechoic '
+    'chamber|apartment building outdoor|apse indoor|aquarium|aqueduct|arch|archive|arrival gate '
+    'outdoor|art gallery|art school|art studio|assembly line|athletic field outdoor|atrium '
+    'public|attic|auditorium|auto factory|badlands|badminton court indoor|baggage claim|bakery '
+    'shop|balcony exterior|balcony interior|ball pit|ballroom|bamboo forest|banquet '
+    'hall|bar|barn|barndoor|baseball field|basement|basilica|basketball court outdoor|bathroom|batters '
+    'box|bayou|bazaar indoor|bazaar outdoor|beach|beauty salon|bedroom|berth|biology laboratory|bistro '
+    'indoor|boardwalk|boat deck|boathouse|bookstore|booth indoor|botanical garden|bow window indoor|bow '
+    'window outdoor|bowling alley|boxing ring|brewery indoor|bridge|building facade|bullring|burial '
+    'chamber|bus interior|butchers shop|butte|cabin outdoor|cafeteria|campsite|campus|canal natural|canal'
+    ' urban|candy store|canyon|car interior backseat|car interior frontseat|carrousel|casino '
+    'indoor|castle|catacomb|cathedral indoor|cathedral outdoor|cavern indoor|cemetery|chalet|cheese '
+    'factory|chemistry lab|chicken coop indoor|chicken coop outdoor|childs room|church indoor|church '
+    'outdoor|classroom|clean room|cliff|cloister indoor|closet|clothing store|coast|cockpit|coffee '
+    'shop|computer room|conference center|conference room|construction site|control room|control tower '
+    'outdoor|corn field|corral|corridor|cottage garden|courthouse|courtroom|courtyard|covered bridge '
+    'exterior|creek|crevasse|crosswalk|cubicle office|dam|delicatessen|dentists office|desert sand|desert'
+    ' vegetation|diner indoor|diner outdoor|dinette home|dinette vehicle|dining car|dining '
+    'room|discotheque|dock|doorway outdoor|dorm room|driveway|driving range outdoor|drugstore|electrical '
+    'substation|elevator door|elevator interior|elevator shaft|engine room|escalator '
+    'indoor|excavation|factory indoor|fairway|fastfood restaurant|field cultivated|field wild|fire '
+    'escape|fire station|firing range indoor|fishpond|florist shop indoor|food court|forest '
+    'broadleaf|forest needleleaf|forest path|forest road|formal garden|fountain|galley|game room|garage '
+    'indoor|garbage dump|gas station|gazebo exterior|general store indoor|general store outdoor|gift '
+    'shop|golf course|greenhouse indoor|greenhouse outdoor|gymnasium indoor|hangar indoor|hangar '
+    'outdoor|harbor|hayfield|heliport|herb garden|highway|hill|home office|hospital|hospital room|hot '
+    'spring|hot tub outdoor|hotel outdoor|hotel room|house|hunting lodge outdoor|ice cream parlor|ice '
+    'floe|ice shelf|ice skating rink indoor|ice skating rink outdoor|iceberg|igloo|industrial area|inn '
+    'outdoor|islet|jacuzzi indoor|jail cell|jail indoor|jewelry shop|kasbah|kennel indoor|kennel '
+    'outdoor|kindergarden classroom|kitchen|kitchenette|labyrinth outdoor|lake natural|landfill|landing '
+    'deck|laundromat|lecture room|library indoor|library outdoor|lido deck outdoor|lift '
+    'bridge|lighthouse|limousine interior|living room|lobby|lock chamber|locker room|mansion|manufactured'
+    ' home|market indoor|market outdoor|marsh|martial arts gym|mausoleum|medina|moat water|monastery '
+    'outdoor|mosque indoor|mosque outdoor|motel|mountain|mountain snowy|movie theater indoor|museum '
+    'indoor|music store|music studio|nuclear power plant outdoor|nursery|oast house|observatory '
+    'outdoor|ocean|office|office building|oil refinery outdoor|oilrig|operating room|orchard|outhouse '
+    'outdoor|pagoda|palace|pantry|park|parking garage indoor|parking garage outdoor|parking '
+    'lot|parlor|pasture|patio|pavilion|pharmacy|phone booth|physics laboratory|picnic area|pilothouse '
+    'indoor|planetarium outdoor|playground|playroom|plaza|podium indoor|podium outdoor|pond|poolroom '
+    'establishment|poolroom home|power plant outdoor|promenade deck|pub indoor|pulpit|putting '
+    'green|racecourse|raceway|raft|railroad track|rainforest|reception|recreation room|residential '
+    'neighborhood|restaurant|restaurant kitchen|restaurant patio|rice paddy|riding arena|river|rock '
+    'arch|rope bridge|ruin|runway|sandbar|sandbox|sauna|schoolhouse|sea cliff|server room|shed|shoe '
+    'shop|shopfront|shopping mall indoor|shower|skatepark|ski lodge|ski resort|ski '
+    'slope|sky|skyscraper|slum|snowfield|squash court|stable|stadium baseball|stadium football|stage '
+    'indoor|staircase|street|subway interior|subway station platform|supermarket|sushi bar|swamp|swimming'
+    ' pool indoor|swimming pool outdoor|synagogue indoor|synagogue outdoor|television studio|temple east '
+    'asia|temple south asia|tennis court indoor|tennis court outdoor|tent outdoor|theater indoor '
+    'procenium|theater indoor seats|thriftshop|throne room|ticket booth|toll plaza|topiary '
+    'garden|tower|toyshop|track outdoor|train railway|train station platform|tree farm|tree '
+    'house|trench|underwater coral reef|utility room|valley|van interior|vegetable '
+    'garden|veranda|veterinarians office|viaduct|videostore|village|vineyard|volcano|volleyball court '
+    'indoor|volleyball court outdoor|waiting room|warehouse indoor|water tower|waterfall block|waterfall '
+    'fan|waterfall plunge|watering hole|wave|wet bar|wheat field|wind farm|windmill|wine cellar barrel '
+    'storage|wine cellar bottle storage|wrestling ring indoor|yard|youth hostel'
+).split('|'))
+# the hub copy's 196 ClassLabel names of Stanford Cars
+CARS_CLASSES = tuple((
+    'AM General Hummer SUV 2000|Acura RL Sedan 2012|Acura TL Sedan 2012|Acura TL Type-S 2008|Acura TSX '
+    'Sedan 2012|Acura Integra Type R 2001|Acura ZDX Hatchback 2012|Aston Martin V8 Vantage Convertible '
+    '2012|Aston Martin V8 Vantage Coupe 2012|Aston Martin Virage Convertible 2012|Aston Martin Virage '
+    'Coupe 2012|Audi RS 4 Convertible 2008|Audi A5 Coupe 2012|Audi TTS Coupe 2012|Audi R8 Coupe 2012|Audi'
+    ' V8 Sedan 1994|Audi 100 Sedan 1994|Audi 100 Wagon 1994|Audi TT Hatchback 2011|Audi S6 Sedan '
+    '2011|Audi S5 Convertible 2012|Audi S5 Coupe 2012|Audi S4 Sedan 2012|Audi S4 Sedan 2007|Audi TT RS '
+    'Coupe 2012|BMW ActiveHybrid 5 Sedan 2012|BMW 1 Series Convertible 2012|BMW 1 Series Coupe 2012|BMW 3'
+    ' Series Sedan 2012|BMW 3 Series Wagon 2012|BMW 6 Series Convertible 2007|BMW X5 SUV 2007|BMW X6 SUV '
+    '2012|BMW M3 Coupe 2012|BMW M5 Sedan 2010|BMW M6 Convertible 2010|BMW X3 SUV 2012|BMW Z4 Convertible '
+    '2012|Bentley Continental Supersports Conv. Convertible 2012|Bentley Arnage Sedan 2009|Bentley '
+    'Mulsanne Sedan 2011|Bentley Continental GT Coupe 2012|Bentley Continental GT Coupe 2007|Bentley '
+    'Continental Flying Spur Sedan 2007|Bugatti Veyron 16.4 Convertible 2009|Bugatti Veyron 16.4 Coupe '
+    '2009|Buick Regal GS 2012|Buick Rainier SUV 2007|Buick Verano Sedan 2012|Buick Enclave SUV '
+    '2012|Cadillac CTS-V Sedan 2012|Cadillac SRX SUV 2012|Cadillac Escalade EXT Crew Cab 2007|Chevrolet '
+    'Silverado 1500 Hybrid Crew Cab 2012|Chevrolet Corvette Convertible 2012|Chevrolet Corvette ZR1 '
+    '2012|Chevrolet Corvette Ron Fellows Edition Z06 2007|Chevrolet Traverse SUV 2012|Chevrolet Camaro '
+    'Convertible 2012|Chevrolet HHR SS 2010|Chevrolet Impala Sedan 2007|Chevrolet Tahoe Hybrid SUV '
+    '2012|Chevrolet Sonic Sedan 2012|Chevrolet Express Cargo Van 2007|Chevrolet Avalanche Crew Cab '
+    '2012|Chevrolet Cobalt SS 2010|Chevrolet Malibu Hybrid Sedan 2010|Chevrolet TrailBlazer SS '
+    '2009|Chevrolet Silverado 2500HD Regular Cab 2012|Chevrolet Silverado 1500 Classic Extended Cab '
+    '2007|Chevrolet Express Van 2007|Chevrolet Monte Carlo Coupe 2007|Chevrolet Malibu Sedan '
+    '2007|Chevrolet Silverado 1500 Extended Cab 2012|Chevrolet Silverado 1500 Regular Cab 2012|Chrysler '
+    'Aspen SUV 2009|Chrysler Sebring Convertible 2010|Chrysler Town and Country Minivan 2012|Chrysler 300'
+    ' SRT-8 2010|Chrysler Crossfire Convertible 2008|Chrysler PT Cruiser Convertible 2008|Daewoo Nubira '
+    'Wagon 2002|Dodge Caliber Wagon 2012|Dodge Caliber Wagon 2007|Dodge Caravan Minivan 1997|Dodge Ram '
+    'Pickup 3500 Crew Cab 2010|Dodge Ram Pickup 3500 Quad Cab 2009|Dodge Sprinter Cargo Van 2009|Dodge '
+    'Journey SUV 2012|Dodge Dakota Crew Cab 2010|Dodge Dakota Club Cab 2007|Dodge Magnum Wagon 2008|Dodge'
+    ' Challenger SRT8 2011|Dodge Durango SUV 2012|Dodge Durango SUV 2007|Dodge Charger Sedan 2012|Dodge '
+    'Charger SRT-8 2009|Eagle Talon Hatchback 1998|FIAT 500 Abarth 2012|FIAT 500 Convertible 2012|Ferrari'
+    ' FF Coupe 2012|Ferrari California Convertible 2012|Ferrari 458 Italia Convertible 2012|Ferrari 458 '
+    'Italia Coupe 2012|Fisker Karma Sedan 2012|Ford F-450 Super Duty Crew Cab 2012|Ford Mustang '
+    'Convertible 2007|Ford Freestar Minivan 2007|Ford Expedition EL SUV 2009|Ford Edge SUV 2012|Ford '
+    'Ranger SuperCab 2011|Ford GT Coupe 2006|Ford F-150 Regular Cab 2012|Ford F-150 Regular Cab 2007|Ford'
+    ' Focus Sedan 2007|Ford E-Series Wagon Van 2012|Ford Fiesta Sedan 2012|GMC Terrain SUV 2012|GMC '
+    'Savana Van 2012|GMC Yukon Hybrid SUV 2012|GMC Acadia SUV 2012|GMC Canyon Extended Cab 2012|Geo Metro'
+    ' Convertible 1993|HUMMER H3T Crew Cab 2010|HUMMER H2 SUT Crew Cab 2009|Honda Odyssey Minivan '
+    '2012|Honda Odyssey Minivan 2007|Honda Accord Coupe 2012|Honda Accord Sedan 2012|Hyundai Veloster '
+    'Hatchback 2012|Hyundai Santa Fe SUV 2012|Hyundai Tucson SUV 2012|Hyundai Veracruz SUV 2012|Hyundai '
+    'Sonata Hybrid Sedan 2012|Hyundai Elantra Sedan 2007|Hyundai Accent Sedan 2012|Hyundai Genesis Sedan '
+    '2012|Hyundai Sonata Sedan 2012|Hyundai Elantra Touring Hatchback 2012|Hyundai Azera Sedan '
+    '2012|Infiniti G Coupe IPL 2012|Infiniti QX56 SUV 2011|Isuzu Ascender SUV 2008|Jaguar XK XKR '
+    '2012|Jeep Patriot SUV 2012|Jeep Wrangler SUV 2012|Jeep Liberty SUV 2012|Jeep Grand Cherokee SUV '
+    '2012|Jeep Compass SUV 2012|Lamborghini Reventon Coupe 2008|Lamborghini Aventador Coupe '
+    '2012|Lamborghini Gallardo LP 570-4 Superleggera 2012|Lamborghini Diablo Coupe 2001|Land Rover Range '
+    'Rover SUV 2012|Land Rover LR2 SUV 2012|Lincoln Town Car Sedan 2011|MINI Cooper Roadster Convertible '
+    '2012|Maybach Landaulet Convertible 2012|Mazda Tribute SUV 2011|McLaren MP4-12C Coupe '
+    '2012|Mercedes-Benz 300-Class Convertible 1993|Mercedes-Benz C-Class Sedan 2012|Mercedes-Benz '
+    'SL-Class Coupe 2009|Mercedes-Benz E-Class Sedan 2012|Mercedes-Benz S-Class Sedan 2012|Mercedes-Benz '
+    'Sprinter Van 2012|Mitsubishi Lancer Sedan 2012|Nissan Leaf Hatchback 2012|Nissan NV Passenger Van '
+    '2012|Nissan Juke Hatchback 2012|Nissan 240SX Coupe 1998|Plymouth Neon Coupe 1999|Porsche Panamera '
+    'Sedan 2012|Ram C/V Cargo Van Minivan 2012|Rolls-Royce Phantom Drophead Coupe Convertible '
+    '2012|Rolls-Royce Ghost Sedan 2012|Rolls-Royce Phantom Sedan 2012|Scion xD Hatchback 2012|Spyker C8 '
+    'Convertible 2009|Spyker C8 Coupe 2009|Suzuki Aerio Sedan 2007|Suzuki Kizashi Sedan 2012|Suzuki SX4 '
+    'Hatchback 2012|Suzuki SX4 Sedan 2012|Tesla Model S Sedan 2012|Toyota Sequoia SUV 2012|Toyota Camry '
+    'Sedan 2012|Toyota Corolla Sedan 2012|Toyota 4Runner SUV 2012|Volkswagen Golf Hatchback '
+    '2012|Volkswagen Golf Hatchback 1991|Volkswagen Beetle Hatchback 2012|Volvo C30 Hatchback 2012|Volvo '
+    '240 Sedan 1993|Volvo XC90 SUV 2007|smart fortwo Convertible 2012'
+).split('|'))
+assert len(SUN397_CLASSES) == 397 and len(CARS_CLASSES) == 196
 
 # %% ../nbs/11_rehearsal.ipynb #59a511d6
 def _label_names(task) -> list[str]:
     from calm_nb.data import VisionTask
     if isinstance(task, VisionTask):
         if task.classnames is not None: return list(task.classnames)
-        if task.name == 'SUN397':
-            return ['/a/abbey', '/a/airplane_cabin', '/b/balcony/interior', '/c/church/outdoor', '/k/kitchen']
-        return ['AM General Hummer SUV 2000', 'Ram C/V Cargo Van Minivan 2012', 'Tesla Model S Sedan 2012',
-                'smart fortwo Convertible 2012']
+        return list(SUN397_CLASSES if task.name == 'SUN397' else CARS_CLASSES)
     return list(task.label_names)
 
 def fake_hub_dataset(
@@ -75,13 +200,15 @@ def fake_hub_dataset(
         labels = rng.integers(0, len(names), n)
         if split in spec.get('unlabeled', ()): labels[:] = -1
         elif spec.get('minus_one'): labels[rng.random(n) < 0.15] = -1
-        feats = {label_key: hfd.ClassLabel(names=names)}
+        feats = {label_key: hfd.Value('int64') if spec.get('label_value') else hfd.ClassLabel(names=names)}
         if spec.get('image'):
-            mode = spec.get('mode', 'RGB')
-            def img():
-                h, w = int(rng.integers(24, 48)), int(rng.integers(24, 48))
-                a = rng.integers(0, 256, (h, w) if mode == 'L' else (h, w, 3), dtype=np.uint8)
-                return Image.fromarray(a, mode)
+            im = spec['image']
+            def img():   # a smooth random picture of the hub's size and mode, encoded as the hub stores it
+                h, w = (int(rng.integers(lo, hi + 1)) for lo, hi in im['size'])
+                a = rng.integers(0, 256, (6, 6) if im['mode'] == 'L' else (6, 6, 3), dtype=np.uint8)
+                buf = io.BytesIO()
+                Image.fromarray(a, im['mode']).resize((w, h), Image.BILINEAR).save(buf, im['format'])
+                return {'bytes': buf.getvalue(), 'path': None}
             cols = {task.image_key: [img() for _ in range(n)]}; feats[task.image_key] = hfd.Image()
         else:
             cols = {k: [' '.join(rng.choice(words, int(rng.integers(3, 9)))) for _ in range(n)] for k in task.text_keys}
@@ -89,6 +216,9 @@ def fake_hub_dataset(
         for c, k in spec.get('extra_columns', {}).items():
             cols[c] = rng.integers(0, k, n).tolist(); feats[c] = hfd.ClassLabel(num_classes=k)
         cols[label_key] = labels.tolist()
+        if spec.get('label_value'):
+            cols['label_text'] = [names[l] if l >= 0 else '' for l in labels]; feats['label_text'] = hfd.Value('string')
+        if spec.get('idx'): cols['idx'] = list(range(n)); feats['idx'] = hfd.Value('int32')
         out[split] = hfd.Dataset.from_dict(cols, features=hfd.Features(feats))
     return hfd.DatasetDict(out)
 
@@ -106,9 +236,10 @@ ROBERTA_WORDS = (
                  'Number . ? , :').split()
 
 # %% ../nbs/11_rehearsal.ipynb #b6f47d53
-def _tiny_roberta(root: Path) -> Path:
-    """A `save_pretrained` folder with a tiny `RobertaForMaskedLM` (what the hub's `roberta-base` is) and a word-level
-    tokenizer with a `<mask>`, under the name `roberta-base`."""
+def _tiny_roberta(root: Path, real: bool = False) -> Path:
+    """A `save_pretrained` folder with a tiny `RobertaForMaskedLM` (what the hub's `roberta-base` is; with `real`, of
+    roberta-base's size but for its vocabulary) and a word-level tokenizer with a `<mask>`, under the name
+    `roberta-base`."""
     d = root / 'hub' / 'roberta-base'
     if (d / 'config.json').exists(): return d
     from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
@@ -120,8 +251,9 @@ def _tiny_roberta(root: Path) -> Path:
                                            special_tokens=[('<s>', 0), ('</s>', 2)])
     tok = PreTrainedTokenizerFast(tokenizer_object=wl, bos_token='<s>', eos_token='</s>', unk_token='<unk>',
                                   pad_token='<pad>', mask_token='<mask>')
-    cfg = RobertaConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=160, pad_token_id=1)
+    size = ({} if real else dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                 max_position_embeddings=160))   # real: RobertaConfig's defaults, roberta-base's
+    cfg = RobertaConfig(**({'max_position_embeddings': 514} | size), vocab_size=len(vocab), pad_token_id=1)
     torch.manual_seed(0)
     RobertaForMaskedLM(cfg).save_pretrained(d); tok.save_pretrained(d)
     return d
@@ -170,13 +302,14 @@ def _hf_clip_tower(root: Path, repo: str) -> Path:
     from transformers import CLIPVisionConfig, CLIPVisionModel
     from calm_nb.models import open_clip_to_hf_clip_vision
     from calm_nb.io import load_state_dict
-    c = TINY_OPEN_CLIP['ViT-B-32']['vision_cfg']
+    c = open_clip.get_model_config('ViT-B-32')['vision_cfg']   # the tiny one inside `simulated_hubs(shapes='tiny')`
     model = open_clip.create_model('ViT-B-32', pretrained=None, force_quick_gelu=True)
     model.load_state_dict(load_state_dict(_open_clip_weights(root, 'ViT-B-32', 'openai', model)))
     g = torch.Generator().manual_seed(int.from_bytes(repo.encode()[-4:], 'little'))
     hf = CLIPVisionModel(CLIPVisionConfig(hidden_size=c['width'], intermediate_size=4 * c['width'],
                                           num_hidden_layers=c['layers'],
-                                          num_attention_heads=c['width'] // c['head_width'], image_size=c['image_size'],
+                                          num_attention_heads=c['width'] // c.get('head_width', 64),
+                                          image_size=c['image_size'],
                                           patch_size=c['patch_size'], hidden_act='quick_gelu'))
     # the layout of this transformers version
     prefix = 'vision_model.' if any(k.startswith('vision_model.') for k in hf.state_dict()) else ''
@@ -194,13 +327,17 @@ def simulated_hubs(
     root,            # folder of the simulated hubs
     rows: int = 24,  # rows per simulated split
     seed: int = 0,   # seed of the contents
+    # `'tiny'`: tiny widths (the CPU rehearsal); `'real'`: the real open_clip architectures, HF towers of
+    # ViT-B/32's size and a roberta-base-sized encoder, all random (the GPU check), under `root/real`
+    shapes: str = 'tiny',
 ):
     "Simulate the model and dataset hubs under folder `root` (see above) for the duration of the `with` block."
     import unittest.mock as um
     import datasets as hfd, open_clip, transformers
     from calm_nb.data import VISION_TASKS, NLP_TASKS
     from calm_nb.io import load_state_dict
-    root = Path(root); root.mkdir(parents=True, exist_ok=True)
+    if shapes not in ('tiny', 'real'): raise ValueError(f"shapes must be 'tiny' or 'real', got {shapes!r}")
+    root = Path(root) / ('real' if shapes == 'real' else ''); root.mkdir(parents=True, exist_ok=True)
     tasks = {(t.hf_path, t.hf_config): t for t in list(VISION_TASKS.values()) + list(NLP_TASKS.values())}
     cache = {}
 
@@ -230,7 +367,7 @@ def simulated_hubs(
         if pretrained: model.load_state_dict(load_state_dict(_open_clip_weights(root, name, pretrained, model)))
         return model, pre_train, pre_val
 
-    hub_dirs = {'roberta-base': lambda: _tiny_roberta(root)}
+    hub_dirs = {'roberta-base': lambda: _tiny_roberta(root, real=shapes == 'real')}
     hub_dirs |= {t.hf_model: (lambda r=t.hf_model: _hf_clip_tower(root, r)) for t in VISION_TASKS.values()
                  if t.hf_model}
     def resolve(orig):
@@ -251,7 +388,8 @@ def simulated_hubs(
                um.patch.dict(os.environ, {'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'})]
     with contextlib.ExitStack() as stack:
         for p in patches: stack.enter_context(p)
-        open_clip.factory._MODEL_CONFIGS.update({n: json.loads(json.dumps(c)) for n, c in TINY_OPEN_CLIP.items()})
+        if shapes == 'tiny':
+            open_clip.factory._MODEL_CONFIGS.update({n: json.loads(json.dumps(c)) for n, c in TINY_OPEN_CLIP.items()})
         try: yield root
         finally:
             for n, c in configs.items():
@@ -264,13 +402,14 @@ def rehearse(
     root,                     # folder of the simulated hubs and outputs
     env: dict | None = None,  # environment variables for the run
     rows: int = 24,           # rows per simulated split
+    shapes: str = 'tiny',     # the simulated models' sizes (see `simulated_hubs`)
 ) -> dict:
     """Run `notebook`'s code cells top to bottom under `simulated_hubs(root)`; return `{'ran': [...], 'skipped': [...],
     'namespace': ...}`."""
     import unittest.mock as um
     nb = json.loads(Path(notebook).read_text())
     ns, ran, skipped = {'__name__': '__rehearsal__'}, [], []
-    with simulated_hubs(root, rows), um.patch.dict(os.environ, env or {}):
+    with simulated_hubs(root, rows, shapes=shapes), um.patch.dict(os.environ, env or {}):
         for i, c in enumerate(nb['cells']):
             if c['cell_type'] != 'code': continue
             src = ''.join(c['source'])

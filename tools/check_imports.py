@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ('calm_nb', 'tools', 'tests', 'benchmarks', 'nbs', 'conftest.py')
 REQUIREMENT_KEYS = ('requirements', 'hf_requirements', 'dev_requirements')
 # Imports of modules that are not installed here on purpose, each with the reason; nothing else may be missing.
-NOT_INSTALLED = {'google': 'google.colab: the Colab runtime only, imported inside try/except in the tutorials'}
+NOT_INSTALLED = {'google': 'google.colab: the Colab runtime only, imported inside try/except in the tutorials',
+                 'fusion_bench': 'the `parity` extra (settings.ini), installed in a separate environment for '
+                                 'benchmarks/parity_fusion_bench.py only; never imported by calm_nb'}
 
 
 def canonical(name: str) -> str:

@@ -465,7 +465,12 @@ _FAITHFULNESS_CALM = {'code': 'yankd22/CALM: src/mask_merging.py (mask initialis
                                     ('`amp=True` (bf16 forward passes where the GPU has them) is opt-in; the '
                                      'default is fp32 as the authors',
                                      'not shown to leave Table 1 unchanged',
-                                     'none on CPU (no bf16 autocast there)')]}
+                                     'none on CPU (no bf16 autocast there)'),
+                                    ("with |S| ≤ 2 the authors' code learns a mask over S instead of merging S by "
+                                     'task arithmetic (it merges S that way only when |S| > 2); calm_nb always merges '
+                                     "S by task arithmetic, the paper's algorithm",
+                                     "the paper's method; the code path differs only with few tasks",
+                                     "none at the paper's settings (8 tasks, |S̄| = 2: |S| = 6)")]}
 
 @register_method(paper='Yan et al., ICML 2025 (CALM)', data='unlabeled', order=70, faithfulness=_FAITHFULNESS_CALM,
                  memory=MemoryModel(6.5), quick={'iterations': 3, 'batch_size': 32}, config=CalmConfig,

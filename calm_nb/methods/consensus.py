@@ -89,7 +89,10 @@ _FAITHFULNESS_CONSENSUS_TA = {'code': 'nik-dim/tall_masks: src/utils/tallmask_ut
                                             ('`tall_strict=False` (≥ in the TALL mask, calm_nb\'s earlier rule) is '
                                              "an option; the default is the authors' strict > (generate_task_masks)",
                                              "the authors' rule", 'FusionBench 0.2.33 on zoo-vit: 7 coordinates '
-                                             'differed under the earlier rule')]}
+                                             'differed under the earlier rule'),
+                                            ("FusionBench 0.2.33's TallMaskTaskArithmeticAlgorithm fails on a pool "
+                                             'of modules', 'a bug there', 'executed on zoo-vit '
+                                             '(benchmarks/parity_fusion_bench.py): TypeError, Parameter vs Tensor')]}
 
 @register_method(paper='Wang et al., ICML 2024 (consensus TA)', order=50, faithfulness=_FAITHFULNESS_CONSENSUS_TA,
                  rules={'k': ('int', 1, 'T', False, False)})

@@ -11,7 +11,17 @@ from ..benchmark import *
 from ..masks import FlatLeaf
 
 # %% auto #0
-__all__ = ['diagonal_fisher', 'fisher_weighted_average', 'fisher_merging']
+__all__ = ['sample_label', 'diagonal_fisher', 'fisher_weighted_average', 'fisher_merging']
+
+# %% ../../nbs/08b_fisher.ipynb #5a7a0497
+def sample_label(
+    logp: torch.Tensor,  # log-probabilities of the classes `[C]`
+    u: float,            # a uniform number in [0, 1)
+) -> int:
+    "The class drawn from exp(`logp`) by `u`: the first whose cumulative probability exceeds `u` (in float64)."
+    cdf = logp.detach().double().exp().cpu().cumsum(0)
+    v = torch.tensor([u * float(cdf[-1])], dtype=torch.float64)
+    return min(int(torch.searchsorted(cdf, v, right=True)[0]), len(cdf) - 1)
 
 # %% ../../nbs/08b_fisher.ipynb #d7371147
 def diagonal_fisher(
@@ -36,16 +46,20 @@ def diagonal_fisher(
     state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its Fisher
     g = torch.Generator().manual_seed(seed * 1000 + task)
     pick = torch.randperm(len(x), generator=g)[:n_examples]
-    leaf = FlatLeaf(index, state, index.flatten(state), leaves=False); theta = leaf.theta
+    # one uniform number per example decides its sampled label: the same labels however the examples are shared out
+    u = torch.rand(len(pick), generator=g, dtype=torch.float64)
+    dev = getattr(bench, 'device', torch.device('cpu'))
+    leaf = FlatLeaf(index, state, index.flatten(state, device=dev), leaves=False); theta = leaf.theta
     params = leaf.params()
     fisher = torch.zeros_like(theta, requires_grad=False)
-    for i in tqdm(pick.tolist(), desc=f'Fisher {bench.tasks[task].name}', disable=not progress, mininterval=2):
+    lo, hi = rank_share(len(pick))   # under torchrun each process takes its share of the examples
+    for j in tqdm(range(lo, hi), desc=f'Fisher {bench.tasks[task].name}', disable=not progress, mininterval=2):
+        i = int(pick[j])
         logp = torch.log_softmax(bench.logits(params, task, x[i:i + 1]).float(), -1)[0]
-        # sampled on the CPU, where the generator is
-        y = int(torch.multinomial(logp.detach().exp().cpu(), 1,
-                                  generator=g)[0]) if labels == 'sample' else int(logp.argmax())
+        y = sample_label(logp.detach(), float(u[j])) if labels == 'sample' else int(logp.argmax())
         (gr,) = torch.autograd.grad(logp[y], theta)
         fisher.addcmul_(gr, gr)
+    if world()[1] > 1: all_reduce_(fisher)
     return fisher.div_(len(pick))
 
 # %% ../../nbs/08b_fisher.ipynb #f3353d02
@@ -79,7 +93,7 @@ _FAITHFULNESS_FISHER_MERGING = {'code': 'Matena & Raffel: per-example squared gr
                                                'not measured')]}
 
 @register_method(paper='Matena & Raffel, NeurIPS 2022 (Fisher merging)', data='inputs', order=100,
-                 faithfulness=_FAITHFULNESS_FISHER_MERGING, memory=MemoryModel(4, 2), quick={'n_examples': 16})
+                 faithfulness=_FAITHFULNESS_FISHER_MERGING, memory=MemoryModel(6), quick={'n_examples': 16})
 def fisher_merging(
     pretrained,              # pretrained state dict
     finetuned,               # fine-tuned state dicts, one per task, in task order
@@ -99,12 +113,19 @@ def fisher_merging(
     """Fisher-weighted average of the fine-tuned models, diagonal Fishers from `n_examples` inputs of each task's
     `split`."""
     bench = bench.with_models(pretrained, finetuned)
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
-    index = tv.index
-    T, dev = len(bench.finetuned), tv.pre.device
-    # preallocated: no list plus a stacked copy
-    thetas, fishers = torch.empty(T, index.size, device=dev), torch.empty(T, index.size, device=dev)
-    for t, f in enumerate(bench.finetuned):
-        index.flatten(f, out=thetas[t])
-        fishers[t] = diagonal_fisher(bench, f, t, index, n_examples, labels, split, seed, progress=progress)
-    return tv.to_state_dict(fisher_weighted_average(thetas, fishers, weights, floor, normalize))
+    # validated and indexed; streamed, so no [T, P] task-vector matrix is ever built
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=1 << 22)
+    index, T = tv.index, len(bench.finetuned)
+    w = torch.ones(T, dtype=torch.float64) if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+    if w.shape != (T,): raise ShapeMismatchError(f'weights has shape {tuple(w.shape)}, expected ({T},)')
+    num = den = None   # Σ_t f_t ⊙ θ_t and Σ_t f_t, f_t = w_t F_t + floor: one task's Fisher alive at a time
+    for t, ft in enumerate(bench.finetuned):
+        f = diagonal_fisher(bench, ft, t, index, n_examples, labels, split, seed, progress=progress)
+        if not torch.isfinite(f).all():
+            raise NonFiniteError(f'the Fisher of task {bench.tasks[t].name!r} has non-finite entries')
+        f.mul_(float(w[t]) / (float(f.norm().clamp_min(1e-30)) if normalize else 1.0)).add_(floor)
+        theta = index.flatten(ft, device=f.device)
+        if num is None: num, den = theta.mul_(f), f
+        else: num.addcmul_(f, theta); den.add_(f)
+        del theta, f
+    return tv.to_state_dict(num.div_(den))

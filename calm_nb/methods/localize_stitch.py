@@ -93,7 +93,11 @@ def localize(
         # the official recipe: every update on the gradient of the whole few-shot set
         if batch_size is None: xb, yb = x, y
         else: b = torch.randperm(len(x), generator=g)[:batch_size]; xb, yb = x[b], y[b]
-        loss = batch_backward(bench, leaf.params(), task, xb, F.cross_entropy, yb, micro_batch, distributed=False)
+        # under torchrun each process backpropagates its share of the batch; the shares' gradients are summed
+        loss = batch_backward(bench, leaf.params(), task, xb, F.cross_entropy, yb, micro_batch)
+        if world()[1] > 1:
+            tot = torch.tensor([loss], dtype=torch.float64, device=leaf.grad.device)
+            all_reduce_(leaf.grad, tot); loss = float(tot)
         with torch.no_grad(): blocked_mask_update(R, leaf.grad, tau, lr, l1, 'reference')
         hist['loss'].append(loss); hist['density'].append(int(torch.count_nonzero(R > 0)) / R.numel())
     return binarize_mask(R, binarize, sparsity), hist

@@ -105,7 +105,8 @@ def run_pareto(
     from calm_nb.device import choose_micro_batch   # the memory plan on a GPU (the [T, P] matrix on the device)
     micro = choose_micro_batch(bench, 'pareto_lowrank', batch_size, micro_batch, progress, include=include,
                                exclude=exclude)
-    hist = []
+    hist, fparams = [], [q for f in factors.values() for q in f]
+    for q in fparams: q.grad = torch.zeros_like(q)   # present on every process, even one whose shares are empty
     for _ in tqdm(range(iterations), desc='Pareto', disable=not progress, mininterval=2):
         pref = torch.as_tensor(prefs.dirichlet(np.full(T, float(concentration))), dtype=torch.float32).to(pre.device)
         merged_flat(pre, taus, lam.detach(), index, out=theta)
@@ -115,11 +116,16 @@ def run_pareto(
         # Σ_t γ_t · mean entropy_t, backpropagated task by task, micro-batch by micro-batch
         for t, x in enumerate(data):
             xb = x[torch.randint(len(x), (min(batch_size, len(x)),), generator=g)]
-            m = micro or len(xb)
-            for a in range(0, len(xb), m):   # the low-rank term rebuilt per pass: each backward frees its own graph
+            lo, hi = rank_share(len(xb))   # under torchrun each process takes its share of every batch
+            m = micro or max(hi - lo, 1)
+            for a in range(lo, hi, m):   # the low-rank term rebuilt per pass: each backward frees its own graph
+                rows = xb[a:min(a + m, hi)]
                 params = base | {k: base[k] + low_rank_delta(A, B, C, pref) for k, (A, B, C) in factors.items()}
-                part = entropy(bench.logits(params, t, xb[a:a + m])).mean() * pref[t] * (len(xb[a:a + m]) / len(xb))
+                part = entropy(bench.logits(params, t, rows)).mean() * pref[t] * (len(rows) / len(xb))
                 part.backward(); loss += part.item()
+        if world()[1] > 1:   # sum the shares' gradients and losses: every process makes the same step
+            tot = torch.tensor([loss], dtype=torch.float64, device=leaf.grad.device)
+            all_reduce_(leaf.grad, *(q.grad for q in fparams), tot); loss = float(tot)
         lam.grad = coefficient_grad(taus, leaf.grad, index, True)
         opt.step()
         with torch.no_grad(): lam.clamp_(0, 1)
@@ -135,7 +141,7 @@ _FAITHFULNESS_PARETO_LOWRANK = {'code': 'none: after Chen & Kwok (Pareto Merging
                                                'see nbs/08e_pareto.ipynb')]}
 
 @register_method(paper='after Chen & Kwok, 2024 (Pareto Merging); not a faithful reproduction', data='unlabeled',
-                 order=140, faithfulness=_FAITHFULNESS_PARETO_LOWRANK, memory=MemoryModel(3, 1, matrix=True),
+                 order=140, faithfulness=_FAITHFULNESS_PARETO_LOWRANK, memory=MemoryModel(5, 1, matrix=True),
                  demo={'zoo-vit': {'iterations': 200}, 'toy-digits': {'iterations': 100}}, quick={'iterations': 3})
 def pareto_lowrank(
     pretrained,                              # pretrained state dict

@@ -54,7 +54,8 @@ class GramCollector:
     ):
         if self.keys is not None and key not in self.keys: return
         x = _rows(x)
-        if key in self.grams: self.grams[key].add_(x.T @ x); self.counts[key] += len(x)
+        # accumulated in place (no [in, in] temporary)
+        if key in self.grams: self.grams[key].addmm_(x.T, x); self.counts[key] += len(x)
         else: self.grams[key] = x.T @ x; self.counts[key] = len(x)
 
     def _linear(self, key, mod, args, out): self.add(key, args[0])
@@ -73,8 +74,9 @@ class GramCollector:
         self.handles = []
 
     def normalized(self) -> dict[str, torch.Tensor]:
-        "Gram matrices divided by their row counts."
-        return {k: g / self.counts[k] for k, g in self.grams.items()}
+        "Gram matrices divided by their row counts (in place: the collector's sums become the averages)."
+        for k, g in self.grams.items(): g.div_(max(self.counts[k], 1)); self.counts[k] = 1
+        return self.grams
 
 # %% ../../nbs/08c_regmean.ipynb #06365fd1
 @torch.no_grad()
@@ -88,16 +90,28 @@ def regmean_grams(
     split: str = 'train',            # split the inputs come from
     seed: int = 0,                   # seed of the inputs
     allow_test_split: bool = False,  # let merging read the test split (refused otherwise)
+    micro_batch: int | None = None,  # rows per forward pass when fewer than `batch_size` (None: `batch_size`)
 ) -> dict[str, torch.Tensor]:
     """Row-normalised Gram matrices `{weight name: [in, in]}` of every linear map's inputs in `state` on `n_examples` of
     task `task`."""
     x, _ = task_split(bench, task, split, allow_test_split, 'collect Gram matrices on it')
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + task))[:n_examples]
     state = bench.place(state)   # a fine-tuned model kept on the host goes to the device for its forward passes
+    step = min(batch_size, micro_batch or batch_size)
+    lo, hi = rank_share(len(pick))   # under torchrun each process takes its share of the examples
     gc = GramCollector(bench.model, keys)
     try:
-        for i in range(0, len(pick), batch_size): bench.logits(state, task, x[pick[i:i + batch_size]])
+        for i in range(lo, hi, step): bench.logits(state, task, x[pick[i:min(i + step, hi)]])
+        if lo == hi:   # an empty share (fewer examples than processes): the keys, with zero sums
+            bench.logits(state, task, x[pick[:1]])
+            for k in gc.grams: gc.grams[k].zero_(); gc.counts[k] = 0
     finally: gc.remove()
+    if world()[1] > 1:   # sum the shares' Gram matrices and row counts (every process holds the same keys)
+        names = sorted(gc.grams)
+        counts = torch.tensor([float(gc.counts[k]) for k in names], dtype=torch.float64,
+                              device=gc.grams[names[0]].device)
+        all_reduce_(*(gc.grams[k] for k in names), counts)
+        gc.counts = {k: int(c) for k, c in zip(names, counts.tolist())}
     return gc.normalized()
 
 # %% ../../nbs/08c_regmean.ipynb #ee4475c8
@@ -110,8 +124,18 @@ def regmean_solve(
     if not 0 <= alpha <= 1: raise ValueError(f'alpha must be in [0, 1], got {alpha}')
     if weights.shape[0] != grams.shape[0] or weights.shape[2] != grams.shape[1]:
         raise ShapeMismatchError(f'weights {tuple(weights.shape)} and Gram matrices {tuple(grams.shape)} do not match')
-    g = alpha * grams + (1 - alpha) * torch.diag_embed(grams.diagonal(dim1=1, dim2=2))
-    A, B = g.sum(0), (g @ weights.transpose(1, 2)).sum(0)
+    g = _shrink(grams, alpha)
+    return _solve(g.sum(0), (g @ weights.transpose(1, 2)).sum(0))
+
+def _shrink(g: torch.Tensor, alpha: float, inplace: bool = False) -> torch.Tensor:
+    "αG + (1−α)diag(G) for one Gram matrix `[in, in]` or a stack `[T, in, in]` (written into `g` with `inplace`)."
+    d = g.diagonal(dim1=-2, dim2=-1).clone()      # the diagonal keeps its value: α·d + (1−α)·d
+    out = g.mul_(alpha) if inplace else g * alpha
+    out.diagonal(dim1=-2, dim2=-1).copy_(d)
+    return out
+
+def _solve(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    "W*ᵀ = A⁻¹ B from the sums A = Σ_t G̃_t `[in, in]` and B = Σ_t G̃_t W_tᵀ `[in, out]`; returns W* `[out, in]`."
     try: return torch.linalg.solve(A, B).T
     except RuntimeError:  # singular (e.g. an input feature that is always 0): minimum-norm least squares
         return (torch.linalg.pinv(A) @ B).T
@@ -122,10 +146,15 @@ _FAITHFULNESS_REGMEAN = {'code': 'Jin et al. (RegMean): Gram matrices per linear
                         'deviations': [("α = 0.9 (RegMean's language-model setting); FusionBench's CLIP "
                                         'configuration uses 0.95 (0.6 before August 2025)',
                                         'one argument away',
-                                        'α 0.9 vs 0.6: 77.5 vs 77.3 % (nbs/08c_regmean.ipynb)')]}
+                                        'α 0.9 vs 0.6: 77.5 vs 77.3 % (nbs/08c_regmean.ipynb)'),
+                                       ("FusionBench hooks only `nn.Linear`, so attention's `in_proj_weight` and "
+                                        '`out_proj` are averaged there; calm_nb solves them too',
+                                        'RegMean prescribes every linear map',
+                                        "not run by the parity script (FusionBench's RegMean needs its CLIP data "
+                                        'loaders)')]}
 
 @register_method(paper='Jin et al., ICLR 2023 (RegMean)', data='inputs', order=110, faithfulness=_FAITHFULNESS_REGMEAN,
-                 rules={'alpha': ('real', 0, 1, False, False)}, memory=MemoryModel(3), quick={'n_examples': 16})
+                 rules={'alpha': ('real', 0, 1, False, False)}, memory=MemoryModel(2, gram=2), quick={'n_examples': 16})
 def regmean(
     pretrained,             # pretrained state dict
     finetuned,              # fine-tuned state dicts, one per task, in task order
@@ -138,19 +167,30 @@ def regmean(
     seed: int = 0,          # seed of the inputs
     include=None,           # glob patterns of the tensors to merge (None: every floating-point tensor)
     exclude=None,           # glob patterns of tensors kept at their pretrained values
+    # rows per forward pass when fewer than `batch_size`: `'auto'` (the planner's choice on a GPU), an int, or None
+    micro_batch: int | str | None = 'auto',
 ):
     """RegMean: closed-form merge of every linear layer from per-task Gram matrices of its inputs; other tensors
     averaged."""
+    from calm_nb.device import choose_micro_batch
     bench = bench.with_models(pretrained, finetuned)
-    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude)
-    index = tv.index
-    thetas = [{k: v for k, v in f.items() if k in index.by_name} for f in bench.finetuned]
-    grams = [regmean_grams(bench, f, t, index.names, n_examples, batch_size, split, seed)
-             for t, f in enumerate(bench.finetuned)]
-    dev = tv.pre.device   # one tensor of the T models at a time on the device
-    stacked = lambda k: torch.stack([th[k].to(dev).float() for th in thetas])
-    merged = {k: stacked(k).mean(0) for k in index.names}
-    for k in set.intersection(*(set(g) for g in grams)):
-        if merged[k].ndim != 2: continue
-        merged[k] = regmean_solve(stacked(k), torch.stack([g[k] for g in grams]), alpha)
-    return tv.to_state_dict(index.flatten(merged, device=tv.pre.device))
+    # validated and indexed; streamed, so no [T, P] task-vector matrix is ever built
+    tv = task_vectors(bench.pretrained, bench.finetuned, include=include, exclude=exclude, chunk_size=1 << 22)
+    index, T, dev = tv.index, len(bench.finetuned), tv.device
+    micro = choose_micro_batch(bench, 'regmean', batch_size, micro_batch, False, include=include, exclude=exclude)
+    # running sums, one task's Gram matrices alive at a time: Σ_t θ_t for every tensor, and for each linear weight
+    # A = Σ_t G̃_t, B = Σ_t G̃_t W_tᵀ (weights without a Gram matrix in every task are averaged)
+    total, A, B = {}, {}, {}
+    for t, ft in enumerate(bench.finetuned):
+        grams = regmean_grams(bench, ft, t, index.names, n_examples, batch_size, split, seed, micro_batch=micro)
+        for k in index.names:
+            w = ft[k].to(dev).float()
+            total[k] = w.clone() if t == 0 else total[k].add_(w)
+            if w.ndim == 2 and k in grams and (t == 0 or k in A):
+                g = _shrink(grams.pop(k), alpha, inplace=True)
+                if t == 0: A[k], B[k] = g, g @ w.T
+                else: A[k].add_(g); B[k].add_(g @ w.T)
+            elif k in A: del A[k], B[k]
+        del grams
+    merged = {k: v.div_(T) for k, v in total.items()} | {k: _solve(A[k], B[k]) for k in A}
+    return tv.to_state_dict(index.flatten(merged, device=dev))
