@@ -158,3 +158,17 @@ def test_callouts_shell_lines_doclinks_and_written_defaults():
     assert build_docs.written_defaults(CalmConfig)['lr'] == '1e7' and 'lr: float = 1e7' in build_docs.signature(CalmConfig)
     from calm_nb.methods.calm import run_calm
     assert '_stop_after' not in build_docs.signature(run_calm)
+
+
+def test_docs_check_refuses_stale_pages(tmp_path):
+    "check_docs flags a page whose notebook was executed by other code (a planted fingerprint), not an archival or current one."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import check_docs
+    def nb(name, meta):
+        p = tmp_path / name
+        p.write_text(json.dumps({'metadata': {'calm_nb': meta}, 'cells': [{'cell_type': 'code', 'source': ['1'], 'outputs': [{'output_type': 'stream', 'text': ['1']}]}]}))
+        return p
+    pages = {'stale.html': nb('stale.ipynb', {'provenance': {'hash': 'old'}}), 'now.html': nb('now.ipynb', {'provenance': {'hash': 'cur'}}),
+             'kept.html': nb('kept.ipynb', {'provenance': {'hash': 'old'}, 'archival': True})}
+    problems = check_docs.provenance_check(pages, current='cur')
+    assert len(problems) == 1 and problems[0].startswith('stale.html: stale outputs') and 'provenance old' in problems[0], problems

@@ -53,3 +53,21 @@ def test_code_checks_pass_and_catch_what_they_check(tmp_path):
                                 '__all__ = [' + "'n', " * 30 + "\n           'm']\n")
     assert check_code.import_cycles(check_code.import_graph(pkg)) == [['pkg.a', 'pkg.b', 'pkg.sub.c']]
     assert [l.split(':')[1:] for l in check_code.long_lines(pkg)] == [['3', ' 129 characters']]
+
+
+def test_regenerate_lists_jobs_and_resumes(tmp_path):
+    "tools/regenerate.py: every result a reader sees is a job, in order; a job finished under the code's fingerprint is done, any other is due."
+    import json, subprocess, sys
+    from calm_nb.provenance import provenance
+    root = Path(__file__).resolve().parents[1]
+    state = tmp_path / 'state.json'
+    state.write_text(json.dumps({'jobs': {'nbs/index.ipynb': {'status': 'finished', 'provenance': provenance()['hash']},
+                                          'nbs/07_calm.ipynb': {'status': 'finished', 'provenance': 'another'},
+                                          'nbs/08b_fisher.ipynb': {'status': 'failed (exit 1)', 'provenance': provenance()['hash']}}}))
+    r = subprocess.run([sys.executable, str(root / 'tools' / 'regenerate.py'), '--dry-run', '--state', str(state)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == 'done  nbs/index.ipynb' and 'due   nbs/07_calm.ipynb' in lines and 'due   nbs/08b_fisher.ipynb' in lines
+    assert any('table1.py (paper settings' in l for l in lines) and sum('nbs/analysis/' in l for l in lines) >= 13
+    assert lines.index('due   tools/build_readme.py') == len([l for l in lines if l[:4] in ('done', 'due ')]) - 1   # the README last

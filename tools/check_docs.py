@@ -9,6 +9,7 @@
   notebook's page and on the API page, constants an entry on the API page;
 - machine-local paths (home folders, temporary folders, this checkout's path) in outputs and in the API page's values;
 - a backticked name of an exported function or class in prose that does not link to its entry (nbdev's doclinks);
+- a page whose notebook's stored outputs carry another code's provenance fingerprint (not archival);
 - an API entry without links to its source lines and its notebook, or with a parameter whose Details cell is empty
   (every parameter needs its docment); a Quarto callout (`::: {.callout-…}`) left raw;
 - code blocks with Pygments error tokens (the red boxes `!pip` lines used to get); a page that loads an image from the
@@ -100,7 +101,21 @@ def static_check(site: Path) -> list[str]:
         for m in {m.group(0) for m in LOCAL_PATH.finditer(outs)} | ({str(ROOT)} if str(ROOT) in outs else set()):
             line = next(l for l in outs.splitlines() if m in l)
             problems.append(f'{rel}: a machine-local path in the outputs: {line.strip()[:100]}')
-    return problems + tex_check(site, parsed) + api_check(site, parsed) + reader_check(site, parsed)
+    return (problems + tex_check(site, parsed) + api_check(site, parsed) + reader_check(site, parsed)
+            + provenance_check({rel: nb for rel, nb in notebook_pages().items() if (site / rel).exists()}))
+
+
+def provenance_check(pages: dict, current: str | None = None) -> list[str]:
+    "Pages whose notebook's stored outputs carry another code's fingerprint (tools/run_notebook.py writes it)."
+    import build_docs
+    if current is None:
+        from calm_nb.provenance import provenance
+        current = provenance()['hash']
+    problems = []
+    for rel, nb in pages.items():
+        why = build_docs.stale_outputs(json.loads(Path(nb).read_text()), Path(nb), current)
+        if why: problems.append(f'{rel}: stale outputs: {why}')
+    return problems
 
 
 def _exported_names() -> set:
