@@ -11,7 +11,7 @@ measured, CALM's seconds per iteration vs a plain forward and backward pass, bot
     python benchmarks/gpu_check.py --out gpu_check.json            # on a GPU: about ten minutes
     python benchmarks/gpu_check.py --tiny --out check.json         # anywhere: tiny shapes, bench_gpu --tiny (the test)
 
-The report holds, per tutorial, its wall time, peak host memory (VmHWM) and GPU memory, the cells run and the results
+The report holds, per tutorial, its wall time, peak host memory (VmHWM during its cells) and GPU memory, the cells run and the results
 table; and bench_gpu's report. Each part is written the moment it finishes, so a timeout still leaves a report.
 """
 import argparse, json, os, subprocess, sys, time
@@ -27,30 +27,23 @@ def _save(report: dict, out: Path | None):
         write_json(out, report)
 
 
-def host_peak() -> int:
-    "This process's peak resident set (VmHWM, bytes; 0 where /proc is missing)."
-    try:
-        for line in Path('/proc/self/status').read_text().splitlines():
-            if line.startswith('VmHWM:'): return int(line.split()[1]) * 1024
-    except OSError: pass
-    return 0
-
-
 def tutorial(name: str, work: Path, shapes: str, rows: int, device: str) -> dict:
     "Rehearse one tutorial at SIZE='smoke' under the simulated hubs; what it ran, its time, memory and results."
     import torch
     from calm_nb.rehearsal import rehearse
+    from calm_nb.device import PeakMeter
     nb = ROOT / 'nbs' / 'tutorials' / f'{name}.ipynb'
     env = {'CALM_NB_SIZE': 'smoke', 'CALM_RUNS': str(work / name / 'runs'), 'CALM_NB_CACHE': str(work / name / 'cache'),
            'MPLBACKEND': 'Agg'}
     if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''
     if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
+    host = PeakMeter('cpu').start()   # the process's high-water mark from here (VmHWM)
     t0 = time.perf_counter()
     r = rehearse(nb, work / 'hub', env, rows=rows, shapes=shapes)
     ns = r['namespace']
     res = ns.get('results', {})
     return {'seconds': round(time.perf_counter() - t0, 1), 'cells_run': len(r['ran']), 'cells_skipped': r['skipped'],
-            'host_peak_bytes': host_peak(),
+            'host_peak_bytes': host.base + host.peak(),
             'gpu_peak_bytes': torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
             'tasks': len(ns['bench'].tasks) if 'bench' in ns else None,
             'results': {m: {'avg': v.get('avg'), 'seconds': v.get('seconds')} for m, v in res.items()}}

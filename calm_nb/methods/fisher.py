@@ -11,7 +11,7 @@ from ..benchmark import *
 from ..masks import FlatLeaf
 
 # %% auto #0
-__all__ = ['sample_label', 'diagonal_fisher', 'fisher_weighted_average', 'fisher_merging']
+__all__ = ['sample_label', 'diagonal_fisher', 'fisher_weighted_average', 'FisherSum', 'fisher_merging']
 
 # %% ../../nbs/08b_fisher.ipynb #5a7a0497
 def sample_label(
@@ -75,14 +75,35 @@ def fisher_weighted_average(
         raise ShapeMismatchError(f'thetas {tuple(thetas.shape)} and fishers {tuple(fishers.shape)} differ')
     if not torch.isfinite(fishers).all(): raise NonFiniteError('a Fisher has non-finite entries')
     T = thetas.shape[0]
-    w = torch.ones(T) if weights is None else torch.as_tensor(weights)
-    w = w.to(dtype=thetas.dtype, device=thetas.device)
-    if normalize: w = w / fishers.norm(dim=1).clamp_min(1e-30)
-    out = torch.empty_like(thetas[0])
-    for a, b in blocks(0, thetas.shape[1]):
-        f = fishers[:, a:b] * w[:, None] + floor
-        out[a:b] = (f * thetas[:, a:b]).sum(0) / f.sum(0)
-    return out
+    w = torch.ones(T, dtype=torch.float64) if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+    acc = FisherSum(floor, normalize)
+    for t in range(T): acc.add(fishers[t].clone(), thetas[t], float(w[t]))
+    return acc.result()
+
+class FisherSum:
+    """The running sums Σ_t f_t ⊙ θ_t and Σ_t f_t with f_t = w_t F_t (/‖F_t‖₂ with `normalize`) + floor, one task
+    at a time: the merge needs a few `[P]` buffers whatever the number of tasks."""
+    def __init__(
+        self,
+        floor: float = 1e-6,     # added to every Fisher (avoids 0/0)
+        normalize: bool = True,  # divide each task's Fisher by its L2 norm first
+    ):
+        self.floor, self.normalize, self.num, self.den = floor, normalize, None, None
+
+    def add(
+        self,
+        fisher: torch.Tensor,  # one task's diagonal Fisher `[P]` (overwritten: it becomes f_t)
+        theta: torch.Tensor,   # that task's parameters `[P]`
+        weight: float = 1.0,   # its weight w_t
+    ):
+        "Add one task."
+        f = fisher.mul_(weight / (float(fisher.norm().clamp_min(1e-30)) if self.normalize else 1.0)).add_(self.floor)
+        if self.num is None: self.num, self.den = f * theta, f
+        else: self.num.addcmul_(f, theta); self.den.add_(f)
+
+    def result(self) -> torch.Tensor:
+        "θ* = Σ_t f_t ⊙ θ_t / Σ_t f_t."
+        return self.num / self.den
 
 # %% ../../nbs/08b_fisher.ipynb #f593f70f
 _FAITHFULNESS_FISHER_MERGING = {'code': 'Matena & Raffel: per-example squared gradients of the log-likelihood, '
@@ -118,14 +139,11 @@ def fisher_merging(
     index, T = tv.index, len(bench.finetuned)
     w = torch.ones(T, dtype=torch.float64) if weights is None else torch.as_tensor(weights, dtype=torch.float64)
     if w.shape != (T,): raise ShapeMismatchError(f'weights has shape {tuple(w.shape)}, expected ({T},)')
-    num = den = None   # Σ_t f_t ⊙ θ_t and Σ_t f_t, f_t = w_t F_t + floor: one task's Fisher alive at a time
+    acc = FisherSum(floor, normalize)   # one task's Fisher alive at a time
     for t, ft in enumerate(bench.finetuned):
         f = diagonal_fisher(bench, ft, t, index, n_examples, labels, split, seed, progress=progress)
         if not torch.isfinite(f).all():
             raise NonFiniteError(f'the Fisher of task {bench.tasks[t].name!r} has non-finite entries')
-        f.mul_(float(w[t]) / (float(f.norm().clamp_min(1e-30)) if normalize else 1.0)).add_(floor)
-        theta = index.flatten(ft, device=f.device)
-        if num is None: num, den = theta.mul_(f), f
-        else: num.addcmul_(f, theta); den.add_(f)
-        del theta, f
-    return tv.to_state_dict(num.div_(den))
+        acc.add(f, index.flatten(ft, device=f.device), float(w[t]))
+        del f
+    return tv.to_state_dict(acc.result())
