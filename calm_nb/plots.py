@@ -19,8 +19,8 @@ from .experiments import *   # the runners the figures are drawn from (kept impo
 __all__ = ['TABLE2_ROWS', 'use_style', 'palette', 'line_styles', 'save_figure', 'load_run', 'layer_groups', 'layer_density',
            'plot_layer_density', 'topk_share', 'pseudo_label_curves', 'plot_pseudo_label_accuracy', 'class_entropies',
            'plot_class_entropy', 'plot_mask_activation', 'convergence', 'plot_convergence', 'mask_decomposition',
-           'interpolation_curve', 'plot_interpolation', 'explorer_data', 'plot_explorer', 'mask_explorer', 'plot_sweep',
-           'sweep_table', 'confusion_matrix', 'plot_confusion']
+           'interpolation_curve', 'plot_interpolation', 'explorer_data', 'plot_explorer', 'densest_group',
+           'mask_explorer', 'plot_sweep', 'sweep_table', 'confusion_matrix', 'plot_confusion']
 
 # %% ../nbs/09_plots.ipynb #bbb579a6
 def use_style():
@@ -452,15 +452,24 @@ def _widgets_live() -> bool:
     return shell is not None and type(shell).__name__ in ('ZMQInteractiveShell', 'Shell')   # Jupyter, Colab
 
 # %% ../nbs/09_plots.ipynb #95bce8a1
+def densest_group(
+    d: dict,  # one task's entry of `explorer_data`
+) -> str:
+    "The layer group whose final mask has the largest share of coordinates on (`'all'` when there are no groups)."
+    return max(d['groups'], key=lambda g: d['groups'][g][0]) if d['groups'] else 'all'
+
+
+# %% ../nbs/09_plots.ipynb #74d6d04f
 def mask_explorer(
     data: dict,                  # `explorer_data` output
     static: bool | None = None,  # draw static figures (None: when no live widgets are available)
+    group: str | None = None,    # the static view's layer group (None: each task's `densest_group`)
 ):
-    """ipywidgets controls (task, layer group, iteration) over `plot_explorer`; the static view of every task where
-    widgets cannot render."""
+    """ipywidgets controls (task, layer group, iteration) over `plot_explorer`; where widgets cannot render, the
+    static view of every task with `group` (default: the task's densest layer group) highlighted."""
     import matplotlib.pyplot as plt
     if static is None: static = not _widgets_live()
-    if static: return [plot_explorer(data, t) for t in data]
+    if static: return [plot_explorer(data, t, group or densest_group(data[t])) for t in data]
     import ipywidgets as W
     from IPython.display import display
     first = next(iter(data.values()))
