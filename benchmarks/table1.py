@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from calm_nb.cli import demo
 from calm_nb.io import atomic_write
+from calm_nb.provenance import provenance
 from calm_nb.evaluate import REFERENCE_ROWS, versions
 
 
@@ -50,12 +51,24 @@ def main():
     ap.add_argument('--note', default='', help='a sentence appended to the .md (e.g. how busy the machine was)')
     ap.add_argument('--update', help='folder of stored seed<k>.json results whose --methods rows are replaced by new runs')
     a = ap.parse_args()
-    docs = []
+    docs, seconds = [], {}
+    code = provenance()   # the benchmark's own fingerprint is only known once it is built: compare the code's parts
+    current = {k: code[k] for k in ('methods', 'assets', 'calm_nb')}
     for s in a.seeds:
         d = Path(a.work) / f'seed{s}'
-        if not (d / 'results.json').exists():
-            demo(methods=a.methods, seed=s, out=str(d), progress=False, paper_settings=a.paper_settings)
-        doc = json.loads((d / 'results.json').read_text())
+        doc = json.loads((d / 'results.json').read_text()) if (d / 'results.json').exists() else None
+        made = doc and {k: (doc.get('provenance') or {}).get(k) for k in current}
+        if doc and made != current:   # a seed finished under other defaults or another zoo: never reused silently
+            print(f'{d / "results.json"}: made under provenance {made}, the code is at {current}: running seed {s} again')
+            doc = None
+        if doc is None:   # resume=True: methods an interrupted run finished with the same settings are kept
+            t = time.perf_counter()
+            demo(methods=a.methods, seed=s, out=str(d), progress=False, paper_settings=a.paper_settings, resume=True)
+            doc = json.loads((d / 'results.json').read_text())
+            seconds[s] = round(time.perf_counter() - t, 1)
+        runs = Path(a.out + '_runs'); runs.mkdir(parents=True, exist_ok=True)
+        if not a.update:   # each seed's whole record beside the aggregate (what --update edits later)
+            atomic_write(runs / f'seed{s}.json', lambda tmp, doc=doc: Path(tmp).write_text(json.dumps(doc, indent=2, default=str)))
         if a.update:
             if not a.methods: raise SystemExit('--update needs --methods (the rows to re-run)')
             stored = Path(a.update) / f'seed{s}.json'
@@ -76,7 +89,8 @@ def main():
     atomic_write(out.with_suffix('.md'), lambda tmp: Path(tmp).write_text(md))
     hp = {m: r.get('hparams') for m, r in docs[0]['methods'].items()}
     atomic_write(out.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(
-        {'seeds': a.seeds, 'settings': settings, 'device': dev, 'versions': versions(), 'hparams': hp, 'methods': agg}, indent=1, default=str)))
+        {'seeds': a.seeds, 'settings': settings, 'device': dev, 'versions': versions(), 'hparams': hp, 'methods': agg,
+         'provenance': docs[0].get('provenance'), 'seconds_per_seed': seconds}, indent=1, default=str)))
     print(md)
 
 

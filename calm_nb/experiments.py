@@ -14,9 +14,9 @@ from .methods.calm import run_calm
 from .provenance import bench_fingerprint
 
 # %% auto #0
-__all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'per_task_runs', 'read_records', 'calm_sweep', 'summarize_sweep',
-           'AnalysisSettings', 'analysis_settings', 'analysis_setup', 'analysis_sweep', 'convergence_run',
-           'per_task_folders']
+__all__ = ['SWEEPS', 'SWEEP_BASE', 'SWEEP_SEEDS', 'per_task_runs', 'cached_calm_run', 'read_records', 'calm_sweep',
+           'summarize_sweep', 'AnalysisSettings', 'analysis_settings', 'analysis_setup', 'analysis_sweep',
+           'convergence_run', 'analysis_calm_run', 'per_task_folders']
 
 # %% ../nbs/09a_experiments.ipynb #df301188
 def per_task_runs(
@@ -29,23 +29,8 @@ def per_task_runs(
     """Run CALM with each task of `tasks` (default: all) as the only sequential task; return {task: output folder}. A
     folder is reused only when its `cache_key.json` matches this benchmark and CALM's full configuration; otherwise
     it is run again."""
-    import shutil
-    out = {}
-    for t in tasks or bench.task_names:
-        d = Path(out_root) / t
-        setting = calm_kw | {'n_seq': 1, 'seq_tasks': [t]}
-        key = {'bench': bench_fingerprint(bench),
-               'calm': _full_config({k: v for k, v in setting.items() if k != 'out_dir'})}
-        kf = d / 'cache_key.json'
-        same = kf.exists() and json.loads(kf.read_text()) == json.loads(json.dumps(key, default=str))
-        if (d / 'run_card.json').exists() and not same:
-            print(f'calm_nb: {d} holds a run of another benchmark or other settings; running it again')
-            shutil.rmtree(d)
-        if not (d / 'run_card.json').exists():
-            run_calm(bench, out_dir=d, progress=progress, **setting)
-            kf.write_text(json.dumps(key, default=str))
-        out[t] = d
-    return out
+    return {t: cached_calm_run(bench, Path(out_root) / t, progress, **calm_kw | {'n_seq': 1, 'seq_tasks': [t]})
+            for t in tasks or bench.task_names}
 
 # %% ../nbs/09a_experiments.ipynb #60378b31
 SWEEPS = {'ratio': [0.1, 0.3, 0.5, 0.7, 0.9, 1.0],               # Fig. 4: CB-EMS sampling ratio
@@ -62,6 +47,28 @@ def _full_config(setting: dict) -> dict:
     from dataclasses import asdict
     from calm_nb.methods.calm import CalmConfig
     return {k: v for k, v in asdict(CalmConfig(**setting)).items() if k not in _NOT_SETTINGS}
+
+def cached_calm_run(
+    bench: MergeBenchmark,   # the benchmark (a `MergeBenchmark` or an object with its attributes)
+    out,                     # the run's folder
+    progress: bool = False,  # show progress bars
+    **setting,               # CALM settings of the run
+) -> Path:
+    """Run CALM into `out` unless the folder holds a finished run whose `cache_key.json` names this benchmark's
+    fingerprint and CALM's full configuration (defaults spelled out); a folder holding any other run is said, removed
+    and run again — never silently reused."""
+    import shutil
+    out = Path(out)
+    calm = _full_config({k: v for k, v in setting.items() if k != 'out_dir'})
+    key = json.loads(json.dumps({'bench': bench_fingerprint(bench), 'calm': calm}, default=str))
+    kf = out / 'cache_key.json'
+    if (out / 'run_card.json').exists() and not (kf.exists() and json.loads(kf.read_text()) == key):
+        print(f'calm_nb: {out} holds a run of another benchmark or other settings; running it again')
+        shutil.rmtree(out)
+    if not (out / 'run_card.json').exists():
+        run_calm(bench, out_dir=out, progress=progress, **setting)
+        kf.write_text(json.dumps(key))
+    return out
 
 # %% ../nbs/09a_experiments.ipynb #55cb0a17
 def _sweep_key(bench_config: dict, config: dict) -> str:
@@ -206,14 +213,23 @@ def convergence_run(
     S: AnalysisSettings,           # settings of the analysis notebooks (`analysis_settings`)
 ) -> Path:
     """The CALM run evaluated every few iterations behind Fig. 11 and the mask explorer: `S.run_dir`, or run once into a
-    folder keyed by its settings and the benchmark's fingerprint."""
+    cache folder reused only for the same benchmark and CALM configuration (`cached_calm_run`)."""
     if S.run_dir: return Path(S.run_dir)
     it, every = (3, 1) if S.quick else (20, 2)
     kind = 'quick' if S.quick else 'full'
-    out = cache_dir() / 'analysis' / f'convergence-{kind}-it{it}-every{every}-{S.update}-{bench_fingerprint(bench)}'
-    if not (out / 'run_card.json').exists():
-        run_calm(bench, out_dir=out, iterations=it, eval_every=every, update=S.update, progress=False, **_quick_kw(S))
-    return out
+    return cached_calm_run(bench, cache_dir() / 'analysis' / f'convergence-{kind}-it{it}-every{every}-{S.update}',
+                           iterations=it, eval_every=every, update=S.update, **_quick_kw(S))
+
+def analysis_calm_run(
+    bench: MergeBenchmark | None,  # the benchmark (None: only a stored run is read)
+    S: AnalysisSettings,           # settings of the analysis notebooks (`analysis_settings`)
+) -> Path:
+    """CALM at the notebooks' settings (the library's defaults, `S.iterations`, `S.update`), seed 0, behind Fig. 1(d):
+    `S.run_dir`, or a cache folder reused only for the same benchmark and configuration (`cached_calm_run`)."""
+    if S.run_dir: return Path(S.run_dir)
+    kind = 'quick' if S.quick else 'full'
+    return cached_calm_run(bench, cache_dir() / 'analysis' / f'calm-{kind}-it{S.iterations}-{S.update}',
+                           iterations=S.iterations, update=S.update, **_quick_kw(S))
 
 def per_task_folders(
     bench: MergeBenchmark | None,  # the benchmark (None: only stored runs are read)
