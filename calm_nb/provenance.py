@@ -8,7 +8,7 @@ import functools, hashlib, json, subprocess
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['bench_fingerprint', 'methods_fingerprint', 'assets_fingerprint', 'code_commit', 'provenance']
+__all__ = ['bench_fingerprint', 'methods_fingerprint', 'assets_fingerprint', 'code_commit', 'provenance', 'stored_results']
 
 # %% ../nbs/00i_provenance.ipynb #fee9306a
 def _hash(obj) -> str: return hashlib.sha1(json.dumps(obj, sort_keys=True, default=repr).encode()).hexdigest()[:12]
@@ -71,3 +71,17 @@ def provenance(
            'calm_nb': version, 'commit': code_commit()}
     out['hash'] = _hash([out['methods'], out['assets'], out['benchmark']])
     return out
+
+# %% ../nbs/00i_provenance.ipynb #94abe7aa
+def stored_results(
+    path,  # a results JSON file that records its `provenance` (Table 1's aggregate, a run's `results.json`)
+) -> tuple[dict, str | None]:
+    """(the file's contents, why it is stale — or None when it was made with this code's method defaults, shipped
+    assets and calm_nb version)."""
+    doc = json.loads(Path(path).read_text())
+    made, code = doc.get('provenance') or {}, provenance()
+    if not made: return doc, f'{Path(path).name} records no provenance (made before fingerprints): re-run it'
+    diff = [k for k in ('methods', 'assets', 'calm_nb') if made.get(k) != code[k]]
+    why = (f'{Path(path).name} was made with other {", ".join(diff)} than this code (commit {made.get("commit")}): '
+           're-run it')
+    return doc, (why if diff else None)

@@ -69,6 +69,10 @@ def test_nbdev_directives(tmp_path):
     assert build_docs.stale_outputs(stale, Path('x.ipynb'), 'aaaaaaaaaaaa') is None   # current
     archival = nb | {'metadata': {'calm_nb': {'settings': 'full', 'archival': True, 'provenance': {'hash': 'aaaaaaaaaaaa'}}}}
     assert build_docs.stale_outputs(archival, Path('x.ipynb'), 'bbbbbbbbbbbb') is None
+    unmarked = nb | {'metadata': {'calm_nb': {'settings': 'full'}}}          # no fingerprint: judged on result pages only
+    assert 'record no provenance' in build_docs.stale_outputs(unmarked, Path('nbs/analysis/x.ipynb'), 'bbbbbbbbbbbb')
+    assert 'record no provenance' in build_docs.stale_outputs(unmarked, Path('nbs/index.ipynb'), 'bbbbbbbbbbbb')
+    assert build_docs.stale_outputs(unmarked, Path('nbs/x.ipynb'), 'bbbbbbbbbbbb') is None
 
 
 def test_tex_reaches_the_page_byte_for_byte(site):
@@ -172,3 +176,31 @@ def test_docs_check_refuses_stale_pages(tmp_path):
              'kept.html': nb('kept.ipynb', {'provenance': {'hash': 'old'}, 'archival': True})}
     problems = check_docs.provenance_check(pages, current='cur')
     assert len(problems) == 1 and problems[0].startswith('stale.html: stale outputs') and 'provenance old' in problems[0], problems
+
+
+def test_prose_check_catches_numbers_no_output_prints(tmp_path):
+    "check_docs.prose_check: a decimal in the prose of a fingerprinted notebook must be printed by an output or listed as quoted."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import check_docs
+    def nb(md, meta={'provenance': {'hash': 'h'}}, out='avg 82.13 and 0.5 s'):
+        p = tmp_path / 'n.ipynb'
+        p.write_text(json.dumps({'metadata': {'calm_nb': meta}, 'cells': [
+            {'cell_type': 'code', 'source': ['x'], 'outputs': [{'output_type': 'stream', 'text': [out]}]},
+            {'cell_type': 'markdown', 'source': [md]}]}))
+        return check_docs.prose_check(p)
+    assert nb('CALM reaches 82.1 in 0.50 s (Section 4.2, `lr=0.01`, $\\lambda=0.3$).') == []   # printed, rounded; references, code, TeX
+    bad = nb('CALM reaches 82.4 here.')
+    assert len(bad) == 1 and '82.4 is printed by no output' in bad[0] and 'cell 1' in bad[0], bad
+    assert nb('The paper: 87.7.\n\n<!-- quoted: 87.7 (the paper) -->') == []
+    stale_quote = nb('The paper: 87.8.\n\n<!-- quoted: 87.7 -->')
+    assert any('lists 87.7 as quoted but no longer says it' in p for p in stale_quote) and any('87.8 is printed' in p for p in stale_quote)
+    assert nb('CALM reaches 82.4 here.', meta={}) == []                                      # no fingerprint: not a result notebook
+    assert nb('CALM reaches 82.4 here.', meta={'provenance': {'hash': 'h'}, 'archival': True}) == []
+
+
+def test_result_notebooks_prose_matches_outputs():
+    "Every fingerprinted notebook's prose passes prose_check (the numbers it quotes are printed by its run, or quoted)."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import check_docs
+    problems = [f'{p.relative_to(ROOT)}: {m}' for p in sorted((ROOT / 'nbs').rglob('*.ipynb')) for m in check_docs.prose_check(p)]
+    assert problems == [], '\n'.join(problems)

@@ -412,14 +412,23 @@ def quick_outputs(nb: dict, path: Path) -> str | None:
     return None
 
 
+def is_result_notebook(path: Path) -> bool:
+    "The README's notebook and the analysis notebooks: the pages whose numbers are results."
+    return Path(path).name == 'index.ipynb' or Path(path).parent.name == 'analysis'
+
+
 def stale_outputs(nb: dict, path: Path, current: str | None) -> str | None:
     """Why the stored outputs of `nb` are stale (its `calm_nb.provenance` hash, written by tools/run_notebook.py, differs
-    from the code's `current` one), or None; a notebook whose metadata says `archival: true` keeps its outputs, and one
-    that records no fingerprint yet is not judged (every result notebook will carry one after the next regeneration)."""
+    from the code's `current` one, or a result notebook — the README's `index` and every `analysis/` notebook — records
+    none), or None; a notebook whose metadata says `archival: true` keeps its outputs."""
     meta = (nb.get('metadata') or {}).get('calm_nb') or {}
     stored = (meta.get('provenance') or {}).get('hash')
-    if meta.get('archival') or stored is None or current is None or stored == current: return None
+    if meta.get('archival') or current is None or stored == current: return None
     if not any(c.get('outputs') for c in nb['cells']): return None
+    if stored is None:
+        if not is_result_notebook(path): return None
+        return (f'{path}: a result notebook whose stored outputs record no provenance fingerprint; run it with '
+                'python tools/run_notebook.py (or tools/regenerate.py), or mark it archival')
     return (f'{path}: its stored outputs were made by other code (provenance {stored}, the code now {current}: a '
             'default or the shipped zoo changed); re-run it (python tools/run_notebook.py) or mark it archival')
 

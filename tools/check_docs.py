@@ -10,6 +10,10 @@
 - machine-local paths (home folders, temporary folders, this checkout's path) in outputs and in the API page's values;
 - a backticked name of an exported function or class in prose that does not link to its entry (nbdev's doclinks);
 - a page whose notebook's stored outputs carry another code's provenance fingerprint (not archival);
+- prose that contradicts its outputs: in a notebook that carries a fingerprint, every decimal number of a markdown
+  cell must be printed by the run (an output shows it at the quoted precision), unless the cell lists it as quoted
+  from elsewhere in an HTML comment, `<!-- quoted: 87.7 0.3 -->` (the paper's numbers, settings); integers, code
+  spans, TeX and section/figure/equation numbers are not judged (`prose_check`);
 - an API entry without links to its source lines and its notebook, or with a parameter whose Details cell is empty
   (every parameter needs its docment); a Quarto callout (`::: {.callout-…}`) left raw;
 - code blocks with Pygments error tokens (the red boxes `!pip` lines used to get); a page that loads an image from the
@@ -102,7 +106,49 @@ def static_check(site: Path) -> list[str]:
             line = next(l for l in outs.splitlines() if m in l)
             problems.append(f'{rel}: a machine-local path in the outputs: {line.strip()[:100]}')
     return (problems + tex_check(site, parsed) + api_check(site, parsed) + reader_check(site, parsed)
-            + provenance_check({rel: nb for rel, nb in notebook_pages().items() if (site / rel).exists()}))
+            + provenance_check({rel: nb for rel, nb in notebook_pages().items() if (site / rel).exists()})
+            + [f'{rel}: {m}' for rel, nb in notebook_pages().items() if (site / rel).exists() for m in prose_check(Path(nb))])
+
+
+DECIMAL = re.compile(r'(?<![\w.])[−-]?\d+\.\d+(?![\w]|\.\d)')
+NOT_PROSE = re.compile(r'```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|<!--.*?-->|\]\([^)]*\)|<[^>]+>', re.S)
+REFERENCE = re.compile(r'(?:Section|Sections|Sec\.|§|Eq\.|Eqs\.|Fig\.|Figs\.|Figure|Table|Tables|Appendix|arXiv:?|version|v)[\s(]*$')
+QUOTED = re.compile(r'<!--\s*quoted:(.*?)-->', re.S)
+
+
+def _output_numbers(nb: dict) -> list[float]:
+    text = []
+    for c in nb['cells']:
+        for o in c.get('outputs') or []:
+            if 'text' in o: text.append(''.join(o['text']))
+            for k in ('text/plain', 'text/markdown', 'text/html'):
+                if k in (o.get('data') or {}): text.append(''.join(o['data'][k]))
+    return [float(x.replace('−', '-')) for x in DECIMAL.findall('\n'.join(text))]
+
+
+def prose_check(path: Path) -> list[str]:
+    """Decimal numbers in the markdown of a notebook that carries a provenance fingerprint that no output prints at the
+    quoted precision and the cell does not list as quoted (`<!-- quoted: … -->`); quoted numbers the cell no longer
+    says are reported too."""
+    nb = json.loads(Path(path).read_text())
+    meta = (nb.get('metadata') or {}).get('calm_nb') or {}
+    if not meta.get('provenance') or meta.get('archival'): return []
+    outs, problems = _output_numbers(nb), []
+    for i, c in enumerate(nb['cells']):
+        if c['cell_type'] != 'markdown': continue
+        src = ''.join(c['source'])
+        quoted = {q for m in QUOTED.findall(src) for q in DECIMAL.findall(m)}   # words there are the reader's note
+        body = NOT_PROSE.sub(' ', src)
+        for q in sorted(quoted - set(DECIMAL.findall(body))):
+            problems.append(f'cell {i} lists {q} as quoted but no longer says it')
+        for m in DECIMAL.finditer(body):
+            x = m.group(0)
+            if x in quoted or REFERENCE.search(body[max(0, m.start() - 14):m.start()]): continue
+            v, d = float(x.replace('−', '-')), len(x.split('.')[1])
+            if not any(abs(abs(o) - abs(v)) <= 0.5 * 10 ** -d + 1e-9 for o in outs):
+                ctx = ' '.join(body[max(0, m.start() - 50):m.end() + 20].split())
+                problems.append(f'cell {i}: {x} is printed by no output of the run (…{ctx}…): print it, or list it as quoted')
+    return problems
 
 
 def provenance_check(pages: dict, current: str | None = None) -> list[str]:
