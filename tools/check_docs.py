@@ -12,8 +12,8 @@
 - a page whose notebook's stored outputs carry another code's provenance fingerprint (not archival);
 - prose that contradicts its outputs: in a notebook that carries a fingerprint, every decimal number of a markdown
   cell must be printed by the run (an output shows it at the quoted precision), unless the cell lists it as quoted
-  from elsewhere in an HTML comment, `<!-- quoted: 87.7 0.3 -->` (the paper's numbers, settings); integers, code
-  spans, TeX and section/figure/equation numbers are not judged (`prose_check`);
+  from elsewhere in an HTML comment, `<!-- quoted: 87.7 3.5 -->` (the paper's numbers); integers, settings written
+  `name = 0.3`, code spans, TeX and section/figure/equation numbers are not judged (`prose_check`);
 - an API entry without links to its source lines and its notebook, or with a parameter whose Details cell is empty
   (every parameter needs its docment); a Quarto callout (`::: {.callout-…}`) left raw;
 - code blocks with Pygments error tokens (the red boxes `!pip` lines used to get); a page that loads an image from the
@@ -143,7 +143,8 @@ def prose_check(path: Path) -> list[str]:
             problems.append(f'cell {i} lists {q} as quoted but no longer says it')
         for m in DECIMAL.finditer(body):
             x = m.group(0)
-            if x in quoted or REFERENCE.search(body[max(0, m.start() - 14):m.start()]): continue
+            before = body[max(0, m.start() - 14):m.start()]
+            if x in quoted or REFERENCE.search(before) or re.search(r'=\s*$', before): continue   # a setting: `λ = 0.3`
             v, d = float(x.replace('−', '-')), len(x.split('.')[1])
             if not any(abs(abs(o) - abs(v)) <= 0.5 * 10 ** -d + 1e-9 for o in outs):
                 ctx = ' '.join(body[max(0, m.start() - 50):m.end() + 20].split())
