@@ -17,8 +17,8 @@ def render(nb_path=ROOT / 'nbs' / 'index.ipynb') -> str:
     parts = []
     for c in nb['cells']:
         src = _text(c['source'])
-        if c['cell_type'] == 'markdown':
-            parts.append(src.strip())
+        if c['cell_type'] == 'markdown':   # the prose check's `<!-- quoted: … -->` notes are for the notebook only
+            parts.append(re.sub(r'\s*<!--\s*quoted:.*?-->', '', src, flags=re.S).strip())
             continue
         if re.search(r'^\s*#\s*\|\s*(hide|include:\s*false)', src, re.M): continue
         code = '\n'.join(l for l in src.splitlines() if not re.match(r'^\s*#\s*\|', l)).strip()
