@@ -82,7 +82,8 @@ def main():
         r = subprocess.run(cmd, cwd=ROOT, env=e)
         rec = {'status': 'finished' if r.returncode == 0 else f'failed (exit {r.returncode})', 'provenance': current,
                'seconds': round(time.perf_counter() - t0, 1), 'ended': time.strftime('%Y-%m-%d %H:%M:%S'),
-               'command': ' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}
+               # paths relative to the checkout: the record is committed and must not name this machine's folders
+               'command': ' '.join(Path(c).name if i == 0 else c.replace(f'{ROOT}/', '') for i, c in enumerate(cmd))}
         state['jobs'][name] = rec; state['provenance'] = current
         write_json(a.state, state)   # kept the moment the job ends
         tqdm.write(f"{name}: {rec['status']} in {rec['seconds']} s")
