@@ -204,3 +204,15 @@ def test_result_notebooks_prose_matches_outputs():
     import check_docs
     problems = [f'{p.relative_to(ROOT)}: {m}' for p in sorted((ROOT / 'nbs').rglob('*.ipynb')) for m in check_docs.prose_check(p)]
     assert problems == [], '\n'.join(problems)
+
+
+def test_run_notebook_scrubs_machine_paths():
+    "Warnings in executed outputs name files by this checkout's or the environment's absolute paths; run_notebook drops them."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import run_notebook
+    nb = {'cells': [{'cell_type': 'code', 'outputs': [
+        {'output_type': 'stream', 'text': [f'{ROOT}/calm_nb/registry.py:275: SanityWarning: few\n', '/opt/env/lib/python3.11/site-packages/torch/x.py:5: UserWarning\n']},
+        {'output_type': 'execute_result', 'data': {'text/plain': f'{ROOT}/nbs/x and 0.5 /tmp-free text'}}]}]}
+    out = run_notebook.scrub(nb)['cells'][0]['outputs']
+    assert out[0]['text'] == ['calm_nb/registry.py:275: SanityWarning: few\n', 'torch/x.py:5: UserWarning\n']
+    assert out[1]['data']['text/plain'] == 'nbs/x and 0.5 /tmp-free text'

@@ -7,8 +7,24 @@ The settings the outputs were produced at are recorded in the notebook's metadat
 assets, calm_nb's version and commit); `tools/build_docs.py` refuses to render stored quick-run outputs, and outputs
 whose fingerprint is not the code's.
 """
-import os, subprocess, sys
+import os, re, subprocess, sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# a warning's location names the file it came from: this checkout's or the environment's folders, which must not reach
+# a committed notebook or a docs page (check_docs refuses machine-local paths)
+LOCAL = re.compile(r'(?:' + re.escape(f'{ROOT}/') + r'|(?<![\w.])/\S*?/site-packages/)')
+
+
+def scrub(nb):
+    "Make the file paths in `nb`'s outputs relative: this checkout's prefix and `…/site-packages/` are dropped."
+    fix = lambda t: [LOCAL.sub('', l) for l in t] if isinstance(t, list) else LOCAL.sub('', t)
+    for c in nb['cells']:
+        for o in c.get('outputs') or []:
+            if 'text' in o: o['text'] = fix(o['text'])
+            for k in ('text/plain', 'text/markdown'):
+                if k in (o.get('data') or {}): o['data'][k] = fix(o['data'][k])
+    return nb
 
 
 def execute(path, exc_stop: bool = True):
@@ -21,6 +37,7 @@ def execute(path, exc_stop: bool = True):
     try: CaptureShell().run_all(nb, exc_stop=exc_stop)
     finally: os.chdir(cwd)
     from calm_nb.provenance import provenance
+    scrub(nb)
     nb.metadata['calm_nb'] = {'settings': 'quick' if os.environ.get('CALM_NB_QUICK') == '1' else 'full',
                               'provenance': provenance()}
     return nb
