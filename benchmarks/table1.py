@@ -68,7 +68,8 @@ def main():
             seconds[s] = round(time.perf_counter() - t, 1)
         runs = Path(a.out + '_runs'); runs.mkdir(parents=True, exist_ok=True)
         if not a.update:   # each seed's whole record beside the aggregate (what --update edits later)
-            atomic_write(runs / f'seed{s}.json', lambda tmp, doc=doc: Path(tmp).write_text(json.dumps(doc, indent=2, default=str)))
+            text = json.dumps(doc, indent=2, default=str).replace(f'{Path.cwd()}/', '')   # no machine-local folders
+            atomic_write(runs / f'seed{s}.json', lambda tmp, text=text: Path(tmp).write_text(text))
         if a.update:
             if not a.methods: raise SystemExit('--update needs --methods (the rows to re-run)')
             stored = Path(a.update) / f'seed{s}.json'
@@ -90,7 +91,7 @@ def main():
     hp = {m: r.get('hparams') for m, r in docs[0]['methods'].items()}
     atomic_write(out.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(
         {'seeds': a.seeds, 'settings': settings, 'device': dev, 'versions': versions(), 'hparams': hp, 'methods': agg,
-         'provenance': docs[0].get('provenance'), 'seconds_per_seed': seconds}, indent=1, default=str)))
+         'provenance': docs[0].get('provenance'), 'seconds_per_seed': seconds}, indent=1, default=str).replace(f'{Path.cwd()}/', '')))
     print(md)
 
 
