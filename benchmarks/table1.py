@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from calm_nb.cli import demo
 from calm_nb.io import atomic_write
-from calm_nb.provenance import provenance
+from calm_nb.provenance import stored_results
 from calm_nb.evaluate import REFERENCE_ROWS, versions
 
 
@@ -52,15 +52,11 @@ def main():
     ap.add_argument('--update', help='folder of stored seed<k>.json results whose --methods rows are replaced by new runs')
     a = ap.parse_args()
     docs, seconds = [], {}
-    code = provenance()   # the benchmark's own fingerprint is only known once it is built: compare the code's parts
-    current = {k: code[k] for k in ('methods', 'assets', 'calm_nb')}
     for s in a.seeds:
         d = Path(a.work) / f'seed{s}'
-        doc = json.loads((d / 'results.json').read_text()) if (d / 'results.json').exists() else None
-        made = doc and {k: (doc.get('provenance') or {}).get(k) for k in current}
-        if doc and made != current:   # a seed finished under other defaults or another zoo: never reused silently
-            print(f'{d / "results.json"}: made under provenance {made}, the code is at {current}: running seed {s} again')
-            doc = None
+        doc, stale = stored_results(d / 'results.json') if (d / 'results.json').exists() else (None, None)
+        if stale:   # a seed finished under other defaults or another zoo: never reused silently
+            print(f'{stale}: running seed {s} again'); doc = None
         if doc is None:   # resume=True: methods an interrupted run finished with the same settings are kept
             t = time.perf_counter()
             demo(methods=a.methods, seed=s, out=str(d), progress=False, paper_settings=a.paper_settings, resume=True)
